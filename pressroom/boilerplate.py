@@ -1,0 +1,381 @@
+"""Site boilerplate: decide, paragraph by paragraph, what is not authored text.
+
+Every decision names the rule that made it; the name goes to
+`segments.reason`.  Three kinds of evidence, applied in this order:
+
+1. **form**: the paragraph's own wording (`FORM_RULES`): bylines, site/date
+   lines, region/theme lines, editor's notes, copyright, comment forms, ...
+2. **layout**: its place among its neighbours (`LAYOUT_RULES`): a caption
+   glued to the paragraph under an image, alt text above a photo credit, a
+   caption standing alone between image gaps, a page header repeated
+   mid-text, the author box and bio at the bottom, short leftovers inside the
+   closing boilerplate run.
+3. **site**: lines repeated across documents of the same site
+   (`SiteBoilerplate`, learned from the corpus, order-independent, with a
+   minimum support).
+
+Inline boilerplate glued to content (an "[emphasis added]" note) is trimmed
+from the paragraph by `trim_inline_notes`, which also names its rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pressroom.paragraphs import Paragraph
+
+MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
+)
+DATE = re.compile(
+    rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTHS})\.?,?\s+\d{{4}}"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})\b"
+)
+EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+DOMAIN = re.compile(r"\b(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:[a-z]{2,6})\b", re.I)
+SENTENCE_FINAL = tuple(".!?…\"”’»")
+NAME_CONNECTORS = frozenset(
+    "and & of de la le du von van der den da di al bin ibn y e the".split()
+)
+
+# --- 1. form ---------------------------------------------------------------
+
+# (rule name, pattern, maximum words for the rule to apply)
+FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
+    (name, re.compile(pattern, re.I), max_words)
+    for name, pattern, max_words in (
+        ("field_line", r"^(?:regions?|themes?|topics?|tags?|categor(?:y|ies)|filed under|"
+         r"keywords|in-depth reports?|subjects?|sections?)\s*:", 40),
+        ("editors_note", r"^(?:\S+\s+){0,3}editor'?s'?\s+note\b|^\[?note from the editors?\b", 80),
+        ("editorial_marker", r"^[(\[][^()\[\]]*\b(?:transcript|continued|cont'd|excerpts?|"
+         r"end of|begin(?:s|ning)?)\b[^()\[\]]*[)\]]$", 12),
+        ("video_notice", r"^(?:you can |click (?:here )?to |please )?(?:watch|view|see|listen to)\b.{0,60}?"
+         r"\b(?:video|press conference|interview|speech|clip|broadcast|recording|footage)\b", 25),
+        ("video_notice", r"^(?:video|watch|embedded (?:video|content))\s*[:\-–—]", 25),
+        ("photo_credit", r"^(?:photo|image|picture|credit|photograph|illustration)s?"
+         r"(?:\s+credits?)?\s*[:\-–—]|^©|^\(c\)\s|^photo by\b", 12),
+        ("copyright", r"©|^copyright\b|\ball rights reserved\b|\bcontains copyrighted material\b|"
+         r"^\(c\)\s*\d{4}", 120),
+        ("disclaimer", r"^disclaimer\b|\bof sole responsibility of the author|"
+         r"^the (?:views|opinions) expressed\b", 150),
+        ("comment_form", r"^(?:leave a (?:reply|comment)|post a comment|add a comment|"
+         r"your email address will not be published|required fields are marked|"
+         r"this site uses akismet|you must be logged in|log in to (?:reply|comment)|"
+         r"\d+\s+comments?$|comments?(?:\s*\(\d+\))?$|notify me of (?:follow-up|new)\b)", 40),
+        ("site_widget", r"^(?:become a (?:member|patron|subscriber)|support (?:us|our work)|donate\b|"
+         r"subscribe\b|sign up (?:for|to)\b|join our\b|follow us\b|like us on\b|share (?:this|on)\b|"
+         r"comment on .{0,80}\b(?:facebook|twitter|page)\b|click (?:here )?to share\b|"
+         r"print this (?:article|page)|email this\b)", 25),
+        ("source_line", r"^(?:the )?original source of this article is\b|^(?:source|sources|via)\s*:|"
+         r"^(?:originally|first) published\b|^this article (?:was )?(?:originally |first )?"
+         r"(?:appeared|published)\b", 30),
+        ("author_list", r"^(?:articles?|posts?|stories) by\s*:|^more (?:articles|posts|stories) "
+         r"(?:by|from)\b|^about the authors?\b", 30),
+        ("contact_line", r"^for (?:media |press )?(?:inquiries|enquiries|questions)\b|"
+         r"^(?:contact|e-?mail)(?: us)?\s*:", 20),
+        ("related_links", r"^(?:read more|related(?: articles| posts| stories| content)?|see also|"
+         r"more from|recommended(?: for you)?|you may also like)\b\s*:?", 15),
+    )
+)
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def is_byline(text: str) -> bool:
+    """'By Name and Name', possibly with a date: names only, no sentence."""
+    match = re.match(r"^(?:by|written by|posted by)\s+(.*)$", text, re.I)
+    if not match:
+        return False
+    rest = DATE.sub("", match.group(1))
+    words = re.findall(r"[\w.'’-]+", rest)
+    if not words or len(words) > 12:
+        return False
+    return all(w[0].isupper() or w.lower() in NAME_CONNECTORS or w.isdigit() for w in words)
+
+
+def is_site_date_line(text: str) -> bool:
+    """'Global Research, November 29, 2015' or 'Kremlin.ru 26 November 2015':
+    a date with nothing around it but a site name."""
+    if not DATE.search(text) or len(_words(text)) > 10:
+        return False
+    rest = DATE.sub(" ", text)
+    rest = re.sub(r"^(?:published|posted|updated|last updated|date)\b\s*:?", " ", rest, flags=re.I)
+    words = re.findall(r"[^\s,;|·•–—-]+", rest)
+    return all(
+        w[0].isupper() or w[0].isdigit() or DOMAIN.fullmatch(w) or w.lower() in NAME_CONNECTORS
+        for w in words
+    )
+
+
+def is_media_banner(text: str) -> bool:
+    """'COMPLETE VIDEO, WITH ENGLISH VOICE OVER': a mostly upper-case line
+    announcing an embedded video or audio player."""
+    letters = [c for c in text if c.isalpha()]
+    if len(text.split()) > 20 or len(letters) < 5:
+        return False
+    upper = sum(c.isupper() for c in letters) / len(letters)
+    return upper >= 0.6 and bool(re.search(r"\b(?:VIDEO|AUDIO|WATCH|LIVE ?STREAM|PODCAST)\b", text))
+
+
+def form_rule(text: str) -> str | None:
+    """The name of the first form rule the paragraph matches, if any."""
+    if is_byline(text):
+        return "byline"
+    if is_site_date_line(text):
+        return "site_date_line"
+    if is_media_banner(text):
+        return "video_notice"
+    n_words = len(_words(text))
+    for name, pattern, max_words in FORM_RULES:
+        if n_words <= max_words and pattern.search(text):
+            return name
+    return None
+
+
+# --- 2. layout -------------------------------------------------------------
+
+CAPTION_CUES = re.compile(
+    r"\b(?:photo|photograph|picture|pictured|image|file photo|screenshot|video|clip|footage|"
+    r"TV|left side|right side|courtesy of)\b",
+    re.I,
+)
+HEADING_PREFIX = re.compile(r"^(?:point|part|chapter|section|step|update)\s+[\dIVX]+\b", re.I)
+CAPTION_MAX_WORDS = 60
+GLUED_CAPTION_MAX_WORDS = 8
+
+
+def is_heading_like(text: str) -> bool:
+    """A heading: numbered ('Point 3: ...') or in title case."""
+    if HEADING_PREFIX.match(text):
+        return True
+    words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", text) if len(w) > 3]
+    if len(words) < 2:
+        return False
+    capitalised = sum(w[0].isupper() for w in words)
+    return capitalised / len(words) >= 0.75
+
+
+def ends_sentence(text: str) -> bool:
+    return text.endswith(SENTENCE_FINAL)
+
+
+@dataclass
+class DocumentLayout:
+    """What the layout rules may look at: all paragraphs of one document and
+    the decisions taken so far (index -> reason)."""
+
+    paragraphs: Sequence[Paragraph]
+    decided: dict[int, str] = field(default_factory=dict)
+
+    def text(self, i: int) -> str:
+        return self.paragraphs[i].text
+
+    def words(self, i: int) -> int:
+        return len(self.paragraphs[i].text.split())
+
+    @property
+    def mostly_blank_separated(self) -> bool:
+        gaps = [p.blank_before for p in self.paragraphs[1:]]
+        return bool(gaps) and sum(g > 0 for g in gaps) >= 0.7 * len(gaps)
+
+
+def caption_above_credit(layout: DocumentLayout, i: int) -> bool:
+    """Image alt text or caption directly above a photo credit line."""
+    paragraphs = layout.paragraphs
+    return (
+        i + 1 < len(paragraphs)
+        and paragraphs[i].blank_after == 0
+        and layout.decided.get(i + 1) == "photo_credit"
+        and layout.words(i) <= 15
+    )
+
+
+def caption_glued_to_text(layout: DocumentLayout, i: int) -> bool:
+    """A short line glued on top of a long paragraph, where the page
+    otherwise separates paragraphs by blank lines: the caption of an image
+    that stood there."""
+    paragraphs = layout.paragraphs
+    if i + 1 >= len(paragraphs) or i == 0:
+        return False
+    here = paragraphs[i]
+    return (
+        here.blank_after == 0
+        and here.blank_before > 0
+        and layout.words(i) <= GLUED_CAPTION_MAX_WORDS
+        and layout.words(i + 1) >= 3 * layout.words(i)
+        and layout.mostly_blank_separated
+        and not here.text.endswith(":")
+    )
+
+
+def caption_between_gaps(layout: DocumentLayout, i: int) -> bool:
+    """A caption left alone where an image was: a wider gap (two or more
+    blank lines) on one side, and either no sentence end or a caption cue
+    word; headings are not captions."""
+    here = layout.paragraphs[i]
+    if i == 0 or max(here.blank_before, here.blank_after) < 2:
+        return False
+    if layout.words(i) > CAPTION_MAX_WORDS or is_heading_like(here.text):
+        return False
+    if here.text.endswith(":"):
+        return False
+    return not ends_sentence(here.text) or bool(CAPTION_CUES.search(here.text))
+
+
+def author_box(layout: DocumentLayout, i: int) -> bool:
+    """The author's name line and bio at the bottom: 'Jane Doe, PhD' then
+    'Jane Doe is a ...' (the bio names the same person)."""
+    paragraphs = layout.paragraphs
+    if i < len(paragraphs) * 0.6:
+        return False
+    text = layout.text(i)
+    bio = re.match(r"^((?:[A-Z][\w.'’-]+\s){1,3}[A-Z][\w.'’-]+) (?:is|was|has been|writes)\b", text)
+    if bio:
+        name = bio.group(1)
+        return any(
+            paragraphs[j].text.startswith(name) and layout.words(j) <= 8
+            for j in range(max(0, i - 3), i)
+        ) or layout.decided.get(i - 1) == "author_box"
+    name_line = re.match(r"^((?:[A-Z][\w.'’-]+\s){1,3}[A-Z][\w.'’-]+)(?:,\s*[A-Z][\w.]*)*$", text)
+    if name_line and layout.words(i) <= 8:
+        name = name_line.group(1)
+        return any(paragraphs[j].text.startswith(name + " ") for j in range(i + 1, min(len(paragraphs), i + 3)))
+    return False
+
+
+def repeated_page_header(layout: DocumentLayout, i: int) -> bool:
+    """A later verbatim copy of a heading-sized line from the top of the
+    document (a page header printed again at each page break)."""
+    text = layout.text(i).casefold()
+    if not 4 <= layout.words(i) <= 40:
+        return False
+    top = max(10, len(layout.paragraphs) // 4)
+    earlier = [j for j in range(i) if layout.paragraphs[j].text.casefold() == text]
+    return bool(earlier) and (earlier[0] < top or len(earlier) >= 2)
+
+
+LayoutRule = Callable[[DocumentLayout, int], bool]
+LAYOUT_RULES: tuple[tuple[str, LayoutRule], ...] = (
+    ("repeated_page_header", repeated_page_header),
+    ("image_caption", caption_above_credit),
+    ("author_box", author_box),
+    ("image_caption", caption_glued_to_text),
+    ("image_caption", caption_between_gaps),
+)
+
+BOTTOM_RUN_MAX_WORDS = 25
+
+
+def in_closing_run(layout: DocumentLayout, i: int) -> bool:
+    """A short paragraph with boilerplate on both sides in the last third of
+    the document: a leftover of the closing page chrome."""
+    n = len(layout.paragraphs)
+    if i < n * 2 / 3 or layout.words(i) > BOTTOM_RUN_MAX_WORDS:
+        return False
+    before = i > 0 and (i - 1) in layout.decided
+    after = i + 1 >= n or (i + 1) in layout.decided
+    return before and after and i + 1 < n
+
+
+# --- 3. site ---------------------------------------------------------------
+
+_DIGITS = re.compile(r"\d+")
+
+
+def line_key(text: str) -> str:
+    """A line's identity for cross-document counting: case and numbers
+    (dates, counts) do not matter."""
+    return _DIGITS.sub("0", text.casefold())
+
+
+@dataclass(frozen=True)
+class SiteBoilerplate:
+    """Lines seen in at least `min_support` documents of one site."""
+
+    lines_by_site: dict[str, frozenset[str]]
+    min_support: int
+
+    @classmethod
+    def learn(
+        cls,
+        documents: Iterable[tuple[str | None, Iterable[str]]],
+        min_support: int = 3,
+        max_words: int = 40,
+    ) -> SiteBoilerplate:
+        """Count each short line once per document, per site; keep the lines
+        with enough support.  The result does not depend on document order."""
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for site, lines in documents:
+            if site is None:
+                continue
+            keys = {line_key(t) for t in lines if t and len(t.split()) <= max_words}
+            for key in keys:
+                counts[site][key] += 1
+        learned = {
+            site: frozenset(k for k, n in keys.items() if n >= min_support)
+            for site, keys in counts.items()
+        }
+        return cls({s: ks for s, ks in learned.items() if ks}, min_support)
+
+    def is_boilerplate(self, site: str | None, text: str) -> bool:
+        return site is not None and line_key(text) in self.lines_by_site.get(site, frozenset())
+
+
+# --- inline notes ------------------------------------------------------------
+
+INLINE_NOTE = re.compile(
+    r"\s*[\[(](?:(?:emphasis|bold|italics?|underlin\w*|highlight\w*)\b[^\[\]()]{0,40}"
+    r"\b(?:added|mine|original|ours)\b[^\[\]()]{0,30}|my emphasis|emphasis mine)[\])]\s*$",
+    re.I,
+)
+
+
+def trim_inline_notes(text: str) -> tuple[str, str | None, str | None]:
+    """Remove an editor's formatting note glued to the end of a paragraph.
+
+    Returns (kept text, removed text, rule name)."""
+    match = INLINE_NOTE.search(text)
+    if not match or match.start() == 0:
+        return text, None, None
+    return text[: match.start()].rstrip(), match.group(0).strip(), "inline_editorial_note"
+
+
+# --- all together ------------------------------------------------------------
+
+
+def classify(
+    paragraphs: Sequence[Paragraph],
+    site: str | None = None,
+    site_boilerplate: SiteBoilerplate | None = None,
+    protected: frozenset[int] = frozenset(),
+) -> dict[int, str]:
+    """Map paragraph index -> rule name for every boilerplate paragraph.
+
+    `protected` paragraphs (speaker turns, for example) are judged by form
+    rules only: layout guesses never remove speech.
+    """
+    layout = DocumentLayout(paragraphs)
+    for p in paragraphs:
+        reason = form_rule(p.text)
+        if reason is None and site_boilerplate is not None and site_boilerplate.is_boilerplate(site, p.text):
+            reason = "site_repeated_line"
+        if reason:
+            layout.decided[p.index] = reason
+    for p in paragraphs:
+        if p.index in layout.decided or p.index in protected:
+            continue
+        for name, rule in LAYOUT_RULES:
+            if rule(layout, p.index):
+                layout.decided[p.index] = name
+                break
+    for p in paragraphs:
+        if p.index not in layout.decided and p.index not in protected and in_closing_run(layout, p.index):
+            layout.decided[p.index] = "closing_run"
+    return dict(layout.decided)
