@@ -1,0 +1,224 @@
+"""pandera models of the release tables, and the checks across tables.
+
+`validate_release` runs every check and returns a `ValidationReport`; a
+release is written only when the report is empty.  Failures name the table,
+the rule and the offending rows, so the report is readable as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+from pandera.errors import SchemaErrors
+
+from schemas.contract import (
+    DOC_TYPES, DOCUMENTS, REJECTS, SEGMENT_STATUSES, SEGMENTS, SPEAKER_RESOLUTIONS,
+    SPEAKER_ROLES, TURN_TYPES, TURNS, Table,
+)
+
+SHA256 = r"^[0-9a-f]{64}$"
+
+_PANDAS_TYPES = {
+    pa_arrow.string(): pd.StringDtype(),
+    pa_arrow.int32(): pd.Int32Dtype(),
+    pa_arrow.int64(): pd.Int64Dtype(),
+    pa_arrow.float64(): pd.Float64Dtype(),
+    pa_arrow.bool_(): pd.BooleanDtype(),
+}
+
+
+def to_pandas(table: pa_arrow.Table) -> pd.DataFrame:
+    """Arrow to pandas with nullable dtypes (an int column with nulls stays int)."""
+    return table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+
+
+def _columns(table: Table, checks: dict[str, list[pa.Check]]) -> dict[str, pa.Column]:
+    columns = {}
+    for column in table.columns:
+        dtype = _PANDAS_TYPES.get(column.type)  # dates stay Python objects
+        columns[column.name] = pa.Column(
+            dtype, nullable=column.nullable, checks=checks.get(column.name, []), coerce=False
+        )
+    return columns
+
+
+DOCUMENTS_SCHEMA = pa.DataFrameSchema(
+    _columns(DOCUMENTS, {
+        "doc_id": [pa.Check.str_length(min_value=1), pa.Check(lambda s: ~s.str.contains(":"), error="doc_id has no ':'")],
+        "source_sha256": [pa.Check.str_matches(SHA256)],
+        "doc_type": [pa.Check.isin(DOC_TYPES)],
+        "raw_nonblank_lines": [pa.Check.ge(0)],
+    }),
+    unique=["doc_id"], strict=True, name="documents",
+)
+
+SEGMENTS_SCHEMA = pa.DataFrameSchema(
+    _columns(SEGMENTS, {
+        "segment_index": [pa.Check.ge(0)],
+        "line_start": [pa.Check.ge(1)],
+        "status": [pa.Check.isin(SEGMENT_STATUSES)],
+        "line_count": [pa.Check.ge(1)],
+        "similarity": [pa.Check.in_range(0, 1)],
+        "text": [pa.Check.str_length(min_value=1)],
+    }),
+    checks=[
+        pa.Check(lambda df: df["line_start"] <= df["line_end"], error="line_start <= line_end"),
+        pa.Check(lambda df: (df["status"] == "kept") | df["reason"].notna(), error="every removal has a reason"),
+        pa.Check(lambda df: (df["status"] == "duplicate") == df["duplicate_of"].notna(), error="duplicate_of set exactly for duplicates"),
+        pa.Check(lambda df: (df["status"] == "trimmed") == df["removed_text"].notna(), error="removed_text set exactly for trimmed segments"),
+    ],
+    unique=["doc_id", "segment_index"], strict=True, name="segments",
+)
+
+TURNS_SCHEMA = pa.DataFrameSchema(
+    _columns(TURNS, {
+        "turn_index": [pa.Check.ge(0)],
+        "speaker": [pa.Check.str_length(min_value=1)],
+        "speaker_role": [pa.Check.isin(SPEAKER_ROLES)],
+        "turn_type": [pa.Check.isin(TURN_TYPES)],
+        "speaker_resolution": [pa.Check.isin(SPEAKER_RESOLUTIONS)],
+        "char_start": [pa.Check.ge(0)],
+    }),
+    checks=[
+        pa.Check(lambda df: df["id"] == df["doc_id"] + ":" + df["turn_index"].astype("string"), error="id is <doc_id>:<turn_index>"),
+        pa.Check(lambda df: df["char_start"] <= df["char_end"], error="char_start <= char_end"),
+        pa.Check(lambda df: (df["turn_type"] == "answer") == df["question_id"].notna(), error="question_id set exactly for answers"),
+    ],
+    unique=["id"], strict=True, name="turns",
+)
+
+REJECTS_SCHEMA = pa.DataFrameSchema(
+    _columns(REJECTS, {"reason": [pa.Check.str_length(min_value=1)]}),
+    unique=["source_path"], strict=True, name="rejects",
+)
+
+SCHEMAS = {"documents": DOCUMENTS_SCHEMA, "segments": SEGMENTS_SCHEMA, "turns": TURNS_SCHEMA, "rejects": REJECTS_SCHEMA}
+
+
+@dataclass
+class Failure:
+    table: str
+    rule: str
+    rows: list  # offending row keys (at most a few are shown)
+
+    def __str__(self) -> str:
+        shown = ", ".join(map(str, self.rows[:5])) + (f", ... ({len(self.rows)} rows)" if len(self.rows) > 5 else "")
+        return f"{self.table}: {self.rule}: {shown}"
+
+
+@dataclass
+class ValidationReport:
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def add(self, table: str, rule: str, rows) -> None:
+        rows = list(rows)
+        if rows:
+            self.failures.append(Failure(table, rule, rows))
+
+    def __str__(self) -> str:
+        if self.ok:
+            return "validation passed"
+        return "validation failed:\n" + "\n".join(f"  - {f}" for f in self.failures)
+
+
+def _row_key(frame: pd.DataFrame, table: str, index) -> str:
+    keys = {"documents": ["doc_id"], "segments": ["doc_id", "segment_index"], "turns": ["id"], "rejects": ["source_path"]}[table]
+    try:
+        return "/".join(str(frame.at[index, k]) for k in keys)
+    except (KeyError, TypeError):
+        return f"row {index}"
+
+
+def _check_schema(report: ValidationReport, name: str, frame: pd.DataFrame) -> None:
+    try:
+        SCHEMAS[name].validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        cases = errors.failure_cases
+        for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=True):
+            rows = [
+                _row_key(frame, name, i) if pd.notna(i) else repr(v)
+                for i, v in zip(group["index"], group["failure_case"])
+            ]
+            where = "" if pd.isna(column) or column == name else f"{column}: "
+            report.add(name, f"{where}{check}", rows)
+
+
+def validate_release(tables: dict[str, pa_arrow.Table]) -> ValidationReport:
+    """Check every table against its schema, then the tables against each other."""
+    report = ValidationReport()
+    frames = {name: to_pandas(table) for name, table in tables.items()}
+    for name, frame in frames.items():
+        _check_schema(report, name, frame)
+    if not report.ok:
+        return report  # the cross-table checks assume well-formed tables
+    documents, segments, turns = frames["documents"], frames["segments"], frames["turns"]
+    check_references(report, documents, segments, turns)
+    check_segment_coverage(report, documents, segments)
+    check_turn_spans(report, documents, turns)
+    check_question_links(report, turns)
+    return report
+
+
+def check_references(report, documents, segments, turns) -> None:
+    known = set(documents["doc_id"])
+    report.add("segments", "doc_id names an existing document", sorted(set(segments["doc_id"]) - known))
+    report.add("turns", "doc_id names an existing document", sorted(set(turns["doc_id"]) - known))
+    originals = set(zip(segments["doc_id"], segments["segment_index"]))
+    dups = segments[segments["duplicate_of"].notna()]
+    report.add("segments", "duplicate_of names a segment of the same document", [
+        f"{d}/{i}" for d, i, o in zip(dups["doc_id"], dups["segment_index"], dups["duplicate_of"]) if (d, o) not in originals
+    ])
+
+
+def check_segment_coverage(report, documents, segments) -> None:
+    """Every non-blank raw line is in exactly one segment: segments do not
+    overlap, and their line counts add up to the document's."""
+    expected = dict(zip(documents["doc_id"], documents["raw_nonblank_lines"]))
+    overlapping, miscounted = [], []
+    for doc_id, group in segments.sort_values(["doc_id", "line_start"]).groupby("doc_id", sort=True):
+        starts, ends = group["line_start"].tolist(), group["line_end"].tolist()
+        overlapping += [f"{doc_id}:{starts[k]}" for k in range(1, len(starts)) if starts[k] <= ends[k - 1]]
+        if int(group["line_count"].sum()) != expected.get(doc_id, -1):
+            miscounted.append(doc_id)
+    miscounted += [d for d, n in expected.items() if n and d not in set(segments["doc_id"])]
+    report.add("segments", "segments do not overlap", overlapping)
+    report.add("segments", "segments cover every non-blank raw line", miscounted)
+
+
+def check_turn_spans(report, documents, turns) -> None:
+    texts = dict(zip(documents["doc_id"], documents["text"]))
+    outside, differing = [], []
+    for row in turns.itertuples(index=False):
+        text = texts.get(row.doc_id, "")
+        if not 0 <= row.char_start <= row.char_end <= len(text):
+            outside.append(row.id)
+        elif text[row.char_start:row.char_end] != row.text:
+            differing.append(row.id)
+    report.add("turns", "span lies inside the document text", outside)
+    report.add("turns", "text equals the span of documents.text", differing)
+
+
+def check_question_links(report, turns) -> None:
+    types = dict(zip(turns["id"], turns["turn_type"]))
+    docs = dict(zip(turns["id"], turns["doc_id"]))
+    bad_question, bad_reply = [], []
+    for row in turns.itertuples(index=False):
+        q = row.question_id
+        if pd.notna(q) and (types.get(q) != "question" or docs.get(q) != row.doc_id):
+            bad_question.append(row.id)
+        r = row.reply_to
+        if pd.notna(r) and docs.get(r) != row.doc_id:
+            bad_reply.append(row.id)
+    report.add("turns", "question_id names a question of the same document", bad_question)
+    report.add("turns", "reply_to names a turn of the same document", bad_reply)
+    roots = turns[turns["reply_to"].isna()].groupby("doc_id").size()
+    report.add("turns", "exactly one root (reply_to null) per document", [
+        d for d in sorted(set(turns["doc_id"])) if roots.get(d, 0) != 1
+    ])
