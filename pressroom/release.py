@@ -1,0 +1,306 @@
+"""Releases: immutable, versioned folders of Parquet tables with a manifest.
+
+A release is written to a staging folder beside the releases and renamed
+into place whole, so a reader sees all of it or nothing.  Nothing here ever
+modifies or deletes a published release.
+
+Versioning (semantic, in the spirit of Croissant's data versioning):
+
+* MAJOR when the release contract changed incompatibly (`CONTRACT_VERSION`'s
+  major number);
+* MINOR when documents were added or removed;
+* PATCH when only the cleaning of existing documents changed (new code or
+  configuration, or a raw file edited in place).
+
+A build whose inputs, code and configuration match the latest release makes
+no new release.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import pressroom
+from pressroom.ingest import RawDocument, Reject
+from pressroom.normalize import FTFY_OPTIONS
+from schemas.contract import CONTRACT_VERSION, TABLES_BY_NAME
+
+MANIFEST = "manifest.json"
+CARD = "README.md"
+LOCK = ".build.lock"
+STAGING_PREFIX = ".staging-"
+VERSION_DIR = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "compression_level": 9,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "data_page_version": "2.0",
+}
+CODE_PACKAGES = ("pressroom", "schemas", "flows")
+
+
+class ReleaseError(RuntimeError):
+    """A release could not be made (the reason is in the message)."""
+
+
+class BuildLocked(ReleaseError):
+    pass
+
+
+# --- fingerprints ------------------------------------------------------------
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_fingerprint(documents: Sequence[RawDocument], rejects: Sequence[Reject]) -> str:
+    """sha256 over every input file's path and content hash."""
+    entries = sorted(
+        [(d.source_path, d.source_sha256) for d in documents]
+        + [(r.source_path, r.source_sha256 or "unreadable") for r in rejects]
+    )
+    return _sha256("".join(f"{p}\t{h}\n" for p, h in entries).encode())
+
+
+def code_fingerprint(root: Path | None = None) -> str:
+    """sha256 over the pipeline's own source files (pressroom, schemas, flows)."""
+    root = root or Path(pressroom.__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def tool_versions() -> dict[str, str]:
+    import ftfy
+    import pandera
+
+    return {
+        "pressroom": pressroom.__version__,
+        "pyarrow": pa.__version__,
+        "ftfy": ftfy.__version__,
+        "pandera": pandera.__version__,
+    }
+
+
+def configuration() -> dict:
+    return {"ftfy": FTFY_OPTIONS, "parquet": PARQUET_OPTIONS}
+
+
+def build_fingerprint(input_fp: str, code_fp: str) -> str:
+    config = json.dumps(configuration(), sort_keys=True)
+    return _sha256(f"{input_fp}\n{code_fp}\n{config}\n{CONTRACT_VERSION}".encode())
+
+
+# --- the releases folder -----------------------------------------------------
+
+
+def parse_version(name: str) -> tuple[int, int, int] | None:
+    match = VERSION_DIR.match(name)
+    return tuple(map(int, match.groups())) if match else None  # type: ignore[return-value]
+
+
+def list_releases(releases_root: Path) -> list[str]:
+    """Published versions, oldest first."""
+    if not releases_root.is_dir():
+        return []
+    versions = [p.name for p in releases_root.iterdir() if p.is_dir() and parse_version(p.name)]
+    return sorted(versions, key=parse_version)
+
+
+def read_manifest(release_dir: Path) -> dict:
+    return json.loads((release_dir / MANIFEST).read_text())
+
+
+def latest_manifest(releases_root: Path) -> dict | None:
+    versions = list_releases(releases_root)
+    return read_manifest(releases_root / versions[-1]) if versions else None
+
+
+@contextlib.contextmanager
+def build_lock(releases_root: Path) -> Iterator[None]:
+    """One build at a time per releases folder; a second fails at once."""
+    releases_root.mkdir(parents=True, exist_ok=True)
+    with open(releases_root / LOCK, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildLocked(
+                f"another build is writing to {releases_root} (lock {releases_root / LOCK}); "
+                "wait for it to finish and run again"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remove_stale_staging(releases_root: Path) -> list[str]:
+    """Delete staging folders left by an interrupted build (call under the lock)."""
+    removed = []
+    for path in releases_root.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return removed
+
+
+# --- versions and changes ----------------------------------------------------
+
+
+def document_index(tables: dict[str, pa.Table]) -> dict[str, str]:
+    docs = tables["documents"]
+    return dict(zip(docs.column("doc_id").to_pylist(), docs.column("source_sha256").to_pylist()))
+
+
+def describe_changes(previous: dict | None, documents: dict[str, str], rows: dict[str, int]) -> dict:
+    """What changed against the previous release: documents by id and
+    content hash, and rows per table."""
+    if previous is None:
+        return {"previous_version": None, "documents_added": sorted(documents), "documents_removed": [],
+                "documents_changed": [], "rows_delta": rows}
+    before: dict[str, str] = previous.get("documents", {})
+    return {
+        "previous_version": previous["version"],
+        "documents_added": sorted(set(documents) - set(before)),
+        "documents_removed": sorted(set(before) - set(documents)),
+        "documents_changed": sorted(d for d in set(documents) & set(before) if documents[d] != before[d]),
+        "rows_delta": {
+            name: n - previous["tables"].get(name, {}).get("rows", 0) for name, n in rows.items()
+        },
+    }
+
+
+def next_version(previous: dict | None, changes: dict) -> str:
+    if previous is None:
+        return "1.0.0"
+    major, minor, patch = parse_version(previous["version"])
+    if previous.get("contract_version", "1").split(".")[0] != CONTRACT_VERSION.split(".")[0]:
+        return f"{major + 1}.0.0"
+    if changes["documents_added"] or changes["documents_removed"]:
+        return f"{major}.{minor + 1}.0"
+    return f"{major}.{minor}.{patch + 1}"
+
+
+# --- writing -----------------------------------------------------------------
+
+
+@dataclass
+class ReleaseResult:
+    version: str | None  # None: nothing changed, no release made
+    path: Path | None
+    manifest: dict | None
+    message: str
+
+
+def _write_table(table: pa.Table, path: Path) -> None:
+    pq.write_table(table, path, **PARQUET_OPTIONS)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_release(
+    releases_root: Path,
+    tables: dict[str, pa.Table],
+    fingerprints: dict[str, str],
+    dataset_card: Callable[[dict], str] | None = None,
+    now: dt.datetime | None = None,
+) -> ReleaseResult:
+    """Write validated tables as a new release (call under `build_lock`)."""
+    previous = latest_manifest(releases_root)
+    if previous and previous.get("build_fingerprint") == fingerprints["build"]:
+        return ReleaseResult(None, None, previous, f"up to date: release {previous['version']} has the same inputs and code")
+    rows = {name: t.num_rows for name, t in tables.items()}
+    documents = document_index(tables)
+    changes = describe_changes(previous, documents, rows)
+    version = next_version(previous, changes)
+    final = releases_root / version
+    if final.exists():
+        raise ReleaseError(f"release {version} already exists in {releases_root}")
+
+    staging = releases_root / f"{STAGING_PREFIX}{version}-{os.getpid()}"
+    staging.mkdir(parents=True)
+    try:
+        table_entries = {}
+        for name, table in tables.items():
+            filename = f"{name}.parquet"
+            _write_table(table, staging / filename)
+            table_entries[name] = {
+                "files": [{"path": filename, "sha256": file_sha256(staging / filename),
+                           "bytes": (staging / filename).stat().st_size}],
+                "rows": table.num_rows,
+                "schema": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in table.schema],
+                "description": TABLES_BY_NAME[name].description,
+            }
+        created = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
+        manifest = {
+            "version": version,
+            "created_at": created.isoformat().replace("+00:00", "Z"),
+            "pipeline_version": pressroom.__version__,
+            "contract_version": CONTRACT_VERSION,
+            "input_fingerprint": fingerprints["input"],
+            "code_fingerprint": fingerprints["code"],
+            "build_fingerprint": fingerprints["build"],
+            "tools": tool_versions(),
+            "configuration": configuration(),
+            "tables": table_entries,
+            "documents": documents,
+            "changes": changes,
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+        if dataset_card is not None:
+            (staging / CARD).write_text(dataset_card(manifest))
+        for path in staging.iterdir():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        _fsync_dir(staging)
+        os.rename(staging, final)
+        _fsync_dir(releases_root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return ReleaseResult(version, final, manifest, f"release {version} written to {final}")
+
+
+def verify_release(release_dir: Path) -> list[str]:
+    """Problems with a release on disk: missing files or checksum mismatches."""
+    problems = []
+    manifest = read_manifest(release_dir)
+    for name, entry in manifest["tables"].items():
+        for file in entry["files"]:
+            path = release_dir / file["path"]
+            if not path.is_file():
+                problems.append(f"{name}: {file['path']} is missing")
+            elif file_sha256(path) != file["sha256"]:
+                problems.append(f"{name}: {file['path']} does not match its sha256")
+    return problems
