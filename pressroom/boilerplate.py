@@ -251,14 +251,14 @@ def author_box(layout: DocumentLayout, i: int) -> bool:
 
 
 def repeated_page_header(layout: DocumentLayout, i: int) -> bool:
-    """A later verbatim copy of a heading-sized line from the top of the
-    document (a page header printed again at each page break)."""
+    """A later verbatim copy of a heading-sized line (a page header printed
+    again at each page break): it follows a page gap of two or more blank
+    lines, or the line occurs three times or more."""
     text = layout.text(i).casefold()
-    if not 4 <= layout.words(i) <= 40:
+    if not 5 <= layout.words(i) <= 25:
         return False
-    top = max(10, len(layout.paragraphs) // 4)
-    earlier = [j for j in range(i) if layout.paragraphs[j].text.casefold() == text]
-    return bool(earlier) and (earlier[0] < top or len(earlier) >= 2)
+    earlier = sum(1 for j in range(i) if layout.paragraphs[j].text.casefold() == text)
+    return earlier >= 2 or (earlier >= 1 and layout.paragraphs[i].blank_before >= 2)
 
 
 LayoutRule = Callable[[DocumentLayout, int], bool]

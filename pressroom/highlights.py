@@ -8,6 +8,8 @@ out-of-context copy is marked `duplicate` and points to it.
 The test works sentence by sentence, so shortened and merged copies are found
 alike: a paragraph is a copy when every sentence of it is contained, word for
 word and mostly in order, in some longer paragraph of the same document.
+A copy that merges passages of two or more paragraphs is found first (it may
+be longer than each source); then copies of one longer paragraph.
 Paragraphs are judged from the shortest up, and a paragraph already judged a
 copy cannot serve as an original.
 """
@@ -69,38 +71,50 @@ def find_repeated_highlights(paragraphs: Mapping[int, str]) -> list[Duplicate]:
     """Find out-of-context copies among `paragraphs` (index -> text).
 
     Pass only the paragraphs still in the document (boilerplate removed).
+    Two passes: first copies that merge passages from two or more
+    paragraphs (such a copy may be longer than each of its sources), then
+    copies of a single longer paragraph.
     """
     words = {i: tokens(t) for i, t in paragraphs.items()}
     profiles = {i: _Profile(w) for i, w in words.items() if len(w) >= MIN_WORDS}
-    copies: list[Duplicate] = []
-    copied: set[int] = set()
-    # shortest first; on equal length the later paragraph is the copy
-    for i in sorted(profiles, key=lambda i: (len(words[i]), -i)):
-        parts = sentences(paragraphs[i])
-        if not parts:
-            continue
-        support: Counter[int] = Counter()
-        matched_words = 0.0
-        for sentence in parts:
-            best, score = None, 0.0
-            for j, profile in profiles.items():
-                if j == i or j in copied or not _longer(profile, j, len(words[i]), i):
-                    continue
-                s = profile.contains(sentence)
-                if s > score:
-                    best, score = j, s
-            if best is None:
-                break
-            support[best] += len(sentence)
-            matched_words += score * len(sentence)
-        else:
-            original = max(support, key=lambda j: (support[j], -j))
-            total = sum(len(s) for s in parts)
-            copies.append(Duplicate(i, original, round(matched_words / total, 4)))
-            copied.add(i)
-    return sorted(copies, key=lambda d: d.index)
+    parts = {i: sentences(paragraphs[i]) for i in profiles}
+    copies: dict[int, Duplicate] = {}
+
+    def source_ok_merge(i: int, j: int, sentence: list[str]) -> bool:
+        return profiles[j].n > len(sentence)
+
+    def source_ok_single(i: int, j: int, sentence: list[str]) -> bool:
+        return profiles[j].n > len(words[i]) or (profiles[j].n == len(words[i]) and j < i)
+
+    for source_ok, min_sources in ((source_ok_merge, 2), (source_ok_single, 1)):
+        # shortest first; on equal length the later paragraph is the copy
+        for i in sorted(profiles, key=lambda i: (len(words[i]), -i)):
+            if i in copies or not parts[i]:
+                continue
+            found = _cover(i, parts[i], profiles, copies, source_ok)
+            if found and len(found[0]) >= min_sources:
+                support, similarity = found
+                original = max(support, key=lambda j: (support[j], -j))
+                copies[i] = Duplicate(i, original, similarity)
+    return sorted(copies.values(), key=lambda d: d.index)
 
 
-def _longer(profile: _Profile, j: int, n: int, i: int) -> bool:
-    """Is paragraph j (with `profile`) the longer copy of a paragraph i of n words?"""
-    return profile.n > n or (profile.n == n and j < i)
+def _cover(i, parts, profiles, copies, source_ok) -> tuple[Counter[int], float] | None:
+    """Which paragraphs cover each sentence of paragraph i (words per source),
+    and the overall similarity; None when some sentence is not covered."""
+    support: Counter[int] = Counter()
+    matched = 0.0
+    for sentence in parts:
+        best, score = None, 0.0
+        for j, profile in profiles.items():
+            if j == i or j in copies or not source_ok(i, j, sentence):
+                continue
+            s = profile.contains(sentence)
+            if s > score:
+                best, score = j, s
+        if best is None:
+            return None
+        support[best] += len(sentence)
+        matched += score * len(sentence)
+    total = sum(len(s) for s in parts)
+    return support, round(matched / total, 4)

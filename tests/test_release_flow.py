@@ -1,0 +1,101 @@
+"""The real Prefect flow end to end: release layout, no-op rebuilds, versions,
+and no release when validation fails."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from flows import build as build_flow
+from flows.build import ValidationFailed, build_release
+from pressroom.release import file_sha256, list_releases, verify_release
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_release_layout_and_manifest(seed_release):
+    manifest = json.loads((seed_release / "manifest.json").read_text())
+    assert manifest["version"] == "1.0.0"
+    assert manifest["created_at"].endswith("Z")
+    for key in ("pipeline_version", "input_fingerprint", "code_fingerprint", "tools", "configuration"):
+        assert manifest[key]
+    assert manifest["configuration"]["ftfy"]["uncurl_quotes"] is False
+    for name in ("documents", "segments", "turns", "rejects"):
+        entry = manifest["tables"][name]
+        file = seed_release / entry["files"][0]["path"]
+        assert file_sha256(file) == entry["files"][0]["sha256"]
+        assert pq.read_metadata(file).num_rows == entry["rows"]
+        assert [f["name"] for f in entry["schema"]] == pq.read_schema(file).names
+    assert manifest["tables"]["documents"]["rows"] == 5
+    assert verify_release(seed_release) == []
+    card = (seed_release / "README.md").read_text()
+    assert card.startswith("---\n") and "config_name: turns" in card and "| speaker_label |" in card
+
+
+def test_rebuild_without_changes_makes_no_release_and_edits_bump_versions(raw_copy, tmp_path):
+    releases = tmp_path / "releases"
+    assert build_release(str(raw_copy), str(releases))["version"] == "1.0.0"
+    again = build_release(str(raw_copy), str(releases))
+    assert again["version"] is None and again["latest"] == "1.0.0"
+    assert list_releases(releases) == ["1.0.0"]
+
+    edited = raw_copy / "004_bba586f07c384d09.txt"
+    edited.write_text(edited.read_text() + "\n\nA new closing paragraph was added by the site today.")
+    patch = build_release(str(raw_copy), str(releases))
+    assert patch["version"] == "1.0.1"
+    changes = json.loads((releases / "1.0.1" / "manifest.json").read_text())["changes"]
+    assert changes["previous_version"] == "1.0.0"
+    assert changes["documents_changed"] == ["004_bba586f07c384d09"]
+    assert changes["documents_added"] == [] and changes["rows_delta"]["segments"] == 1
+
+    (raw_copy / "new.txt").write_text("Brand new article text about the summit, reported today.")
+    minor = build_release(str(raw_copy), str(releases))
+    assert minor["version"] == "1.1.0"
+    assert list_releases(releases) == ["1.0.0", "1.0.1", "1.1.0"]
+    # earlier releases are untouched
+    assert verify_release(releases / "1.0.0") == []
+
+
+def test_failed_validation_writes_no_release(raw_copy, tmp_path, monkeypatch):
+    real = build_flow.build_tables
+
+    def corrupt(documents, rejects):
+        tables = real(documents, rejects)
+        turns = tables["turns"]
+        index = turns.schema.get_field_index("char_end")
+        import pyarrow as pa
+        tables["turns"] = turns.set_column(index, "char_end", pa.array([10**9] * turns.num_rows, pa.int64()))
+        return tables
+
+    monkeypatch.setattr(build_flow, "build_tables", corrupt)
+    releases = tmp_path / "releases"
+    with pytest.raises(ValidationFailed) as failure:
+        build_release(str(raw_copy), str(releases))
+    assert "turns: span lies inside the document text" in str(failure.value)
+    assert list_releases(releases) == []
+    assert not list(releases.glob(".staging-*"))
+
+
+def test_cli_build_prints_no_traceback_or_error(raw_copy, tmp_path):
+    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "INFO"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pressroom.cli", "build", "--raw", str(raw_copy), "--releases", str(tmp_path / "rel")],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert "release 1.0.0 written" in run.stdout
+    assert "Traceback" not in output and "| ERROR" not in output
+
+
+def test_cli_user_errors_are_one_line(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "pressroom.cli", "build", "--raw", str(tmp_path / "missing")],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"pressroom: raw folder not found: {tmp_path / 'missing'} (hint: pass --raw DIR)"
