@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task, unmapped
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from pressroom import release
-from pressroom.card import dataset_card
+from pressroom.card import release_documents
 from pressroom.clean import CleanDocument, PreparedDocument, clean, learn_site_boilerplate, prepare
 from pressroom.ingest import RawDocument, ingest
 from pressroom.tables import build_tables
@@ -51,12 +52,62 @@ def validate(tables) -> None:
         raise ValidationFailed(report)
 
 
+@task(name="publish", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def publish_release(release_dir: str, target: str) -> str:
+    from pressroom.publish import publish
+
+    return publish(Path(release_dir), target).message
+
+
+def summary_markdown(summary: dict, scores=None) -> str:
+    """The release summary shown as a Prefect artifact."""
+    lines = [f"# pressroom release {summary['latest']}", "", summary["message"], ""]
+    if summary.get("rows"):
+        lines += ["| table | rows | change |", "|---|---|---|"]
+        delta = summary["changes"]["rows_delta"]
+        lines += [f"| {k} | {v} | {delta.get(k, 0):+d} |" for k, v in summary["rows"].items()]
+        changes = summary["changes"]
+        lines += ["", f"Against {changes['previous_version'] or 'nothing (first release)'}: "
+                  f"{changes['documents_added']} documents added, {changes['documents_removed']} removed, "
+                  f"{changes['documents_changed']} changed; {changes['turns_added']} turns added, "
+                  f"{changes['turns_removed']} removed.", ""]
+    if scores is not None:
+        lines += ["## Quality against gold", "", "| figure | passed/total |", "|---|---|"]
+        lines += [f"| {name} | {f.passed}/{f.total} |" for name, f in scores.figures.items()]
+    if summary.get("published"):
+        lines += ["", f"Published: {summary['published']}"]
+    return "\n".join(lines)
+
+
 @flow(name="pressroom-build", validate_parameters=False)
-def build_release(raw_dir: str = "raw", releases_dir: str = "releases", batch_size: int = BATCH_SIZE) -> dict:
+def build_release(
+    raw_dir: str = "raw",
+    releases_dir: str = "releases",
+    batch_size: int = BATCH_SIZE,
+    publish_to: str | None = None,
+    gold_dir: str | None = None,
+) -> dict:
     """Build a release from `raw_dir` into `releases_dir`; returns a summary.
 
-    Makes no release when the latest one has the same inputs and code.
+    Makes no release when the latest one has the same inputs and code.  With
+    `publish_to`, the latest release is then published there (a no-op when it
+    already is).  With `gold_dir`, quality figures join the run's artifact.
     """
+    summary = _build(raw_dir, releases_dir, batch_size)
+    if publish_to and summary["latest"]:
+        summary["published"] = publish_release(str(Path(releases_dir) / summary["latest"]), publish_to)
+    scores = None
+    if gold_dir and summary["latest"] and Path(gold_dir).is_dir():
+        from pressroom.scoring import score_release
+
+        scores = score_release(Path(releases_dir) / summary["latest"], Path(gold_dir), Path(raw_dir))
+        summary["quality"] = {n: f"{f.passed}/{f.total}" for n, f in scores.figures.items()}
+    create_markdown_artifact(key="pressroom-release", markdown=summary_markdown(summary, scores),
+                             description=f"pressroom release {summary['latest']}")
+    return summary
+
+
+def _build(raw_dir: str, releases_dir: str, batch_size: int) -> dict:
     logger = get_run_logger()
     raw_root, releases_root = Path(raw_dir), Path(releases_dir)
     with release.build_lock(releases_root):
@@ -79,8 +130,8 @@ def build_release(raw_dir: str = "raw", releases_dir: str = "releases", batch_si
         cleaned = [d for f in clean_batch.map(batches(prepared, batch_size), unmapped(site_model)) for d in f.result()]
         tables = build_tables(cleaned, rejects)
         validate(tables)
-        result = release.write_release(releases_root, tables, fingerprints, dataset_card=dataset_card)
+        result = release.write_release(releases_root, tables, fingerprints, describe=release_documents)
         logger.info(result.message)
         rows = {name: t.num_rows for name, t in tables.items()}
-        return {"version": result.version, "latest": result.version, "path": str(result.path),
+        return {"version": result.version, "latest": result.manifest["version"], "path": str(result.path),
                 "rows": rows, "changes": result.manifest["changes"], "message": result.message}

@@ -38,7 +38,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"pressroom: raw folder not found: {raw} (hint: pass --raw DIR)", file=sys.stderr)
         return EXIT_USAGE
     try:
-        summary = build_release(raw_dir=str(raw), releases_dir=str(args.releases))
+        summary = build_release(raw_dir=str(raw), releases_dir=str(args.releases),
+                                publish_to=args.publish_to, gold_dir=args.gold)
     except ValidationFailed as failure:
         print(f"pressroom: no release written, {failure.report}", file=sys.stderr)
         return EXIT_INVALID
@@ -95,6 +96,102 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok and not problems else EXIT_INVALID
 
 
+def _release_dir(args: argparse.Namespace, version: str) -> Path | None:
+    release_dir = Path(args.releases) / version
+    if not (release_dir / "manifest.json").is_file():
+        from pressroom.release import list_releases
+
+        known = ", ".join(list_releases(Path(args.releases))) or "none"
+        print(f"pressroom: no release {version} in {args.releases} (releases: {known})", file=sys.stderr)
+        return None
+    return release_dir
+
+
+def cmd_releases(args: argparse.Namespace) -> int:
+    from pressroom.release import refresh_catalog
+
+    releases = Path(args.releases)
+    if not releases.is_dir():
+        print(f"pressroom: no releases folder {releases} (hint: run pressroom build)", file=sys.stderr)
+        return EXIT_USAGE
+    catalog = refresh_catalog(releases)
+    if args.json:
+        print(json.dumps(catalog, indent=2))
+        return EXIT_OK
+    for entry in catalog["releases"]:
+        rows = ", ".join(f"{k} {v}" for k, v in entry["rows"].items())
+        latest = "  (latest)" if entry["version"] == catalog["latest"] else ""
+        print(f"{entry['version']:<10} {entry['created_at']}  {rows}{latest}")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    release_dir = _release_dir(args, args.version)
+    if release_dir is None:
+        return EXIT_USAGE
+    if args.json:
+        print((release_dir / "manifest.json").read_text(), end="")
+    else:
+        print((release_dir / "CHANGELOG.md").read_text())
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from pressroom.changes import changelog, compare, read_summary
+
+    dirs = [_release_dir(args, v) for v in (args.a, args.b)]
+    if None in dirs:
+        return EXIT_USAGE
+    changes = compare(read_summary(dirs[0]), read_summary(dirs[1]))
+    print(json.dumps(changes, indent=2) if args.json else changelog(changes))
+    return EXIT_OK
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from pressroom.publish import PublishError, publish
+
+    release_dir = _release_dir(args, args.version)
+    if release_dir is None:
+        return EXIT_USAGE
+    try:
+        result = publish(release_dir, args.to)
+    except PublishError as error:
+        print(f"pressroom: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"pressroom: cannot publish to {args.to}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(result.message)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pressroom.convokit_export import export_convokit
+
+    release_dir = _release_dir(args, args.version)
+    if release_dir is None:
+        return EXIT_USAGE
+    out = Path(args.out or f"convokit-{args.version}")
+    counts = export_convokit(release_dir, out)
+    print(f"ConvoKit corpus written to {out}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _prefect_defaults()
+    if not os.environ.get("PREFECT_API_URL"):
+        print("pressroom: serve needs a Prefect server for its schedule: start one with "
+              "'prefect server start' and set PREFECT_API_URL=http://127.0.0.1:4200/api", file=sys.stderr)
+        return EXIT_USAGE
+    from flows.build import build_release
+
+    parameters = {"raw_dir": str(Path(args.raw).resolve()), "releases_dir": str(Path(args.releases).resolve()),
+                  "publish_to": args.publish_to, "gold_dir": args.gold}
+    build_release.serve(name=args.name, cron=args.cron, parameters=parameters, limit=1,
+                        description="Scheduled pressroom build: a new release only when inputs or code changed.")
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(
         prog="pressroom",
@@ -108,6 +205,8 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--raw", default="raw", help="folder of raw texts (default: raw)")
     build.add_argument("--releases", default="releases", help="releases folder (default: releases)")
     build.add_argument("--json", action="store_true", help="print the build summary as JSON")
+    build.add_argument("--publish-to", metavar="URI", help="then publish the latest release there")
+    build.add_argument("--gold", metavar="DIR", help="gold labels: quality figures in the run's artifact")
     build.set_defaults(run=cmd_build)
 
     score = commands.add_parser("score", help="score a release against gold labels",
@@ -125,6 +224,50 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("version")
     validate.add_argument("--releases", default="releases")
     validate.set_defaults(run=cmd_validate)
+
+    releases = commands.add_parser("releases", help="list the releases", epilog="example: pressroom releases")
+    releases.add_argument("--releases", default="releases")
+    releases.add_argument("--json", action="store_true")
+    releases.set_defaults(run=cmd_releases)
+
+    show = commands.add_parser("show", help="show a release's changelog (or manifest with --json)",
+                               epilog="example: pressroom show 1.0.1")
+    show.add_argument("version")
+    show.add_argument("--releases", default="releases")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(run=cmd_show)
+
+    diff = commands.add_parser("diff", help="what changed between two releases", epilog="example: pressroom diff 1.0.0 1.1.0")
+    diff.add_argument("a")
+    diff.add_argument("b")
+    diff.add_argument("--releases", default="releases")
+    diff.add_argument("--json", action="store_true")
+    diff.set_defaults(run=cmd_diff)
+
+    publish = commands.add_parser("publish", help="copy a release to a target, verified by checksum",
+                                  epilog="example: pressroom publish 1.0.0 --to s3://bucket/pressroom")
+    publish.add_argument("version")
+    publish.add_argument("--to", required=True, metavar="URI", help="file://PATH, a folder, or s3://bucket/prefix")
+    publish.add_argument("--releases", default="releases")
+    publish.set_defaults(run=cmd_publish)
+
+    export = commands.add_parser("export", help="export a release for another tool",
+                                 epilog="example: pressroom export convokit 1.0.0 --out corpus/")
+    export.add_argument("format", choices=["convokit"])
+    export.add_argument("version")
+    export.add_argument("--out", help="output folder (default: convokit-VERSION)")
+    export.add_argument("--releases", default="releases")
+    export.set_defaults(run=cmd_export)
+
+    serve = commands.add_parser("serve", help="serve the build flow on a cron schedule (needs a Prefect server)",
+                                epilog='example: pressroom serve --cron "0 6 * * *" --publish-to file:///srv/pressroom')
+    serve.add_argument("--cron", default="0 6 * * *", help="cron schedule (default: daily at 06:00)")
+    serve.add_argument("--name", default="pressroom-scheduled", help="deployment name")
+    serve.add_argument("--raw", default="raw")
+    serve.add_argument("--releases", default="releases")
+    serve.add_argument("--publish-to", metavar="URI")
+    serve.add_argument("--gold", metavar="DIR")
+    serve.set_defaults(run=cmd_serve)
     return main
 
 

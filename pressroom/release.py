@@ -34,11 +34,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import pressroom
+from pressroom.changes import changelog, compare, read_summary, summarize
 from pressroom.ingest import RawDocument, Reject
 from pressroom.normalize import FTFY_OPTIONS
 from schemas.contract import CONTRACT_VERSION, TABLES_BY_NAME
 
 MANIFEST = "manifest.json"
+CATALOG = "catalog.json"
+CHANGES = "changes.json"
+CHANGELOG = "CHANGELOG.md"
 CARD = "README.md"
 LOCK = ".build.lock"
 STAGING_PREFIX = ".staging-"
@@ -169,41 +173,63 @@ def remove_stale_staging(releases_root: Path) -> list[str]:
     return removed
 
 
-# --- versions and changes ----------------------------------------------------
+# --- versions -----------------------------------------------------------------
 
 
-def document_index(tables: dict[str, pa.Table]) -> dict[str, str]:
-    docs = tables["documents"]
-    return dict(zip(docs.column("doc_id").to_pylist(), docs.column("source_sha256").to_pylist()))
-
-
-def describe_changes(previous: dict | None, documents: dict[str, str], rows: dict[str, int]) -> dict:
-    """What changed against the previous release: documents by id and
-    content hash, and rows per table."""
+def bump_kind(previous: dict | None, changes: dict) -> str:
+    """major, minor or patch: see the module docstring."""
     if previous is None:
-        return {"previous_version": None, "documents_added": sorted(documents), "documents_removed": [],
-                "documents_changed": [], "rows_delta": rows}
-    before: dict[str, str] = previous.get("documents", {})
-    return {
-        "previous_version": previous["version"],
-        "documents_added": sorted(set(documents) - set(before)),
-        "documents_removed": sorted(set(before) - set(documents)),
-        "documents_changed": sorted(d for d in set(documents) & set(before) if documents[d] != before[d]),
-        "rows_delta": {
-            name: n - previous["tables"].get(name, {}).get("rows", 0) for name, n in rows.items()
-        },
-    }
+        return "initial"
+    if previous.get("contract_version", "1").split(".")[0] != CONTRACT_VERSION.split(".")[0]:
+        return "major"
+    if changes["documents_added"] or changes["documents_removed"]:
+        return "minor"
+    return "patch"
 
 
-def next_version(previous: dict | None, changes: dict) -> str:
+def next_version(previous: dict | None, bump: str) -> str:
     if previous is None:
         return "1.0.0"
     major, minor, patch = parse_version(previous["version"])
-    if previous.get("contract_version", "1").split(".")[0] != CONTRACT_VERSION.split(".")[0]:
-        return f"{major + 1}.0.0"
-    if changes["documents_added"] or changes["documents_removed"]:
-        return f"{major}.{minor + 1}.0"
-    return f"{major}.{minor}.{patch + 1}"
+    return {
+        "major": f"{major + 1}.0.0",
+        "minor": f"{major}.{minor + 1}.0",
+        "patch": f"{major}.{minor}.{patch + 1}",
+    }[bump]
+
+
+# --- catalog -----------------------------------------------------------------
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    with open(temporary, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def catalog_entry(version: str, manifest: dict, manifest_sha256: str) -> dict:
+    return {
+        "version": version,
+        "created_at": manifest["created_at"],
+        "contract_version": manifest["contract_version"],
+        "build_fingerprint": manifest["build_fingerprint"],
+        "manifest_sha256": manifest_sha256,
+        "rows": {name: entry["rows"] for name, entry in manifest["tables"].items()},
+    }
+
+
+def refresh_catalog(releases_root: Path) -> dict:
+    """Rewrite `catalog.json` from the releases on disk (it is derived state:
+    a crash between a release and its catalog entry heals on the next run)."""
+    entries = [
+        catalog_entry(v, read_manifest(releases_root / v), file_sha256(releases_root / v / MANIFEST))
+        for v in list_releases(releases_root)
+    ]
+    catalog = {"latest": entries[-1]["version"] if entries else None, "releases": entries}
+    _write_atomic(releases_root / CATALOG, json.dumps(catalog, indent=2, sort_keys=True) + "\n")
+    return catalog
 
 
 # --- writing -----------------------------------------------------------------
@@ -233,17 +259,21 @@ def write_release(
     releases_root: Path,
     tables: dict[str, pa.Table],
     fingerprints: dict[str, str],
-    dataset_card: Callable[[dict], str] | None = None,
+    describe: Callable[[dict], dict[str, str]] | None = None,
     now: dt.datetime | None = None,
 ) -> ReleaseResult:
-    """Write validated tables as a new release (call under `build_lock`)."""
+    """Write validated tables as a new release (call under `build_lock`).
+
+    `describe(manifest)` returns further text files for the release (the
+    dataset card, Croissant metadata), by file name."""
     previous = latest_manifest(releases_root)
     if previous and previous.get("build_fingerprint") == fingerprints["build"]:
         return ReleaseResult(None, None, previous, f"up to date: release {previous['version']} has the same inputs and code")
-    rows = {name: t.num_rows for name, t in tables.items()}
-    documents = document_index(tables)
-    changes = describe_changes(previous, documents, rows)
-    version = next_version(previous, changes)
+    previous_summary = read_summary(releases_root / previous["version"]) if previous else None
+    changes = compare(previous_summary, summarize(None, tables))
+    bump = bump_kind(previous, changes)
+    version = next_version(previous, bump)
+    changes["version"] = version
     final = releases_root / version
     if final.exists():
         raise ReleaseError(f"release {version} already exists in {releases_root}")
@@ -274,12 +304,21 @@ def write_release(
             "tools": tool_versions(),
             "configuration": configuration(),
             "tables": table_entries,
-            "documents": documents,
-            "changes": changes,
+            "changes": {
+                "previous_version": changes["previous_version"], "bump": bump,
+                **{k: len(changes[k]) for k in changes if k.startswith(("documents_", "turns_"))},
+                "rows_delta": {k: v["delta"] for k, v in changes["rows"].items()},
+            },
         }
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
-        if dataset_card is not None:
-            (staging / CARD).write_text(dataset_card(manifest))
+        texts = {
+            MANIFEST: json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n",
+            CHANGES: json.dumps(changes, indent=2, sort_keys=True) + "\n",
+            CHANGELOG: changelog(changes, bump),
+        }
+        if describe is not None:
+            texts.update(describe(manifest))
+        for filename, text in texts.items():
+            (staging / filename).write_text(text)
         for path in staging.iterdir():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
@@ -289,6 +328,7 @@ def write_release(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    refresh_catalog(releases_root)
     return ReleaseResult(version, final, manifest, f"release {version} written to {final}")
 
 

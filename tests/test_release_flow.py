@@ -47,17 +47,45 @@ def test_rebuild_without_changes_makes_no_release_and_edits_bump_versions(raw_co
     edited.write_text(edited.read_text() + "\n\nA new closing paragraph was added by the site today.")
     patch = build_release(str(raw_copy), str(releases))
     assert patch["version"] == "1.0.1"
-    changes = json.loads((releases / "1.0.1" / "manifest.json").read_text())["changes"]
+    changes = json.loads((releases / "1.0.1" / "changes.json").read_text())
     assert changes["previous_version"] == "1.0.0"
     assert changes["documents_changed"] == ["004_bba586f07c384d09"]
-    assert changes["documents_added"] == [] and changes["rows_delta"]["segments"] == 1
+    assert changes["documents_added"] == [] and changes["rows"]["segments"]["delta"] == 1
+    assert changes["turns_added"] == [] and changes["turns_removed"] == []
+    manifest = json.loads((releases / "1.0.1" / "manifest.json").read_text())
+    assert manifest["changes"]["bump"] == "patch" and manifest["changes"]["documents_changed"] == 1
+    changelog = (releases / "1.0.1" / "CHANGELOG.md").read_text()
+    assert "## 1.0.1 (patch release against 1.0.0)" in changelog and "`004_bba586f07c384d09`" in changelog
 
     (raw_copy / "new.txt").write_text("Brand new article text about the summit, reported today.")
     minor = build_release(str(raw_copy), str(releases))
     assert minor["version"] == "1.1.0"
     assert list_releases(releases) == ["1.0.0", "1.0.1", "1.1.0"]
+    assert json.loads((releases / "1.1.0" / "changes.json").read_text())["documents_added"] == ["new"]
+    catalog = json.loads((releases / "catalog.json").read_text())
+    assert catalog["latest"] == "1.1.0"
+    assert [e["version"] for e in catalog["releases"]] == ["1.0.0", "1.0.1", "1.1.0"]
     # earlier releases are untouched
     assert verify_release(releases / "1.0.0") == []
+
+    # removing the transcript: a minor release whose turns are all removed
+    (raw_copy / "001_3bccebe78fcd7704.txt").unlink()
+    assert build_release(str(raw_copy), str(releases))["version"] == "1.2.0"
+    changes = json.loads((releases / "1.2.0" / "changes.json").read_text())
+    assert changes["documents_removed"] == ["001_3bccebe78fcd7704"]
+    assert len(changes["turns_removed"]) == 13 and changes["rows"]["turns"]["after"] == 0
+
+
+def test_builds_are_byte_identical(seed_release, tmp_path):
+    """Same inputs and code: the same Parquet bytes (only created_at differs)."""
+    releases = tmp_path / "again"
+    build_release(str(ROOT / "raw"), str(releases))
+    again = releases / "1.0.0"
+    for name in ("documents", "segments", "turns", "rejects"):
+        assert (again / f"{name}.parquet").read_bytes() == (seed_release / f"{name}.parquet").read_bytes(), name
+    first, second = (json.loads((d / "manifest.json").read_text()) for d in (seed_release, again))
+    first.pop("created_at"), second.pop("created_at")
+    assert first == second
 
 
 def test_failed_validation_writes_no_release(raw_copy, tmp_path, monkeypatch):

@@ -1,0 +1,112 @@
+"""What changed between two releases: documents, turns and rows.
+
+`compare` works on plain summaries of a release (`summarize`), so the same
+code serves the build (new tables against the previous release) and
+`pressroom diff A B` (two releases on disk).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+@dataclass(frozen=True)
+class ReleaseSummary:
+    version: str | None
+    documents: dict[str, str]  # doc_id -> source sha256
+    turns: dict[str, str]  # turn id -> hash of speaker and text
+    rows: dict[str, int]
+
+
+def _turn_hash(speaker: str, turn_type: str, text: str) -> str:
+    return hashlib.sha256(f"{speaker}\0{turn_type}\0{text}".encode()).hexdigest()[:16]
+
+
+def summarize(version: str | None, tables: dict[str, pa.Table]) -> ReleaseSummary:
+    docs, turns = tables["documents"], tables["turns"]
+    return ReleaseSummary(
+        version,
+        dict(zip(docs.column("doc_id").to_pylist(), docs.column("source_sha256").to_pylist())),
+        {
+            i: _turn_hash(s, k, t)
+            for i, s, k, t in zip(
+                turns.column("id").to_pylist(), turns.column("speaker").to_pylist(),
+                turns.column("turn_type").to_pylist(), turns.column("text").to_pylist(),
+            )
+        },
+        {name: t.num_rows for name, t in tables.items()},
+    )
+
+
+def read_summary(release_dir: Path) -> ReleaseSummary:
+    """Summary of a release on disk (reads only the columns it needs)."""
+    from pressroom.release import read_manifest
+
+    manifest = read_manifest(release_dir)
+    turns = pq.read_table(release_dir / "turns.parquet", columns=["id", "speaker", "turn_type", "text"])
+    documents = pq.read_table(release_dir / "documents.parquet", columns=["doc_id", "source_sha256"])
+    rows = {name: entry["rows"] for name, entry in manifest["tables"].items()}
+    summary = summarize(manifest["version"], {"documents": documents, "turns": turns})
+    return ReleaseSummary(summary.version, summary.documents, summary.turns, rows)
+
+
+def _diff(before: dict[str, str], after: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    changed = sorted(k for k in set(before) & set(after) if before[k] != after[k])
+    return added, removed, changed
+
+
+def compare(previous: ReleaseSummary | None, current: ReleaseSummary) -> dict:
+    """The changes record (`changes.json`) of `current` against `previous`."""
+    before = previous or ReleaseSummary(None, {}, {}, {})
+    docs_added, docs_removed, docs_changed = _diff(before.documents, current.documents)
+    turns_added, turns_removed, turns_changed = _diff(before.turns, current.turns)
+    tables = sorted(set(before.rows) | set(current.rows))
+    return {
+        "previous_version": before.version,
+        "version": current.version,
+        "documents_added": docs_added,
+        "documents_removed": docs_removed,
+        "documents_changed": docs_changed,
+        "turns_added": turns_added,
+        "turns_removed": turns_removed,
+        "turns_changed": turns_changed,
+        "rows": {
+            name: {"before": before.rows.get(name, 0), "after": current.rows.get(name, 0),
+                   "delta": current.rows.get(name, 0) - before.rows.get(name, 0)}
+            for name in tables
+        },
+    }
+
+
+def _listing(title: str, items: list[str], limit: int = 50) -> list[str]:
+    if not items:
+        return []
+    lines = [f"### {title} ({len(items)})", ""]
+    lines += [f"- `{item}`" for item in items[:limit]]
+    if len(items) > limit:
+        lines.append(f"- ... and {len(items) - limit} more (see changes.json)")
+    return lines + [""]
+
+
+def changelog(changes: dict, bump: str | None = None) -> str:
+    """A readable CHANGELOG.md for one release."""
+    version, previous = changes["version"], changes["previous_version"]
+    head = f"## {version}" + (f" ({bump} release against {previous})" if previous else " (first release)")
+    lines = ["# Changelog", "", head, "", "| table | before | after | delta |", "|---|---|---|---|"]
+    for name, r in changes["rows"].items():
+        lines.append(f"| {name} | {r['before']} | {r['after']} | {r['delta']:+d} |")
+    lines.append("")
+    lines += _listing("Documents added", changes["documents_added"])
+    lines += _listing("Documents removed", changes["documents_removed"])
+    lines += _listing("Documents changed (new content hash)", changes["documents_changed"])
+    lines += _listing("Turns added", changes["turns_added"])
+    lines += _listing("Turns removed", changes["turns_removed"])
+    lines += _listing("Turns changed (speaker, type or text)", changes["turns_changed"])
+    return "\n".join(lines)
