@@ -187,7 +187,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     parameters = {"raw_dir": str(Path(args.raw).resolve()), "releases_dir": str(Path(args.releases).resolve()),
                   "publish_to": args.publish_to, "gold_dir": args.gold}
-    build_release.serve(name=args.name, cron=args.cron, parameters=parameters, limit=1,
+    build_release.serve(name=args.name, cron=args.cron, parameters=parameters, limit=1, global_limit=1,
                         description="Scheduled pressroom build: a new release only when inputs or code changed.")
     return EXIT_OK
 

@@ -1,0 +1,69 @@
+"""The release commands at the terminal: releases, show, diff, publish, export."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pressroom.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def two_releases(seed_release, tmp_path):
+    """1.0.0 (the seed release) and a 1.1.0 made by adding a document."""
+    from flows.build import build_release
+
+    releases = tmp_path / "releases"
+    shutil.copytree(seed_release, releases / "1.0.0")
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "raw", raw)
+    (raw / "extra.txt").write_text("A short extra article about the talks, reported on Friday by our desk.")
+    assert build_release(str(raw), str(releases))["version"] == "1.1.0"
+    return releases
+
+
+def test_releases_show_diff(two_releases, capsys):
+    assert main(["releases", "--releases", str(two_releases)]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].startswith("1.0.0") and listing[1].startswith("1.1.0") and listing[1].endswith("(latest)")
+
+    assert main(["show", "1.1.0", "--releases", str(two_releases)]) == 0
+    shown = capsys.readouterr().out
+    assert "## 1.1.0 (minor release against 1.0.0)" in shown and "`extra`" in shown
+
+    assert main(["diff", "1.0.0", "1.1.0", "--releases", str(two_releases), "--json"]) == 0
+    diff = json.loads(capsys.readouterr().out)
+    assert diff["documents_added"] == ["extra"] and diff["rows"]["documents"] == {"before": 5, "after": 6, "delta": 1}
+
+
+def test_unknown_version_is_one_line_with_a_hint(two_releases, capsys):
+    assert main(["show", "9.9.9", "--releases", str(two_releases)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"pressroom: no release 9.9.9 in {two_releases} (releases: 1.0.0, 1.1.0)"
+
+
+def test_publish_and_export_commands(two_releases, tmp_path, capsys):
+    target = tmp_path / "pub"
+    assert main(["publish", "1.1.0", "--to", f"file://{target}", "--releases", str(two_releases)]) == 0
+    assert "published" in capsys.readouterr().out
+    assert main(["publish", "1.1.0", "--to", "ftp://x/y", "--releases", str(two_releases)]) == 2
+    assert capsys.readouterr().err.startswith("pressroom: unsupported target")
+    out = tmp_path / "ck"
+    assert main(["export", "convokit", "1.1.0", "--out", str(out), "--releases", str(two_releases)]) == 0
+    assert (out / "utterances.jsonl").is_file()
+
+
+def test_help_shows_examples():
+    run = subprocess.run([sys.executable, "-m", "pressroom.cli", "publish", "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0 and "example: pressroom publish" in run.stdout
+
+
+def test_serve_without_a_server_explains_what_to_do(monkeypatch, capsys):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert main(["serve"]) == 2
+    assert "prefect server start" in capsys.readouterr().err
