@@ -40,8 +40,9 @@ EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 DOMAIN = re.compile(r"\b(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:[a-z]{2,6})\b", re.I)
 SENTENCE_FINAL = tuple(".!?…\"”’»")
 NAME_CONNECTORS = frozenset(
-    "and & of de la le du von van der den da di al bin ibn y e the".split()
+    "and & of de la le du von van der den da di al bin ibn y e the with".split()
 )
+SEPARATORS = re.compile(r"\s+[|·•›»/]\s+|\s+[-–—]{1,2}\s+")
 
 # --- 1. form ---------------------------------------------------------------
 
@@ -62,15 +63,19 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
         ("copyright", r"©|^copyright\b|\ball rights reserved\b|\bcontains copyrighted material\b|"
          r"^\(c\)\s*\d{4}", 120),
         ("disclaimer", r"^disclaimer\b|\bof sole responsibility of the author|"
-         r"^the (?:views|opinions) expressed\b", 150),
+         r"^the (?:views|opinions) expressed\b|\breflects? the views of (?:their|its|the) authors?\b|"
+         r"\bdoes not necessarily (?:endorse|reflect)\b|\bin a personal capacity\b", 150),
         ("comment_form", r"^(?:leave a (?:reply|comment)|post a comment|add a comment|"
          r"your email address will not be published|required fields are marked|"
          r"this site uses akismet|you must be logged in|log in to (?:reply|comment)|"
-         r"\d+\s+comments?$|comments?(?:\s*\(\d+\))?$|notify me of (?:follow-up|new)\b)", 40),
-        ("site_widget", r"^(?:become a (?:member|patron|subscriber)|support (?:us|our work)|donate\b|"
+         r"\d+\s+comments?$|comments?(?:\s*\(\d+\))?$|notify me of (?:follow-up|new)\b|"
+         r"(?:comment|name|email|website)\s*\*?$|post comment$|save my name, email|"
+         r"\d+ (?:thoughts|responses|replies|comments) (?:on|to)\b|"
+         r"log in or register to (?:post )?comment)", 40),
+        ("site_widget", r"^(?:become a (?:member|patron|subscriber)|support (?:us|our work|independent)|"
          r"subscribe\b|sign up (?:for|to)\b|join our\b|follow us\b|like us on\b|share (?:this|on)\b|"
-         r"comment on .{0,80}\b(?:facebook|twitter|page)\b|click (?:here )?to share\b|"
-         r"print this (?:article|page)|email this\b)", 25),
+         r"comment on .{0,80}\b(?:facebook|twitter|page)\b|click (?:here )?to (?:share|email|print)\b|"
+         r"print this (?:article|page)|email this\b|like this:?$|like loading|tweet this\b)", 25),
         ("source_line", r"^(?:the )?original source of this article is\b|^(?:source|sources|via)\s*:|"
          r"^(?:originally|first) published\b|^this article (?:was )?(?:originally |first )?"
          r"(?:appeared|published)\b", 30),
@@ -78,8 +83,37 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
          r"(?:by|from)\b|^about the authors?\b", 30),
         ("contact_line", r"^for (?:media |press )?(?:inquiries|enquiries|questions)\b|"
          r"^(?:contact|e-?mail)(?: us)?\s*:", 20),
-        ("related_links", r"^(?:read more|related(?: articles| posts| stories| content)?|see also|"
-         r"more from|recommended(?: for you)?|you may also like)\b\s*:?", 15),
+        ("related_links", r"^(?:read more|also read|related(?: articles| posts| stories| content)?|see also|"
+         r"more from|more on this|recommended(?: for you)?|you may also like|trending(?: now)?|"
+         r"most (?:read|popular))\b\s*:?", 15),
+        ("navigation", r"^(?:skip to (?:main )?content|menu|main menu|sign in|log in|search|home|"
+         r"back to top|print(?: this)?(?: article| page| story)?|advertisement\b.*|sponsored(?: content)?|"
+         r"accept(?: all)?(?: \| .*)?|purchase licensing rights|open in the .{1,30} app\b.*|"
+         r"download the .{1,30} app\b.*|view (?:this email |it )?in (?:your |a )?browser\b.*|"
+         r"page \d+ of \d+|« ?previous.*|previous (?:post|article|story)\b.*|next (?:post|article|story)\b.*|"
+         r"return to\b.*|reposted with permission\.?|archived\b.{0,30}\d{4}\.?|\[embedded content\]|"
+         r"continue reading\b.*|scroll to continue|listen to this article\b.*)$", 14),
+        ("byline_meta", r"^\d+ min(?:ute)?s? read\b|^(?:\d+ (?:comments?|shares|views)\b[ ·|]*)+$|"
+         r"^comments? \(\d+\)$", 10),
+        ("byline", r"^(?:posted|published|written|updated)(?: on)?\b.{0,60}\bby [A-Z]|^posted by [A-Z]|"
+         r"^via [A-Z][^.]{0,60}[·|]|\bfrom (?:the )?[A-Z][\w .&'-]{1,50} website\b", 25),
+        ("credits", r"^(?:additional )?(?:reporting|writing|editing|compiled|produced|translated) by\b|"
+         r"^our standards\b", 40),
+        ("translation_link", r"^read (?:this )?(?:article |story |post )?in\b.{0,60}$|"
+         r"^(?:lire|leer|lesen|leggi) (?:en|auf|in)\b", 14),
+        ("cookie_notice", r"\bwe use cookies\b|\bby continuing,? you agree\b|\bcookie (?:policy|settings)\b", 40),
+        ("newsletter", r"\byou are receiving (?:this|the)\b|\bunsubscribe\b|^(?:our )?mailing address\b|"
+         r"^get (?:the|our) .{0,40}\b(?:in your inbox|newsletter)\b|\bsign up\b.{0,40}\bnewsletter\b|"
+         r"\bnewsletter\b.{0,40}\bsign up\b|^subscribe to\b", 40),
+        ("donation_prompt", r"\breader-(?:supported|funded)\b|\bplease consider (?:a )?donat|"
+         r"^buy me a coffee\b|^donate\b|\bneeds (?:local |your )?support\b.{0,40}\bdonate\b|\bchip in\b", 40),
+        ("license", r"^republish this (?:article|story)\b|\bcreative commons licen[cs]e\b|"
+         r"\bcc by(?:-(?:nd|sa|nc))+\b", 60),
+        ("mailing_list", r"^(?:previous|next) message\b|^messages sorted by\b|\bmailing list\b|"
+         r"^an html attachment was scrubbed|^-+ ?next part ?-+$|^url: <https?://|"
+         r"^\[[\w-]+\] .{0,80}$", 25),
+        ("image_caption", r"^\[caption\b|\((?:photo:? ?)?[A-Z][^()/]{1,60}/[^()]{1,60}\)$|"
+         r"\bphoto: [A-Z][^.]{0,60}$", 60),
     )
 )
 
@@ -93,25 +127,48 @@ def is_byline(text: str) -> bool:
     match = re.match(r"^(?:by|written by|posted by)\s+(.*)$", text, re.I)
     if not match:
         return False
-    rest = DATE.sub("", match.group(1))
+    rest = SEPARATORS.split(DATE.sub("", match.group(1)))[0]
     words = re.findall(r"[\w.'’-]+", rest)
     if not words or len(words) > 12:
         return False
     return all(w[0].isupper() or w.lower() in NAME_CONNECTORS or w.isdigit() for w in words)
 
 
+DATE_WORDS = frozenset(
+    "published posted updated last date on at ago hours hour minutes minute days day am pm a.m. p.m. "
+    "gmt utc est edt cet cest bst pst pdt issue no. sent archived".split()
+)
+TIMESTAMP = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+
+
 def is_site_date_line(text: str) -> bool:
     """'Global Research, November 29, 2015' or 'Kremlin.ru 26 November 2015':
-    a date with nothing around it but a site name."""
-    if not DATE.search(text) or len(_words(text)) > 10:
+    a date with nothing around it but a site name, times and date words."""
+    if not DATE.search(text) and not (TIMESTAMP.search(text) and re.search(r"\b\d{4}\b", text)):
         return False
-    rest = DATE.sub(" ", text)
-    rest = re.sub(r"^(?:published|posted|updated|last updated|date)\b\s*:?", " ", rest, flags=re.I)
-    words = re.findall(r"[^\s,;|·•–—-]+", rest)
+    if len(_words(text)) > 12:
+        return False
+    rest = TIMESTAMP.sub(" ", DATE.sub(" ", text))
+    words = re.findall(r"[^\s,;|·•–—()-]+", rest)
     return all(
         w[0].isupper() or w[0].isdigit() or DOMAIN.fullmatch(w) or w.lower() in NAME_CONNECTORS
+        or w.lower() in DATE_WORDS
         for w in words
     )
+
+
+def is_menu(text: str) -> bool:
+    """'World | Politics | Business' or 'Home / About / Donate': short items
+    between separators."""
+    parts = [p for p in SEPARATORS.split(text) if p.strip()]
+    if len(parts) < 3 or len(_words(text)) > 16:
+        return False
+    return all(len(p.split()) <= 3 for p in parts)
+
+
+def has_no_words(text: str) -> bool:
+    """Punctuation, separators or a stray symbol: no word of two letters."""
+    return not re.search(r"[^\W\d_]{2,}", text)
 
 
 def is_media_banner(text: str) -> bool:
@@ -132,6 +189,10 @@ def form_rule(text: str) -> str | None:
         return "site_date_line"
     if is_media_banner(text):
         return "video_notice"
+    if is_menu(text):
+        return "navigation"
+    if has_no_words(text) and not re.search(r"\d", text):
+        return "separator"
     n_words = len(_words(text))
     for name, pattern, max_words in FORM_RULES:
         if n_words <= max_words and pattern.search(text):
@@ -350,32 +411,83 @@ def trim_inline_notes(text: str) -> tuple[str, str | None, str | None]:
 # --- all together ------------------------------------------------------------
 
 
+KIND_RULES = {"front_matter": "front_matter", "image": "image", "embed": "embed", "markup": "markup"}
+BLOCK_OWNERS = frozenset({
+    "related_links", "site_widget", "comment_form", "author_list", "navigation", "mailing_list",
+    "newsletter", "donation_prompt", "cookie_notice", "license",
+})
+"""Rules whose line heads a block of page chrome: the short lines glued
+under it (no blank line between) belong to the same widget."""
+BLOCK_MAX_WORDS = 40
+HEADER_MAX_WORDS = 20
+BIO_WORDS = re.compile(
+    r"\b(?:fellow|editor|correspondent|reporter|professor|analyst|author of|former|contributing|"
+    r"research(?:er)?|director|columnist|journalist|writes|teaches|lecturer|associate)\b",
+    re.I,
+)
+_BIO_START = re.compile(r"^((?:[A-Z][\w.'’-]+\s){1,3}[A-Z][\w.'’-]+),? (?:is|was|has been|writes|teaches)\b")
+
+
+def author_bio(layout: DocumentLayout, i: int, authors: Sequence[str]) -> bool:
+    """'Jane Doe is a senior fellow at ...' in the last part of the page: a
+    sentence about one of the authors, or about anyone in bio words."""
+    if i < len(layout.paragraphs) * 0.6 or layout.words(i) > 80:
+        return False
+    match = _BIO_START.match(layout.text(i))
+    if not match:
+        return False
+    name = match.group(1)
+    return any(name in a or a in name for a in authors) or bool(BIO_WORDS.search(layout.text(i)))
+
+
 def classify(
     paragraphs: Sequence[Paragraph],
     site: str | None = None,
     site_boilerplate: SiteBoilerplate | None = None,
     protected: frozenset[int] = frozenset(),
+    title_index: int | None = None,
+    authors: Sequence[str] = (),
 ) -> dict[int, str]:
     """Map paragraph index -> rule name for every boilerplate paragraph.
 
-    `protected` paragraphs (speaker turns, for example) are judged by form
-    rules only: layout guesses never remove speech.
+    `protected` paragraphs (speaker turns, the title) are judged by their
+    form only: layout guesses never remove them.  Paragraphs above the title
+    `title_index` that are short are the page header.
     """
     layout = DocumentLayout(paragraphs)
+    decided = layout.decided
     for p in paragraphs:
-        reason = form_rule(p.text)
+        reason = KIND_RULES.get(p.kind)
+        if reason is None and p.index != title_index:
+            reason = form_rule(p.text)
         if reason is None and site_boilerplate is not None and site_boilerplate.is_boilerplate(site, p.text):
             reason = "site_repeated_line"
         if reason:
-            layout.decided[p.index] = reason
+            decided[p.index] = reason
+    if title_index is not None:
+        for p in paragraphs[:title_index]:
+            if p.index not in decided and len(p.text.split()) <= HEADER_MAX_WORDS:
+                decided[p.index] = "page_header"
     for p in paragraphs:
-        if p.index in layout.decided or p.index in protected:
+        owner = decided.get(p.index)
+        if owner not in BLOCK_OWNERS:
+            continue
+        for q in paragraphs[p.index + 1:]:
+            if q.blank_before or q.index in protected or q.index == title_index or len(q.text.split()) > BLOCK_MAX_WORDS:
+                break
+            decided.setdefault(q.index, owner)
+    keep = protected | ({title_index} if title_index is not None else set())
+    for p in paragraphs:
+        if p.index in decided or p.index in keep or p.kind == "heading":
+            continue
+        if author_bio(layout, p.index, authors):
+            decided[p.index] = "author_bio"
             continue
         for name, rule in LAYOUT_RULES:
             if rule(layout, p.index):
-                layout.decided[p.index] = name
+                decided[p.index] = name
                 break
     for p in paragraphs:
-        if p.index not in layout.decided and p.index not in protected and in_closing_run(layout, p.index):
-            layout.decided[p.index] = "closing_run"
-    return dict(layout.decided)
+        if p.index not in decided and p.index not in keep and in_closing_run(layout, p.index):
+            decided[p.index] = "closing_run"
+    return dict(decided)

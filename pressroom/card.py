@@ -16,6 +16,7 @@ CROISSANT_CONTEXT = json.loads((Path(__file__).with_name("croissant_context.json
 CROISSANT_TYPES = {
     pa.string(): "sc:Text", pa.int32(): "sc:Integer", pa.int64(): "sc:Integer",
     pa.float64(): "sc:Float", pa.bool_(): "sc:Boolean", pa.date32(): "sc:Date",
+    pa.list_(pa.string()): "sc:Text",
 }
 DESCRIPTION = (
     "Press conference transcripts and the news and commentary that quote them, cleaned by "
@@ -97,6 +98,7 @@ def croissant(manifest: dict) -> dict:
                     "@type": "cr:Field", "@id": f"{table.name}/{c.name}", "name": c.name,
                     "description": c.description, "dataType": CROISSANT_TYPES[c.type],
                     "source": {"fileObject": {"@id": file["path"]}, "extract": {"column": c.name}},
+                    **({"repeated": True} if pa.types.is_list(c.type) else {}),
                 }
                 for c in table.columns
             ],

@@ -11,17 +11,21 @@ Each stage is a module of its own; this one only wires them together.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pressroom import boilerplate, highlights, metadata, turns
+from pressroom.frontmatter import FrontMatter, read_front_matter
 from pressroom.ingest import RawDocument
-from pressroom.normalize import normalize_lines
+from pressroom.normalize import classify_lines, split_lines
 from pressroom.paragraphs import Paragraph, build_paragraphs
 
 PARAGRAPH_SEPARATOR = "\n\n"
 # Chrome that names somebody else's site: not evidence of the publisher.
-_FOREIGN_SITE_RULES = frozenset({"source_line", "copyright", "byline", "author_list", "photo_credit"})
+_FOREIGN_SITE_RULES = frozenset({"source_line", "copyright", "byline", "author_list", "photo_credit", "credits"})
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
+_URL = re.compile(r"https?://[^\s<>\")\]]+")
 
 
 @dataclass
@@ -30,8 +34,14 @@ class PreparedDocument:
     paragraphs: list[Paragraph]
     labels: dict[int, turns.Label]  # paragraph index -> speaker label
     form_reasons: dict[int, str]  # paragraph index -> form rule
-    site: str | None
+    site: str | None  # as the page names it (domain or name)
     nonblank_lines: int  # raw lines with text after normalisation
+    front_matter: FrontMatter | None = None
+    title_index: int | None = None
+
+    @property
+    def site_key(self) -> str | None:
+        return metadata.site_key(self.site)
 
 
 @dataclass
@@ -46,28 +56,51 @@ def _is_label(text: str) -> bool:
 
 
 def prepare(raw: RawDocument) -> PreparedDocument:
-    lines = normalize_lines(raw.text)
-    paragraphs = build_paragraphs(lines, starts_paragraph=_is_label)
-    labels = {p.index: label for p in paragraphs if (label := turns.parse_label(p.text))}
+    lines = classify_lines(raw.text)
+    front = read_front_matter(split_lines(raw.text))
+    soft_wrapped = front is not None or raw.source_path.lower().endswith(MARKDOWN_SUFFIXES)
+    paragraphs = build_paragraphs(lines, starts_paragraph=_is_label, soft_wrapped=soft_wrapped)
+    labels = {p.index: label for p in paragraphs if p.kind == "text" and (label := turns.parse_label(p.text))}
     form_reasons = {p.index: r for p in paragraphs if (r := boilerplate.form_rule(p.text))}
-    site = metadata.find_site(
-        paragraphs[i].text for i, r in form_reasons.items() if r not in _FOREIGN_SITE_RULES
-    )
-    nonblank = sum(1 for line in lines if line)
-    return PreparedDocument(raw, paragraphs, labels, form_reasons, site, nonblank)
+    title_index = metadata.find_title_paragraph(paragraphs, front.title if front else None)
+    nonblank = sum(1 for line in lines if line.text)
+    return PreparedDocument(raw, paragraphs, labels, form_reasons, _site(front, paragraphs, form_reasons, title_index),
+                            nonblank, front, title_index)
+
+
+def _site(front, paragraphs, form_reasons, title_index) -> str | None:
+    """The publishing site: front matter, else a domain the page chrome names
+    (contact addresses, share links), else the copyright holder or masthead."""
+    if front and front.site:
+        return front.site
+    chrome = [paragraphs[i].text for i, r in sorted(form_reasons.items()) if r not in _FOREIGN_SITE_RULES]
+    domain = metadata.find_site(chrome)
+    if domain:
+        return domain
+    masthead = None
+    if title_index and len(paragraphs[0].text.split()) <= 4 and paragraphs[0].kind == "text":
+        masthead = paragraphs[0].text
+    copyright_lines = [paragraphs[i].text for i, r in sorted(form_reasons.items()) if r == "copyright"]
+    return metadata.find_site_name(copyright_lines, masthead)
 
 
 def learn_site_boilerplate(documents: Iterable[PreparedDocument], min_support: int = 3) -> boilerplate.SiteBoilerplate:
     """Lines repeated across documents of the same site (cross-document pass)."""
     return boilerplate.SiteBoilerplate.learn(
-        ((d.site, (p.text for p in d.paragraphs)) for d in documents), min_support=min_support
+        ((d.site_key, (p.text for p in d.paragraphs if p.index != d.title_index)) for d in documents),
+        min_support=min_support,
     )
 
 
 def clean(doc: PreparedDocument, site_model: boilerplate.SiteBoilerplate | None = None) -> CleanDocument:
     doc_id = doc.raw.doc_id
     paragraphs = doc.paragraphs
-    removed = boilerplate.classify(paragraphs, doc.site, site_model, protected=frozenset(doc.labels))
+    front = doc.front_matter
+    byline_authors = [a for i, r in sorted(doc.form_reasons.items()) if r == "byline"
+                      for a in metadata.authors_from_byline(paragraphs[i].text)]
+    authors = list(front.authors) if front and front.authors else list(dict.fromkeys(byline_authors))
+    removed = boilerplate.classify(paragraphs, doc.site_key, site_model, protected=frozenset(doc.labels),
+                                   title_index=doc.title_index, authors=authors)
 
     segments: dict[int, dict] = {}
     kept: dict[int, str] = {}
@@ -86,7 +119,8 @@ def clean(doc: PreparedDocument, site_model: boilerplate.SiteBoilerplate | None 
             kept[p.index] = text
         segments[p.index] = row
 
-    for copy in highlights.find_repeated_highlights(kept):
+    candidates = {i: t for i, t in kept.items() if i != doc.title_index and paragraphs[i].kind != "heading"}
+    for copy in highlights.find_repeated_highlights(candidates):
         segments[copy.index].update(
             status="duplicate", reason="repeated_highlight",
             duplicate_of=copy.original, similarity=copy.similarity,
@@ -105,18 +139,25 @@ def clean(doc: PreparedDocument, site_model: boilerplate.SiteBoilerplate | None 
 
     labels = {i: label for i, label in doc.labels.items() if i in kept}
     is_transcript = turns.looks_like_transcript(list(labels.values()))
-    top_reasons = [
-        (paragraphs[i].text, r) for i, r in sorted(removed.items()) if r in {"site_date_line", "byline"}
-    ]
-    published = next((d for t, _ in top_reasons if (d := metadata.parse_date(t))), None)
+    dated = [paragraphs[i].text for i, r in sorted(removed.items())
+             if r in {"site_date_line", "byline", "source_line", "byline_meta"}]
+    published = (front.published if front else None) or next((d for t in dated if (d := metadata.parse_date(t))), None)
+    if front and front.title:
+        title = front.title
+    else:
+        title = paragraphs[doc.title_index].text if doc.title_index is not None else None
+    chrome_urls = [u for i in sorted(removed) for u in _URL.findall(paragraphs[i].text)
+                   if removed[i] in {"site_widget", "source_line", "navigation"}]
     document = {
         "doc_id": doc_id,
         "source_path": doc.raw.source_path,
         "source_sha256": doc.raw.source_sha256,
         "doc_type": metadata.doc_type(is_transcript, text),
-        "title": metadata.find_title([(paragraphs[i].line_start, t) for i, t in kept.items()]),
+        "title": title,
         "site": doc.site,
         "published": published,
+        "url": (front.url if front and front.url else None) or (chrome_urls[0].rstrip(".,") if chrome_urls else None),
+        "authors": authors,
         "text": text,
         "raw_nonblank_lines": doc.nonblank_lines,
     }

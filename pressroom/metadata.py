@@ -13,8 +13,6 @@ from collections.abc import Iterable, Sequence
 from pressroom.boilerplate import DATE, DOMAIN, EMAIL, MONTHS
 
 TITLE_MAX_WORDS = 40
-TITLE_MAX_LINE = 5
-"""A headline sits in the first lines of the raw file."""
 
 # Opinion markers: the author speaking as "I", addressing the reader,
 # exclaiming, asking rhetorical questions.
@@ -30,20 +28,93 @@ _MONTH_NUMBER = {m.lower(): i for i, m in enumerate(
     "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
 
 
-def find_title(paragraphs: Sequence[tuple[int, str]]) -> str | None:
-    """The headline: the first kept paragraph, when it starts in the first
-    lines, is short, and does not end like a sentence of body text.
+TITLE_SEARCH_PARAGRAPHS = 14
+BODY_WORDS = 40
+"""A paragraph this long is body text: the headline, if any, came before."""
+HEADLINE_FOLLOWERS = frozenset({"byline", "site_date_line", "byline_meta", "credits"})
 
-    `paragraphs` are (first raw line, text) of the kept paragraphs in order.
+
+def _fold(text: str) -> str:
+    return re.sub(r"[\W_]+", " ", text.casefold()).strip()
+
+
+def find_title_paragraph(paragraphs: Sequence, front_matter_title: str | None = None) -> int | None:
+    """Index of the headline paragraph, or None.
+
+    With a front-matter title, the body line that repeats it.  Otherwise the
+    first Markdown heading near the top, or else the first stand-alone line
+    (blank lines around it) of 3 to 40 words before the body starts that no
+    boilerplate rule claims; one that ends like a sentence counts only when
+    a byline or date line follows it.
     """
-    if not paragraphs:
+    from pressroom.boilerplate import form_rule
+
+    top = paragraphs[:TITLE_SEARCH_PARAGRAPHS]
+    if front_matter_title:
+        key = _fold(front_matter_title)
+        return next((p.index for p in top if p.kind != "front_matter" and _fold(p.text) == key), None)
+    heading = next((p.index for p in top if p.kind == "heading"), None)
+    for position, p in enumerate(top):
+        words = len(p.text.split())
+        if heading is not None and p.index == heading:
+            return heading
+        if words > BODY_WORDS and p.kind == "text":
+            return heading
+        if p.kind != "text" or p.joined or form_rule(p.text) or not 3 <= words <= TITLE_MAX_WORDS:
+            continue
+        following = paragraphs[position + 1] if position + 1 < len(paragraphs) else None
+        standalone = p.blank_after > 0 and (position == 0 or p.blank_before > 0)
+        if not standalone or p.text.endswith((",", ";", ":")):
+            continue
+        if p.text.endswith(".") and not (following and form_rule(following.text) in HEADLINE_FOLLOWERS):
+            continue
+        return p.index
+    return heading
+
+
+COPYRIGHT_HOLDER = re.compile(
+    r"(?:©|\(c\)|copyright)\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?\s*)?(?:by\s+)?"
+    r"([A-Z][\w&.'’ -]{1,60}?)\s*(?:[|·,.]|\ball rights\b|$)",
+    re.I,
+)
+
+
+def site_key(site: str | None) -> str | None:
+    """Identity of a site for grouping: 'www.meridianwire.news', 'Meridian
+    Wire' and 'MERIDIAN WIRE' share the key 'meridianwire'."""
+    if not site:
         return None
-    line, text = paragraphs[0]
-    if line > TITLE_MAX_LINE or len(text.split()) > TITLE_MAX_WORDS:
-        return None
-    if text.endswith((".", ",", ";", ":")):
-        return None
-    return text
+    text = site.strip().casefold()
+    if DOMAIN.fullmatch(text):
+        text = text.removeprefix("www.").split(".")[0]
+    text = re.sub(r"^the\s+", "", text)
+    text = re.sub(r"\s+(?:services|publishing|media|group|press|co|ltd|inc|llc)\b.*$", "", text) or text
+    return re.sub(r"[\W_]+", "", text) or None
+
+
+def find_site_name(chrome: Iterable[str], masthead: str | None = None) -> str | None:
+    """The site when its domain is not named: the copyright holder, else the
+    masthead line above the headline."""
+    for text in chrome:
+        match = COPYRIGHT_HOLDER.search(text)
+        if match and len(match.group(1).split()) <= 5:
+            return match.group(1).strip()
+    return masthead
+
+
+BYLINE_NAMES = re.compile(r"\bby\s+(.+)$", re.I)
+_NAME = re.compile(r"^(?:[A-Z][\w.'’-]+)(?:\s+(?:[A-Z][\w.'’-]+|de|van|von|al|bin|da)){1,3}$")
+
+
+def authors_from_byline(text: str) -> list[str]:
+    """'By Hana Ruiz and Piet Galen' -> ['Hana Ruiz', 'Piet Galen']."""
+    match = BYLINE_NAMES.search(text)
+    if not match:
+        return []
+    names_part = re.split(r"\s+[|·•]\s+|\s+on\s+|,\s*(?=[A-Z][a-z]+ \d)|\s+-\s+", match.group(1))[0]
+    names_part = DATE.sub("", names_part)
+    candidates = re.split(r",\s*|\s+and\s+|\s+&\s+|\s+with\s+", names_part)
+    return [c.strip() for c in candidates if _NAME.match(c.strip())]
 
 
 def find_site(boilerplate_texts: Iterable[str]) -> str | None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import ftfy
 
@@ -94,6 +95,59 @@ def normalize_line(line: str) -> str:
     return normalize_whitespace(strip_markup(fix_encoding(line)))
 
 
+# --- structure -----------------------------------------------------------------
+#
+# Markdown and HTML structure is read off each raw line before its markup is
+# stripped: the paragraph builder and the boilerplate rules need to know that
+# a line was a heading, a list item, a block quote or an image, even though
+# the plain text keeps none of the markers.
+
+_QUOTE_PREFIX = re.compile(r"^(?:>\s?)+")
+_HEADING = re.compile(r"^#{1,6}\s+(.*?)(?:\s+#+)?$")
+_LIST_ITEM = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s+\S")
+_BULLET = re.compile(r"^[-*+•]\s+")
+_IMAGE_LINE = re.compile(r"^!\[([^\]]*)\]\([^)]*\)\s*$")
+_EMBED = re.compile(r"^\s*(?:<(?:iframe|figure|img|video|audio|script|embed|object|div|source|picture)\b|\{\{[<%])", re.I)
+_EMPHASIS = re.compile(r"(?<![(\w*])(\*{1,2}|_{1,2})(?=\S)(.+?)(?<=\S)\1(?![)\w*])")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One raw line after normalisation, with the structure its markup showed."""
+
+    text: str  # plain text; "" for a blank line
+    kind: str  # text, heading, quote, list, image, embed, markup, front_matter, blank
+    indent: int = 0  # leading spaces of the raw line (list continuations)
+
+
+def classify_line(raw: str) -> Line:
+    """Normalise one raw line and say what kind of line it was."""
+    fixed = fix_encoding(raw)
+    indent = len(fixed) - len(fixed.lstrip(" \t"))
+    body = fixed.strip()
+    if not body:
+        return Line("", "blank")
+    kind = "text"
+    if _EMBED.match(body):
+        kind = "embed"
+    elif (quote := _QUOTE_PREFIX.match(body)) and body[:1] == ">":
+        body, kind = body[quote.end():].strip(), "quote"
+        if not body:  # an empty quoted line separates quoted paragraphs
+            return Line("", "blank")
+    elif heading := _HEADING.match(body):
+        body, kind = heading.group(1), "heading"
+    elif image := _IMAGE_LINE.match(body):
+        body, kind = image.group(1), "image"
+    elif _LIST_ITEM.match(body):
+        body, kind = _BULLET.sub("", body), "list"
+    text = normalize_whitespace(strip_markup(body))
+    if "*" in text or "_" in text:
+        text = _EMPHASIS.sub(lambda m: m.group(2), text)
+    if not text:  # markup only (an empty tag, an embed): keep it visible
+        return Line(normalize_whitespace(body) or "?", "markup" if kind == "text" else kind, indent)
+    return Line(text, kind, indent)
+
+
 def split_lines(text: str) -> list[str]:
     """Split raw text into lines the way the gold files count them.
 
@@ -105,4 +159,19 @@ def split_lines(text: str) -> list[str]:
 
 def normalize_lines(text: str) -> list[str]:
     """Normalise every line of a raw text; the list index is the raw line - 1."""
-    return [normalize_line(line) for line in split_lines(text)]
+    return [line.text for line in classify_lines(text)]
+
+
+def classify_lines(text: str) -> list[Line]:
+    """Every raw line, normalised and classified; front matter marked."""
+    from pressroom.frontmatter import front_matter_span
+
+    raw_lines = split_lines(text)
+    lines = [classify_line(line) for line in raw_lines]
+    span = front_matter_span(raw_lines)
+    if span:
+        first, last = span
+        for i in range(first, last + 1):
+            if raw_lines[i].strip():
+                lines[i] = Line(normalize_whitespace(fix_encoding(raw_lines[i])), "front_matter")
+    return lines

@@ -24,6 +24,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from pressroom.normalize import Line
+
 MAX_BLANK_GAP = 3
 """Blank lines allowed between the two halves of a broken sentence."""
 
@@ -53,6 +55,7 @@ class Paragraph:
     text: str
     blank_before: int  # blank lines before it (leading blanks for the first)
     blank_after: int  # blank lines after it (trailing blanks for the last)
+    kind: str = "text"  # the kind of its first line (see normalize.Line)
 
     @property
     def line_start(self) -> int:
@@ -92,36 +95,80 @@ def continues(previous: str, following: str) -> bool:
     return False
 
 
+# --- hard wrapping -------------------------------------------------------------
+
+WRAP_MIN_PAIRS = 4
+WRAP_MEDIAN_MIN = 40
+WRAP_WIDTH_MAX = 100
+PARAGRAPH_END_SHARE = 0.65
+"""In wrapped text, a line shorter than this share of the wrap width that
+ends a sentence is the last line of its paragraph."""
+_STANDALONE = frozenset({"heading", "image", "embed", "markup", "list"})
+
+
+def wrap_width(lines: Sequence[Line]) -> int | None:
+    """The column a hard-wrapped text is wrapped at, or None when it is not.
+
+    Looks at the text lines directly followed by another text line: in a
+    wrapped text there are many, of similar length, none very long."""
+    lengths = sorted(
+        len(a.text) for a, b in zip(lines, lines[1:]) if a.kind == "text" and b.kind == "text"
+    )
+    if len(lengths) < WRAP_MIN_PAIRS:
+        return None
+    median = lengths[len(lengths) // 2]
+    high = lengths[min(len(lengths) - 1, int(len(lengths) * 0.9))]
+    if median < WRAP_MEDIAN_MIN or high > WRAP_WIDTH_MAX:
+        return None
+    return high
+
+
+def _adjacent_joins(previous: Line, line: Line, width: float | None) -> bool:
+    """May two lines with no blank line between them be one paragraph?"""
+    if previous.kind == "list":
+        return line.kind == "text" and line.indent > 0
+    if previous.kind == "quote" or line.kind == "quote":
+        return previous.kind == line.kind
+    if width is None or previous.kind != "text" or line.kind != "text":
+        return False
+    short = len(previous.text) < PARAGRAPH_END_SHARE * width
+    return not (short and previous.text.endswith(SENTENCE_END))
+
+
 def build_paragraphs(
-    lines: Sequence[str],
+    lines: Sequence[Line | str],
     starts_paragraph: Callable[[str], bool] = lambda text: False,
+    soft_wrapped: bool = False,
 ) -> list[Paragraph]:
     """Group normalised lines (index = raw line - 1) into paragraphs.
 
     `starts_paragraph` marks lines that must open a paragraph of their own
-    whatever precedes them (speaker labels, for example).
+    whatever precedes them (speaker labels, for example).  `soft_wrapped`
+    says that adjacent lines belong to one paragraph (Markdown); otherwise
+    hard wrapping is detected from the line lengths (`wrap_width`).
     """
+    lines = [line if isinstance(line, Line) else Line(line, "text" if line else "blank") for line in lines]
+    width = float("inf") if soft_wrapped else wrap_width(lines)
     groups: list[list[int]] = []
     texts: list[str] = []
+    kinds: list[str] = []
     blank_runs: list[int] = []  # blank lines before each group
     blanks = 0
-    for number, text in enumerate(lines, start=1):
-        if not text:
+    previous: Line | None = None
+    for number, line in enumerate(lines, start=1):
+        if line.kind == "blank":
             blanks += 1
             continue
-        if (
-            groups
-            and blanks <= MAX_BLANK_GAP
-            and not starts_paragraph(text)
-            and continues(texts[-1], text)
-        ):
+        if groups and _joins(previous, line, blanks, width, starts_paragraph):
             groups[-1].append(number)
-            texts[-1] = f"{texts[-1]} {text}"
+            texts[-1] = f"{texts[-1]} {line.text}" if line.kind != "front_matter" else f"{texts[-1]} | {line.text}"
         else:
             groups.append([number])
-            texts.append(text)
+            texts.append(line.text)
+            kinds.append(line.kind)
             blank_runs.append(blanks)
         blanks = 0
+        previous = line
     blank_runs.append(blanks)
     return [
         Paragraph(
@@ -130,6 +177,17 @@ def build_paragraphs(
             text=texts[i],
             blank_before=blank_runs[i],
             blank_after=blank_runs[i + 1],
+            kind=kinds[i],
         )
         for i, group in enumerate(groups)
     ]
+
+
+def _joins(previous: Line, line: Line, blanks: int, width, starts_paragraph) -> bool:
+    if previous.kind == "front_matter" or line.kind == "front_matter":
+        return previous.kind == line.kind
+    if line.kind in _STANDALONE or previous.kind in _STANDALONE - {"list"} or starts_paragraph(line.text):
+        return False
+    if blanks == 0 and _adjacent_joins(previous, line, width):
+        return True
+    return blanks <= MAX_BLANK_GAP and previous.kind == line.kind and continues(previous.text, line.text)

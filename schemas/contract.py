@@ -65,6 +65,8 @@ DOCUMENTS = Table(
         Column("site", pa.string(), True, "publishing site, when its page chrome names it"),
         Column("published", pa.date32(), True, "publication date, from the site's date line"),
         Column("text", pa.string(), False, "cleaned text, paragraphs separated by a blank line"),
+        Column("url", pa.string(), True, "the page's address, from front matter or its share/source lines", False),
+        Column("authors", pa.list_(pa.string()), False, "author names from front matter or the byline", False),
         Column("raw_nonblank_lines", pa.int32(), False, "non-blank lines of the raw file (each is in exactly one segment)", False),
     ),
     ("doc_id",),

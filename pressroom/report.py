@@ -1,0 +1,910 @@
+"""The release report: one self-contained HTML page per release.
+
+`render_report(release_dir)` reads a release folder (its Parquet tables,
+`manifest.json`, `changes.json` and, when present, `quotes.parquet`) and
+returns one page a person can read on a laptop: rows per table and their
+change against the previous release, document lengths, the lines removed
+(by reason and by site), the repeated highlights removed beside the copy
+that was kept, turns per speaker and role, each transcript's questions and
+the answers linked to them, quote links, and quality figures against gold
+labels when `gold_dir` is given.
+
+The page works offline and asks for nothing: CSS in one <style>, charts
+drawn here as inline SVG, no script, no font, no image, and a
+Content-Security-Policy that forbids loading any resource.  Every text from
+the data is escaped.  The same release renders to the same bytes.
+
+The numbers a test (or a reader's script) may compare with the tables carry
+`data-metric` (and, per group, `data-key`) attributes; see `METRICS`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import re
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+REPORT_FILE = "report.html"
+QUOTES_FILE = "quotes.parquet"
+
+METRICS = {
+    "rows": "rows of a table (data-key: table)",
+    "rows-before": "rows in the previous release (data-key: table)",
+    "rows-delta": "change in rows against the previous release (data-key: table)",
+    "documents-added": "documents added against the previous release",
+    "documents-removed": "documents removed against the previous release",
+    "documents-changed": "documents changed against the previous release",
+    "turns-added": "turns added", "turns-removed": "turns removed", "turns-changed": "turns changed",
+    "doc-chars": "characters of a document's cleaned text (data-key: doc_id)",
+    "removed-lines": "raw lines in segments not plainly kept (all of them)",
+    "removed-lines-by-reason": "raw lines in segments not kept, by reason (data-key: reason)",
+    "removed-segments-by-reason": "segments not kept, by reason (data-key: reason)",
+    "removed-lines-by-site": "raw lines in segments not kept, by documents.site (data-key: site)",
+    "duplicate-segments": "segments with status duplicate",
+    "duplicate-lines": "raw lines in duplicate segments",
+    "turns-by-speaker": "turns per speaker (data-key: speaker)",
+    "turns-by-role": "turns per speaker_role (data-key: role)",
+    "turns-by-type": "turns per turn_type (data-key: turn_type)",
+    "qa-questions": "questions in a transcript (data-key: doc_id)",
+    "qa-answers-linked": "answers with a question_id in a transcript (data-key: doc_id)",
+    "quotes": "rows of quotes.parquet", "quotes-matched": "quotes matched to a turn",
+    "quotes-by-method": "quotes per match_method (data-key: method)",
+    "quality": "passed/total of a quality figure (data-key: figure)",
+}
+
+NO_SITE = "(no site)"
+NO_REASON = "(no reason)"
+MAX_BARS = 25  # bars per chart; the rest are summed into one bar
+MAX_DOCUMENT_BARS = 40  # more documents than this: a histogram of lengths instead
+MAX_TABLE_ROWS = 200
+MAX_TRANSCRIPTS = 40
+MAX_HIGHLIGHT_EXAMPLES = 6
+MAX_QUOTES = 60
+SNIPPET = 260
+
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+STATUS_COLOURS = {"kept": "#59a14f", "trimmed": "#edc948", "boilerplate": "#e15759", "duplicate": "#f28e2b"}
+STATUS_ORDER = ("boilerplate", "duplicate", "trimmed")
+TURN_TYPE_COLOURS = {"statement": "#4e79a7", "question": "#f28e2b", "answer": "#59a14f",
+                     "moderation": "#bab0ac", "other": "#9c755f"}
+DOC_TYPE_COLOURS = {"transcript": "#4e79a7", "article": "#76b7b2", "commentary": "#b07aa1", "other": "#bab0ac"}
+OTHER_COLOUR = "#bab0ac"
+
+
+def esc(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def snippet(text: str | None, limit: int = SNIPPET) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def fmt(n: float | int) -> str:
+    return f"{n:,}" if isinstance(n, int) else f"{n:,.1f}"
+
+
+def metric(name: str, value: object, key: str | None = None, tag: str = "td", cls: str = "num") -> str:
+    """An element holding one number of the page, findable by its data attributes."""
+    key_attr = f' data-key="{esc(key)}"' if key is not None else ""
+    shown = fmt(value) if isinstance(value, int) else esc(value)
+    return f'<{tag} class="{cls}" data-metric="{esc(name)}"{key_attr}>{shown}</{tag}>'
+
+
+# --- reading a release ----------------------------------------------------------
+
+
+@dataclass
+class ReleaseData:
+    """The parts of a release the report shows, as plain rows."""
+
+    path: Path
+    manifest: dict
+    changes: dict | None
+    rows: dict[str, int]
+    documents: list[dict]
+    segments: list[dict]
+    turns: list[dict]
+    rejects: list[dict]
+    quotes: list[dict] | None
+    segment_texts: dict[tuple[str, int], str] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest.get("version", self.path.name))
+
+
+def _read_rows(path: Path, columns: Sequence[str] | None = None) -> list[dict]:
+    schema_names = pq.read_schema(path).names
+    wanted = [c for c in columns if c in schema_names] if columns else None
+    return pq.read_table(path, columns=wanted).to_pylist()
+
+
+def load_release(release_dir: Path) -> ReleaseData:
+    release_dir = Path(release_dir)
+    manifest_path = release_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"no release at {release_dir} (manifest.json missing)")
+    manifest = json.loads(manifest_path.read_text())
+    changes_path = release_dir / "changes.json"
+    changes = json.loads(changes_path.read_text()) if changes_path.is_file() else None
+
+    table_names = list(manifest.get("tables", {})) or ["documents", "segments", "turns", "rejects"]
+    if (release_dir / QUOTES_FILE).is_file() and "quotes" not in table_names:
+        table_names.append("quotes")
+    rows = {name: pq.ParquetFile(release_dir / f"{name}.parquet").metadata.num_rows
+            for name in table_names if (release_dir / f"{name}.parquet").is_file()}
+
+    documents_table = pq.read_table(release_dir / "documents.parquet")
+    lengths = pc.utf8_length(documents_table.column("text")).to_pylist()
+    documents = documents_table.drop_columns(["text"]).to_pylist()
+    for document, length in zip(documents, lengths):
+        document["chars"] = length
+
+    segments = _read_rows(release_dir / "segments.parquet", (
+        "doc_id", "segment_index", "line_start", "line_end", "status", "reason",
+        "duplicate_of", "similarity", "line_count"))
+    turns = _read_rows(release_dir / "turns.parquet", (
+        "id", "doc_id", "turn_index", "speaker", "speaker_label", "speaker_role", "turn_type",
+        "question_id", "reply_to", "translated", "text", "line_start"))
+    rejects = _read_rows(release_dir / "rejects.parquet") if (release_dir / "rejects.parquet").is_file() else []
+    quotes = _read_rows(release_dir / QUOTES_FILE) if (release_dir / QUOTES_FILE).is_file() else None
+
+    data = ReleaseData(release_dir, manifest, changes, rows, documents, segments, turns, rejects, quotes)
+    data.segment_texts = _highlight_texts(release_dir, highlight_examples(data.segments))
+    return data
+
+
+def _highlight_texts(release_dir: Path, examples: list[tuple[dict, dict | None]]) -> dict[tuple[str, int], str]:
+    """Texts of the example duplicates and their originals (only those are read)."""
+    wanted = {(s["doc_id"], s["segment_index"]) for pair in examples for s in pair if s is not None}
+    if not wanted:
+        return {}
+    docs = sorted({doc_id for doc_id, _ in wanted})
+    table = pq.read_table(release_dir / "segments.parquet", columns=["doc_id", "segment_index", "text"],
+                          filters=[("doc_id", "in", docs)])
+    return {(d, i): t for d, i, t in zip(*(table.column(c).to_pylist() for c in ("doc_id", "segment_index", "text")))
+            if (d, i) in wanted}
+
+
+# --- the figures -----------------------------------------------------------------
+
+
+def removed_segments(segments: Iterable[dict]) -> list[dict]:
+    return [s for s in segments if s["status"] != "kept"]
+
+
+def removed_by_reason(segments: Iterable[dict]) -> dict[str, dict]:
+    """reason -> lines, segments and lines per status, for segments not kept."""
+    out: dict[str, dict] = {}
+    for s in removed_segments(segments):
+        entry = out.setdefault(s["reason"] or NO_REASON, {"lines": 0, "segments": 0, "status": Counter()})
+        entry["lines"] += s["line_count"]
+        entry["segments"] += 1
+        entry["status"][s["status"]] += s["line_count"]
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["lines"], kv[0])))
+
+
+def removed_by_site(segments: Iterable[dict], documents: Iterable[dict]) -> dict[str, dict]:
+    """site -> documents, raw lines, removed lines and removed lines per status."""
+    site_of = {d["doc_id"]: d.get("site") or NO_SITE for d in documents}
+    out: dict[str, dict] = {}
+    for d in documents:
+        entry = out.setdefault(site_of[d["doc_id"]], {"documents": 0, "raw_lines": 0, "lines": 0, "status": Counter()})
+        entry["documents"] += 1
+        entry["raw_lines"] += d.get("raw_nonblank_lines") or 0
+    for s in removed_segments(segments):
+        entry = out.setdefault(site_of.get(s["doc_id"], NO_SITE), {"documents": 0, "raw_lines": 0, "lines": 0, "status": Counter()})
+        entry["lines"] += s["line_count"]
+        entry["status"][s["status"]] += s["line_count"]
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["lines"], kv[0])))
+
+
+def highlight_examples(segments: Sequence[dict], limit: int = MAX_HIGHLIGHT_EXAMPLES) -> list[tuple[dict, dict | None]]:
+    """A few duplicates with the segment they repeat, taken in turn from each document."""
+    by_key = {(s["doc_id"], s["segment_index"]): s for s in segments}
+    per_doc: dict[str, list[dict]] = defaultdict(list)
+    for s in sorted(segments, key=lambda s: (s["doc_id"], s["segment_index"])):
+        if s["status"] == "duplicate":
+            per_doc[s["doc_id"]].append(s)
+    picked: list[tuple[dict, dict | None]] = []
+    queues = [list(v) for _, v in sorted(per_doc.items())]
+    while queues and len(picked) < limit:
+        for queue in queues:
+            if queue and len(picked) < limit:
+                s = queue.pop(0)
+                original = by_key.get((s["doc_id"], s["duplicate_of"])) if s["duplicate_of"] is not None else None
+                picked.append((s, original))
+        queues = [q for q in queues if q]
+    return picked
+
+
+def count_by(rows: Iterable[dict], column: str, missing: str = "(none)") -> dict[str, int]:
+    counts = Counter((r.get(column) if r.get(column) is not None else missing) for r in rows)
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+
+
+@dataclass
+class Exchange:
+    question: dict
+    answers: list[dict]
+
+
+@dataclass
+class TranscriptStructure:
+    doc_id: str
+    turns: list[dict]
+    opening: list[dict]  # turns before the first question that answer nothing
+    exchanges: list[Exchange]
+    unlinked_answers: list[dict]
+    other: list[dict]  # statements and moderation after the first question
+
+    @property
+    def answers_linked(self) -> int:
+        return sum(len(e.answers) for e in self.exchanges)
+
+
+def transcript_structure(doc_id: str, turns: Sequence[dict]) -> TranscriptStructure:
+    """Questions in order, each with the answers whose question_id names it."""
+    ordered = sorted(turns, key=lambda t: t["turn_index"])
+    exchanges = {t["id"]: Exchange(t, []) for t in ordered if t["turn_type"] == "question"}
+    opening, unlinked, other = [], [], []
+    seen_question = False
+    for t in ordered:
+        if t["turn_type"] == "question":
+            seen_question = True
+        elif t.get("question_id") is not None and t["question_id"] in exchanges:
+            exchanges[t["question_id"]].answers.append(t)
+        elif t["turn_type"] == "answer":
+            unlinked.append(t)
+        elif not seen_question:
+            opening.append(t)
+        else:
+            other.append(t)
+    return TranscriptStructure(doc_id, ordered, opening, list(exchanges.values()), unlinked, other)
+
+
+# --- SVG charts -------------------------------------------------------------------
+
+
+@dataclass
+class Bar:
+    label: str
+    parts: list[tuple[float, str, str]]  # value, colour, name of the part
+
+    @property
+    def total(self) -> float:
+        return sum(v for v, _, _ in self.parts)
+
+
+def _truncate(label: str, width_px: float, char_px: float = 6.8) -> str:
+    room = max(4, int(width_px / char_px))
+    return label if len(label) <= room else label[: room - 1] + "…"
+
+
+def _nice_ceiling(value: float) -> float:
+    if value <= 0:
+        return 1
+    exponent = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * exponent:
+            return step * exponent
+    return 10 * exponent
+
+
+def cap_bars(bars: list[Bar], limit: int = MAX_BARS, name: str = "others") -> list[Bar]:
+    """The `limit - 1` largest bars and one bar summing the rest."""
+    if len(bars) <= limit:
+        return bars
+    head, tail = bars[: limit - 1], bars[limit - 1:]
+    return head + [Bar(f"{len(tail)} {name}", [(sum(b.total for b in tail), OTHER_COLOUR, name)])]
+
+
+def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], unit: str = "", width: int = 560,
+              label_width: int = 190) -> str:
+    """Horizontal bars (stacked when a bar has several parts), values at the end."""
+    row, pad_top, pad_bottom = 24, 8, 24
+    height = pad_top + row * max(1, len(bars)) + pad_bottom
+    value_room = 64
+    plot = width - label_width - value_room
+    top = _nice_ceiling(max((b.total for b in bars), default=0))
+    scale = plot / top
+    out = [f'<svg class="chart" data-chart="{esc(chart_id)}" role="img" aria-label="{esc(title)}" '
+           f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+           f"<title>{esc(title)}</title>"]
+    for tick in range(5):
+        x = label_width + plot * tick / 4
+        out.append(f'<line class="grid" x1="{x:.1f}" y1="{pad_top - 4}" x2="{x:.1f}" y2="{height - pad_bottom + 2}"/>')
+        value = top * tick / 4
+        out.append(f'<text class="tick" x="{x:.1f}" y="{height - 8}" text-anchor="middle">{esc(_short(value))}</text>')
+    if not bars:
+        out.append(f'<text class="empty" x="{label_width + 8}" y="{pad_top + 16}">none</text>')
+    for i, bar in enumerate(bars):
+        y = pad_top + i * row
+        out.append(f'<text class="label" x="{label_width - 8}" y="{y + 16}" text-anchor="end">'
+                   f"<title>{esc(bar.label)}</title>{esc(_truncate(bar.label, label_width - 12))}</text>")
+        x = float(label_width)
+        for value, colour, name in bar.parts:
+            w = value * scale
+            if w <= 0:
+                continue
+            out.append(f'<rect x="{x:.1f}" y="{y + 4}" width="{max(w, 1.5):.1f}" height="{row - 8}" fill="{colour}">'
+                       f"<title>{esc(bar.label)}: {esc(name)} {esc(fmt(_int(value)))}{esc(unit)}</title></rect>")
+            x += w
+        out.append(f'<text class="value" x="{x + 6:.1f}" y="{y + 16}">{esc(fmt(_int(bar.total)))}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def histogram(chart_id: str, title: str, values: Sequence[int], unit: str, width: int = 560, bins: int = 12) -> str:
+    """Counts of values in equal bins, as vertical bars."""
+    height, left, bottom, top_pad = 220, 44, 40, 12
+    low, high = (min(values), max(values)) if values else (0, 1)
+    step = _nice_ceiling(max(1, (high - low) / bins))
+    start = math.floor(low / step) * step
+    n = max(1, int(math.ceil((high - start + 1) / step)))
+    counts = [0] * n
+    for v in values:
+        counts[min(n - 1, int((v - start) // step))] += 1
+    peak = _nice_ceiling(max(counts, default=1))
+    plot_w, plot_h = width - left - 12, height - bottom - top_pad
+    bw = plot_w / n
+    out = [f'<svg class="chart" data-chart="{esc(chart_id)}" role="img" aria-label="{esc(title)}" '
+           f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+           f"<title>{esc(title)}</title>"]
+    for tick in range(5):
+        y = top_pad + plot_h * (1 - tick / 4)
+        out.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 12}" y2="{y:.1f}"/>'
+                   f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{esc(_short(peak * tick / 4))}</text>')
+    for i, count in enumerate(counts):
+        x = left + i * bw
+        h = plot_h * count / peak
+        lo, hi = start + i * step, start + (i + 1) * step
+        out.append(f'<rect x="{x + 1:.1f}" y="{top_pad + plot_h - h:.1f}" width="{max(bw - 2, 1):.1f}" height="{h:.1f}" '
+                   f'fill="{PALETTE[0]}"><title>{esc(_short(lo))}–{esc(_short(hi))} {esc(unit)}: {count}</title></rect>')
+        if i % max(1, n // 6) == 0:
+            out.append(f'<text class="tick" x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle">{esc(_short(lo))}</text>')
+    out.append(f'<text class="tick" x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle">{esc(unit)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def turn_strip(structure: TranscriptStructure, width: int = 900) -> str:
+    """The transcript's turns in order, coloured by type, with an arc from each answer to its question."""
+    turns = structure.turns
+    n = max(1, len(turns))
+    left, cell_gap = 8, 2
+    cell = min(28.0, (width - 2 * left) / n)
+    used = left * 2 + cell * n
+    arc_room, cell_h = 46, 18
+    height = arc_room + cell_h + 10
+    x_of = {t["id"]: left + i * cell for i, t in enumerate(turns)}
+    out = [f'<svg class="chart strip" data-chart="qa-{esc(structure.doc_id)}" role="img" '
+           f'aria-label="turns of {esc(structure.doc_id)}" width="{used:.0f}" height="{height}" '
+           f'viewBox="0 0 {used:.0f} {height}" xmlns="http://www.w3.org/2000/svg">']
+    for t in turns:
+        q = t.get("question_id")
+        if q in x_of:
+            x1, x2 = x_of[t["id"]] + cell / 2, x_of[q] + cell / 2
+            lift = min(arc_room - 4, 10 + abs(x1 - x2) / 3)
+            out.append(f'<path class="link" d="M{x1:.1f},{arc_room} Q{(x1 + x2) / 2:.1f},{arc_room - lift * 2:.1f} '
+                       f'{x2:.1f},{arc_room}"/>')
+    for t in turns:
+        colour = TURN_TYPE_COLOURS.get(t["turn_type"], OTHER_COLOUR)
+        out.append(f'<rect x="{x_of[t["id"]]:.1f}" y="{arc_room}" width="{max(cell - cell_gap, 1):.1f}" height="{cell_h}" '
+                   f'fill="{colour}"><title>{esc(t["turn_index"])} {esc(t["turn_type"])}: {esc(t["speaker"])}</title></rect>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _short(value: float) -> str:
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:g}M"
+    if value >= 10_000:
+        return f"{value / 1000:g}k"
+    return f"{value:g}" if value != int(value) else str(int(value))
+
+
+def _int(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def legend(colours: dict[str, str], names: Iterable[str] | None = None) -> str:
+    keys = list(names) if names is not None else list(colours)
+    items = "".join(f'<span><i style="background:{colours.get(k, OTHER_COLOUR)}"></i>{esc(k)}</span>' for k in keys)
+    return f'<div class="legend">{items}</div>'
+
+
+# --- sections ---------------------------------------------------------------------
+
+
+def _table(head: Sequence[str], rows: Sequence[str], cls: str = "", numeric_from: int = 1) -> str:
+    ths = "".join(f'<th class="{"num" if i >= numeric_from else ""}">{esc(h)}</th>' for i, h in enumerate(head))
+    return f'<table class="{cls}"><thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _more(shown: int, total: int, what: str) -> str:
+    return f'<p class="note">{fmt(total - shown)} more {esc(what)} not shown.</p>' if total > shown else ""
+
+
+def section_rows(data: ReleaseData) -> str:
+    changes = data.changes or {}
+    rows_change = changes.get("rows") or {}
+    delta_only = (data.manifest.get("changes") or {}).get("rows_delta", {})
+    previous = changes.get("previous_version") or (data.manifest.get("changes") or {}).get("previous_version")
+    against = f"release {previous}" if previous else "nothing (first release)"
+
+    tiles, table_rows = [], []
+    for name, rows in data.rows.items():
+        change = rows_change.get(name)
+        delta = change["delta"] if change else delta_only.get(name)
+        before = change["before"] if change else (rows - delta if delta is not None else None)
+        delta_text = f"{delta:+,d}" if delta is not None else "n/a"
+        tiles.append(f'<div class="tile"><div class="tname">{esc(name)}</div>'
+                     f'{metric("rows", rows, name, tag="div", cls="big")}'
+                     f'<div class="delta {"up" if (delta or 0) > 0 else "down" if (delta or 0) < 0 else ""}">{esc(delta_text)}</div></div>')
+        table_rows.append(
+            f"<tr><td>{esc(name)}</td>"
+            + (metric("rows-before", before, name) if before is not None else '<td class="num">n/a</td>')
+            + f'<td class="num">{fmt(rows)}</td>'
+            + (f'<td class="num" data-metric="rows-delta" data-key="{esc(name)}">{esc(delta_text)}</td>')
+            + "</tr>")
+
+    listed = []
+    for kind in ("documents", "turns"):
+        for what in ("added", "removed", "changed"):
+            ids = changes.get(f"{kind}_{what}")
+            count = len(ids) if isinstance(ids, list) else (data.manifest.get("changes") or {}).get(f"{kind}_{what}", 0)
+            items = ""
+            if isinstance(ids, list) and ids:
+                shown = ids[:50]
+                items = ('<details><summary>list</summary><ul class="ids">'
+                         + "".join(f"<li><code>{esc(i)}</code></li>" for i in shown) + "</ul>"
+                         + _more(len(shown), len(ids), "ids") + "</details>")
+            listed.append(f'<tr><td>{esc(kind)} {esc(what)}</td>{metric(f"{kind}-{what}", count)}<td>{items}</td></tr>')
+
+    return (f'<section id="rows"><h2>Rows per table</h2>'
+            f'<p>Change against {esc(against)}.</p>'
+            f'<div class="tiles">{"".join(tiles)}</div>'
+            f'<div class="grid">'
+            f'<div>{_table(["table", "before", "rows", "change"], table_rows)}</div>'
+            f'<div>{_table(["change", "count", ""], listed)}</div>'
+            f"</div></section>")
+
+
+def section_documents(data: ReleaseData) -> str:
+    docs = sorted(data.documents, key=lambda d: d["doc_id"])
+    lengths = [d["chars"] for d in docs]
+    if not docs:
+        return '<section id="documents"><h2>Documents</h2><p>No documents.</p></section>'
+    if len(docs) <= MAX_DOCUMENT_BARS:
+        bars = [Bar(d.get("title") or d["doc_id"], [(d["chars"], DOC_TYPE_COLOURS.get(d["doc_type"], OTHER_COLOUR), d["doc_type"])])
+                for d in docs]
+        chart = bar_chart("document-lengths", "Cleaned text length per document (characters)", bars,
+                          unit=" chars", width=640, label_width=260)
+        types = sorted({d["doc_type"] for d in docs}, key=lambda t: list(DOC_TYPE_COLOURS).index(t) if t in DOC_TYPE_COLOURS else 99)
+        chart += legend(DOC_TYPE_COLOURS, types)
+    else:
+        chart = histogram("document-lengths", "Documents by cleaned text length", lengths, unit="characters")
+    removed_lines = Counter()
+    for s in removed_segments(data.segments):
+        removed_lines[s["doc_id"]] += s["line_count"]
+    table_rows = [
+        f'<tr><td><code>{esc(d["doc_id"])}</code></td><td>{esc(d["doc_type"])}</td>'
+        f'<td class="title">{esc(snippet(d.get("title"), 90) or "—")}</td><td>{esc(d.get("site") or "—")}</td>'
+        f'<td>{esc(d.get("published") or "—")}</td>{metric("doc-chars", d["chars"], d["doc_id"])}'
+        f'<td class="num">{fmt(d.get("raw_nonblank_lines") or 0)}</td><td class="num">{fmt(removed_lines[d["doc_id"]])}</td></tr>'
+        for d in docs[:MAX_TABLE_ROWS]]
+    types = count_by(docs, "doc_type")
+    stats = (f'<ul class="facts"><li><b>{fmt(len(docs))}</b> documents: '
+             + ", ".join(f"{fmt(n)} {esc(t)}" for t, n in types.items())
+             + f'</li><li>length in characters: median <b>{fmt(int(statistics.median(lengths)))}</b>, '
+               f'shortest <b>{fmt(min(lengths))}</b>, longest <b>{fmt(max(lengths))}</b>, '
+               f'total <b>{fmt(sum(lengths))}</b></li></ul>')
+    return (f'<section id="documents"><h2>Documents and their lengths</h2>{stats}'
+            f'<figure>{chart}</figure>'
+            f'<details{" open" if len(docs) <= 12 else ""}><summary>documents</summary>'
+            + _table(["doc_id", "type", "title", "site", "published", "chars", "raw lines", "removed lines"],
+                     table_rows, cls="docs", numeric_from=5)
+            + _more(min(len(docs), MAX_TABLE_ROWS), len(docs), "documents") + "</details></section>")
+
+
+def _status_parts(statuses: Counter) -> list[tuple[float, str, str]]:
+    order = [s for s in STATUS_ORDER if s in statuses] + sorted(s for s in statuses if s not in STATUS_ORDER)
+    return [(statuses[s], STATUS_COLOURS.get(s, OTHER_COLOUR), s) for s in order]
+
+
+def section_removed(data: ReleaseData) -> str:
+    by_reason = removed_by_reason(data.segments)
+    by_site = removed_by_site(data.segments, data.documents)
+    total = sum(e["lines"] for e in by_reason.values())
+    raw_total = sum(d.get("raw_nonblank_lines") or 0 for d in data.documents)
+    statuses = sorted({s for e in by_reason.values() for s in e["status"]},
+                      key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else 99)
+
+    reason_chart = bar_chart("removed-by-reason", "Raw lines not kept, by reason",
+                             cap_bars([Bar(r, _status_parts(e["status"])) for r, e in by_reason.items()], name="other reasons"),
+                             unit=" lines")
+    site_chart = bar_chart("removed-by-site", "Raw lines not kept, by site",
+                           cap_bars([Bar(s, _status_parts(e["status"])) for s, e in by_site.items()], name="other sites"),
+                           unit=" lines")
+    reason_rows = [
+        f'<tr><td>{esc(r)}</td><td>{esc(", ".join(s for s in STATUS_ORDER if s in e["status"]) or ", ".join(e["status"]))}</td>'
+        f'{metric("removed-segments-by-reason", e["segments"], r)}{metric("removed-lines-by-reason", e["lines"], r)}</tr>'
+        for r, e in by_reason.items()]
+    site_rows = [
+        f'<tr><td>{esc(s)}</td><td class="num">{fmt(e["documents"])}</td><td class="num">{fmt(e["raw_lines"])}</td>'
+        f'{metric("removed-lines-by-site", e["lines"], s)}<td class="num">{_share(e["lines"], e["raw_lines"])}</td></tr>'
+        for s, e in by_site.items()]
+    return (f'<section id="removed"><h2>Lines removed</h2>'
+            f'<p>Raw lines in segments that were not plainly kept: '
+            f'{metric("removed-lines", total, tag="b", cls="")} of {fmt(raw_total)} non-blank raw lines '
+            f'({_share(total, raw_total, 1)}). <i>trimmed</i> segments are kept with '
+            f'inline boilerplate cut. Every decision is a row of <code>segments</code>.</p>'
+            f'{legend(STATUS_COLOURS, statuses)}'
+            f'<div class="grid"><figure><figcaption>by reason</figcaption>{reason_chart}</figure>'
+            f'<figure><figcaption>by site</figcaption>{site_chart}</figure></div>'
+            f'<div class="grid"><div>{_table(["reason", "status", "segments", "lines"], reason_rows, numeric_from=2)}</div>'
+            f'<div>{_table(["site", "documents", "raw lines", "lines not kept", "share"], site_rows)}</div></div>'
+            f"</section>")
+
+
+def _share(part: int, whole: int, digits: int = 0) -> str:
+    return f"{part / whole:.{digits}%}" if whole else "—"
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def mark_shared(original: str, duplicate: str) -> str:
+    """The original, escaped, with the sentences the duplicate repeats in <mark>."""
+    spans = []
+    for sentence in _SENTENCE_END.split(duplicate.strip()):
+        sentence = sentence.strip()
+        if len(sentence) < 12:
+            continue
+        at = original.find(sentence)
+        if at >= 0:
+            spans.append((at, at + len(sentence)))
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, last = [], 0
+    for start, end in merged:
+        out.append(esc(original[last:start]) + "<mark>" + esc(original[start:end]) + "</mark>")
+        last = end
+    return "".join(out) + esc(original[last:])
+
+
+def section_highlights(data: ReleaseData) -> str:
+    duplicates = [s for s in data.segments if s["status"] == "duplicate"]
+    lines = sum(s["line_count"] for s in duplicates)
+    docs = len({s["doc_id"] for s in duplicates})
+    examples = highlight_examples(data.segments)
+    cards = []
+    for dup, original in examples:
+        dup_text = data.segment_texts.get((dup["doc_id"], dup["segment_index"]), "")
+        if original is not None:
+            orig_text = data.segment_texts.get((original["doc_id"], original["segment_index"]), "")
+            kept = (f'<div class="kept"><h4>kept original: segment {esc(original["segment_index"])}, '
+                    f'{_lines(original)}</h4><p>{mark_shared(orig_text, dup_text)}</p></div>')
+        else:
+            kept = '<div class="kept"><h4>kept original</h4><p class="note">not found</p></div>'
+        similarity = f'{dup["similarity"]:.0%} of its words in the original' if dup.get("similarity") is not None else ""
+        cards.append(f'<div class="pair"><div class="pairhead"><code>{esc(dup["doc_id"])}</code> {esc(similarity)}</div>'
+                     f'<div class="sides"><div class="dup"><h4>removed: segment {esc(dup["segment_index"])}, '
+                     f'{_lines(dup)}</h4><p>{esc(dup_text)}</p></div>{kept}</div></div>')
+    return (f'<section id="highlights"><h2>Repeated highlights removed</h2>'
+            f'<p>{metric("duplicate-segments", len(duplicates), tag="b", cls="")} segments '
+            f'({metric("duplicate-lines", lines, tag="b", cls="")} raw lines) in {fmt(docs)} documents repeat a passage '
+            f'kept elsewhere in the same document. Examples, the removed copy beside the kept original '
+            f'(the repeated sentences marked):</p>'
+            + ("".join(cards) or '<p class="note">None in this release.</p>')
+            + _more(len(examples), len(duplicates), "repeated highlights") + "</section>")
+
+
+def _lines(segment: dict) -> str:
+    a, b = segment["line_start"], segment["line_end"]
+    return f"line {esc(a)}" if a == b else f"lines {esc(a)}–{esc(b)}"
+
+
+def section_turns(data: ReleaseData) -> str:
+    by_speaker = count_by(data.turns, "speaker")
+    by_role = count_by(data.turns, "speaker_role")
+    by_type = count_by(data.turns, "turn_type")
+    role_colour = {r: PALETTE[i % len(PALETTE)] for i, r in enumerate(sorted(by_role))}
+    speaker_role = {}
+    for t in data.turns:
+        speaker_role.setdefault(t["speaker"], t["speaker_role"])
+    speaker_chart = bar_chart("turns-by-speaker", "Turns per speaker",
+                              cap_bars([Bar(s, [(n, role_colour[speaker_role[s]], speaker_role[s])]) for s, n in by_speaker.items()],
+                                       name="other speakers"), unit=" turns")
+    role_chart = bar_chart("turns-by-role", "Turns per role",
+                           [Bar(r, [(n, role_colour[r], r)]) for r, n in by_role.items()], unit=" turns")
+    type_chart = bar_chart("turns-by-type", "Turns per type",
+                           [Bar(k, [(n, TURN_TYPE_COLOURS.get(k, OTHER_COLOUR), k)]) for k, n in by_type.items()],
+                           unit=" turns")
+    speaker_rows = [f'<tr><td>{esc(s)}</td><td>{esc(speaker_role[s])}</td>{metric("turns-by-speaker", n, s)}</tr>'
+                    for s, n in by_speaker.items()]
+    role_rows = [f'<tr><td>{esc(r)}</td>{metric("turns-by-role", n, r)}</tr>' for r, n in by_role.items()]
+    type_rows = [f'<tr><td>{esc(k)}</td>{metric("turns-by-type", n, k)}</tr>' for k, n in by_type.items()]
+    if not data.turns:
+        return '<section id="turns"><h2>Turns</h2><p>No turns in this release.</p></section>'
+    return (f'<section id="turns"><h2>Turns per speaker and role</h2>'
+            f'<p>{fmt(len(data.turns))} turns in {fmt(len({t["doc_id"] for t in data.turns}))} transcripts, '
+            f'{fmt(len(by_speaker))} speakers.</p>'
+            f'<div class="grid"><figure><figcaption>per speaker (coloured by role)</figcaption>{speaker_chart}'
+            f'{legend(role_colour)}</figure>'
+            f'<figure><figcaption>per role</figcaption>{role_chart}<figcaption>per type</figcaption>{type_chart}</figure></div>'
+            f'<div class="grid3"><details{" open" if len(by_speaker) <= 15 else ""}><summary>speakers</summary>'
+            f'{_table(["speaker", "role", "turns"], speaker_rows, numeric_from=2)}</details>'
+            f'<div>{_table(["role", "turns"], role_rows)}</div><div>{_table(["turn type", "turns"], type_rows)}</div></div>'
+            f"</section>")
+
+
+def _turn_line(t: dict, css: str, anchors: bool) -> str:
+    anchor = f' id="turn-{esc(t["id"])}"' if anchors else ""
+    translated = ' <span class="badge">translated</span>' if t.get("translated") else ""
+    return (f'<li class="{css}"{anchor}><span class="who">{esc(t["speaker"])}</span> '
+            f'<span class="meta">turn {esc(t["turn_index"])} · {esc(t["speaker_role"])}{translated}</span>'
+            f'<div class="said">{esc(snippet(t["text"]))}</div></li>')
+
+
+def section_qa(data: ReleaseData) -> tuple[str, set[str]]:
+    """Each transcript's questions with the answers linked to them; returns the turn ids shown."""
+    turns_by_doc: dict[str, list[dict]] = defaultdict(list)
+    for t in data.turns:
+        turns_by_doc[t["doc_id"]].append(t)
+    docs = {d["doc_id"]: d for d in data.documents}
+    transcript_ids = sorted({d for d, doc in docs.items() if doc["doc_type"] == "transcript"} | set(turns_by_doc))
+    shown_ids: set[str] = set()
+    blocks = []
+    for i, doc_id in enumerate(transcript_ids[:MAX_TRANSCRIPTS]):
+        structure = transcript_structure(doc_id, turns_by_doc.get(doc_id, []))
+        shown_ids |= {t["id"] for t in structure.turns}
+        title = (docs.get(doc_id) or {}).get("title") or doc_id
+        parts = []
+        if structure.opening:
+            parts.append('<h4>opening</h4><ul class="turns">'
+                         + "".join(_turn_line(t, t["turn_type"], True) for t in structure.opening) + "</ul>")
+        for n, exchange in enumerate(structure.exchanges, start=1):
+            q = exchange.question
+            answers = "".join(_turn_line(a, "answer", True) for a in exchange.answers) or \
+                '<li class="none">no answer linked</li>'
+            parts.append(f'<div class="exchange"><ul class="turns">{_turn_line(q, "question", True)}</ul>'
+                         f'<ul class="answers">{answers}</ul></div>')
+        if structure.unlinked_answers:
+            parts.append('<h4>answers without a linked question</h4><ul class="turns">'
+                         + "".join(_turn_line(t, "answer", True) for t in structure.unlinked_answers) + "</ul>")
+        if structure.other:
+            parts.append('<h4>other turns after the first question</h4><ul class="turns">'
+                         + "".join(_turn_line(t, t["turn_type"], True) for t in structure.other) + "</ul>")
+        if not structure.turns:
+            parts.append('<p class="note">No turns found in this transcript.</p>')
+        blocks.append(
+            f'<details class="transcript"{" open" if i == 0 else ""}><summary><b>{esc(snippet(title, 120))}</b> '
+            f'<code>{esc(doc_id)}</code> · {fmt(len(structure.turns))} turns, '
+            f'{metric("qa-questions", len(structure.exchanges), doc_id, tag="span", cls="")} questions, '
+            f'{metric("qa-answers-linked", structure.answers_linked, doc_id, tag="span", cls="")} answers linked'
+            f'</summary>{turn_strip(structure) if structure.turns else ""}'
+            f'{legend(TURN_TYPE_COLOURS, [k for k in TURN_TYPE_COLOURS if any(t["turn_type"] == k for t in structure.turns)])}'
+            f'{"".join(parts)}</details>')
+    body = "".join(blocks) or '<p class="note">No transcripts in this release.</p>'
+    return (f'<section id="qa"><h2>Questions and answers per transcript</h2>'
+            f'<p>Each question with the answers whose <code>question_id</code> names it; above, the turns in order '
+            f'with an arc from each answer to its question.</p>{body}'
+            + _more(min(len(transcript_ids), MAX_TRANSCRIPTS), len(transcript_ids), "transcripts") + "</section>",
+            shown_ids)
+
+
+def section_quotes(data: ReleaseData, shown_turns: set[str]) -> str:
+    quotes = data.quotes or []
+    matched = [q for q in quotes if q.get("matched_turn_id")]
+    by_method = count_by(quotes, "match_method", missing="(unmatched)")
+    by_kind = count_by(quotes, "kind")
+    method_chart = bar_chart("quotes-by-method", "Quotes per match method",
+                             [Bar(m, [(n, PALETTE[i % len(PALETTE)], m)]) for i, (m, n) in enumerate(by_method.items())],
+                             unit=" quotes")
+    method_rows = [f'<tr><td>{esc(m)}</td>{metric("quotes-by-method", n, m)}</tr>' for m, n in by_method.items()]
+    kind_rows = [f'<tr><td>{esc(k)}</td><td class="num">{fmt(n)}</td></tr>' for k, n in by_kind.items()]
+    ordered = sorted(quotes, key=lambda q: (q.get("matched_turn_id") is None, q.get("doc_id") or "", q.get("quote_index") or 0))
+    rows = []
+    for q in ordered[:MAX_QUOTES]:
+        turn = q.get("matched_turn_id")
+        if turn and turn in shown_turns:
+            link = f'<a href="#turn-{esc(turn)}"><code>{esc(turn)}</code></a>'
+        else:
+            link = f"<code>{esc(turn)}</code>" if turn else '<span class="note">no match</span>'
+        score = q.get("match_score")
+        rows.append(f'<tr><td><code>{esc(q.get("doc_id"))}</code></td><td>{esc(q.get("kind"))}</td>'
+                    f'<td class="quote">“{esc(snippet(q.get("text"), 200))}”</td><td>{esc(q.get("matched_speaker") or "—")}</td>'
+                    f'<td>{link}</td><td class="num">{esc(f"{score:.2f}" if isinstance(score, float) else score if score is not None else "—")}</td>'
+                    f'<td>{esc(q.get("match_method") or "—")}</td></tr>')
+    return (f'<section id="quotes"><h2>Quote links</h2>'
+            f'<p>{metric("quotes", len(quotes), tag="b", cls="")} quotes in news and commentary, '
+            f'{metric("quotes-matched", len(matched), tag="b", cls="")} linked to a transcript turn.</p>'
+            f'<div class="grid"><figure>{method_chart}</figure><div>{_table(["match method", "quotes"], method_rows)}'
+            f'{_table(["kind", "quotes"], kind_rows)}</div></div>'
+            + _table(["document", "kind", "quote", "speaker", "turn", "score", "method"], rows, cls="quotes", numeric_from=99)
+            + _more(len(rows), len(quotes), "quotes") + "</section>")
+
+
+def section_quality(release_dir: Path, gold_dir: Path, raw_dir: Path) -> str:
+    from pressroom.scoring import LABELS, score_release
+
+    scores = score_release(release_dir, gold_dir, raw_dir)
+    bars = [Bar(LABELS.get(name, name), [(f.passed, PALETTE[4], "passed"), (f.total - f.passed, PALETTE[2], "missed")])
+            for name, f in scores.figures.items()]
+    chart = bar_chart("quality", "Quality against gold: passed and missed", bars, label_width=230)
+    rows = []
+    for name, f in scores.figures.items():
+        misses = ""
+        if f.misses:
+            misses = ('<details><summary>misses</summary><ul class="ids">'
+                      + "".join(f"<li>{esc(m)}</li>" for m in f.misses[:30]) + "</ul>"
+                      + _more(min(len(f.misses), 30), len(f.misses), "misses") + "</details>")
+        rows.append(f'<tr><td>{esc(LABELS.get(name, name))}</td>'
+                    f'<td class="num" data-metric="quality" data-key="{esc(name)}" data-passed="{f.passed}" '
+                    f'data-total="{f.total}">{f.passed}/{f.total}</td><td class="num">{f.rate:.0%}</td><td>{misses}</td></tr>')
+    extra = (f'<p>Turns without gold (from false labels): <b data-metric="quality-extra-turns">{len(scores.extra_turns)}</b></p>')
+    return (f'<section id="quality"><h2>Quality against gold labels</h2>'
+            f'<p>Scored against <code>{esc(Path(gold_dir).name)}</code> ({fmt(len(list(Path(gold_dir).glob("*.json"))))} gold files).</p>'
+            f'<div class="grid"><figure>{chart}{legend({"passed": PALETTE[4], "missed": PALETTE[2]})}</figure>'
+            f'<div>{_table(["figure", "passed/total", "rate", ""], rows)}{extra}</div></div></section>')
+
+
+def section_rejects(data: ReleaseData) -> str:
+    if not data.rejects:
+        return ('<section id="rejects"><h2>Rejected inputs</h2><p>No input file was rejected.</p></section>')
+    rows = [f'<tr><td><code>{esc(r.get("source_path"))}</code></td><td>{esc(r.get("reason"))}</td></tr>'
+            for r in sorted(data.rejects, key=lambda r: r.get("source_path") or "")[:MAX_TABLE_ROWS]]
+    return (f'<section id="rejects"><h2>Rejected inputs</h2>'
+            + _table(["file", "reason"], rows, numeric_from=99)
+            + _more(min(len(data.rejects), MAX_TABLE_ROWS), len(data.rejects), "rejects") + "</section>")
+
+
+# --- the page ---------------------------------------------------------------------
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; form-action 'none'"
+
+STYLE = """
+*{box-sizing:border-box}
+body{margin:0;background:#f6f7f9;color:#1f2328;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans","DejaVu Sans",sans-serif}
+header{background:#1f2f46;color:#fff;padding:18px 28px}
+header h1{margin:0 0 4px;font-size:24px}
+header .meta{color:#c9d4e3;font-size:13px}
+nav{margin-top:10px;display:flex;flex-wrap:wrap;gap:6px 14px;font-size:14px}
+nav a{color:#fff;text-decoration:none;border-bottom:1px solid #6b85a8}
+main{max-width:1240px;margin:0 auto;padding:16px 24px 40px}
+section{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:14px 20px;margin:16px 0}
+h2{font-size:19px;margin:2px 0 8px}
+h4{margin:10px 0 4px;font-size:13px;color:#57606a;font-weight:600}
+p{margin:6px 0}
+code{font:12.5px ui-monospace,"DejaVu Sans Mono",monospace;background:#f0f2f4;padding:0 3px;border-radius:3px}
+table{border-collapse:collapse;margin:8px 0;font-size:14px}
+th,td{padding:3px 10px;border-bottom:1px solid #eceef1;text-align:left;vertical-align:top}
+th{font-weight:600;color:#57606a;font-size:13px}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.title{max-width:340px}
+td.quote{max-width:420px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:8px 28px;align-items:start}
+.grid3{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:8px 28px;align-items:start}
+figure{margin:6px 0}
+figcaption{font-size:13px;color:#57606a;margin:4px 0}
+svg.chart{max-width:100%;height:auto;display:block}
+svg text{font:12px system-ui,"Liberation Sans","DejaVu Sans",sans-serif;fill:#1f2328}
+svg text.tick{fill:#6e7781;font-size:11px}
+svg line.grid{stroke:#e4e7eb;stroke-width:1}
+svg path.link{fill:none;stroke:#8c959f;stroke-width:1.2}
+.tiles{display:flex;flex-wrap:wrap;gap:12px;margin:10px 0}
+.tile{border:1px solid #dde1e6;border-radius:8px;padding:8px 16px;min-width:150px;background:#fbfcfd}
+.tile .tname{font-size:13px;color:#57606a}
+.tile .big{font-size:28px;font-weight:650;font-variant-numeric:tabular-nums}
+.delta{font-size:13px;color:#6e7781}.delta.up{color:#1a7f37}.delta.down{color:#cf222e}
+.legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12.5px;color:#57606a;margin:4px 0}
+.legend i{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:5px;vertical-align:-1px}
+ul.facts{margin:4px 0;padding-left:20px}
+ul.ids{columns:3;font-size:12.5px;margin:4px 0}
+details{margin:6px 0}
+summary{cursor:pointer;color:#0b5cad}
+.pair{border:1px solid #e4e7eb;border-radius:6px;margin:10px 0;overflow:hidden}
+.pairhead{background:#f6f7f9;padding:4px 10px;font-size:13px;color:#57606a}
+.sides{display:grid;grid-template-columns:1fr 1fr}
+.sides>div{padding:4px 12px 8px;font-size:14px}
+.sides .dup{background:#fff5ec;border-right:1px solid #e4e7eb}
+.sides .kept{background:#f1f8f2}
+mark{background:#ffe08a;padding:0 1px}
+details.transcript{border:1px solid #e4e7eb;border-radius:6px;padding:6px 12px}
+details.transcript>summary{color:#1f2328}
+ul.turns,ul.answers{list-style:none;margin:0;padding:0}
+ul.answers{margin-left:34px;border-left:3px solid #59a14f;padding-left:10px}
+.exchange{margin:10px 0}
+li{margin:4px 0}
+li.question .who{color:#b85c00}
+li.answer .who{color:#2d7a3a}
+li.statement .who,li.moderation .who{color:#2f5d8c}
+li.none{color:#8c959f;font-style:italic}
+.who{font-weight:600}
+.meta{color:#6e7781;font-size:12.5px}
+.said{font-size:14px;color:#2c3238}
+.badge{background:#eef1f5;border-radius:8px;padding:0 6px;font-size:11.5px}
+.note{color:#6e7781;font-size:13px}
+footer{color:#6e7781;font-size:12.5px;text-align:center;padding:0 0 24px}
+"""
+
+
+def render_report(release_dir: Path, gold_dir: Path | None = None, raw_dir: Path | None = None) -> str:
+    """One self-contained HTML page describing the release in `release_dir`.
+
+    With `gold_dir` (gold labels in the format of tests/gold/seeds) the page
+    shows quality figures; `raw_dir` is then needed, as the gold line numbers
+    refer to the raw files."""
+    release_dir = Path(release_dir)
+    if gold_dir is not None and raw_dir is None:
+        raise ValueError("quality figures need raw_dir: the gold line numbers refer to the raw files")
+    data = load_release(release_dir)
+    manifest = data.manifest
+    changes = manifest.get("changes") or {}
+    qa, shown_turns = section_qa(data)
+    sections = [section_rows(data), section_documents(data), section_removed(data), section_highlights(data),
+                section_turns(data), qa]
+    nav = [("rows", "rows"), ("documents", "documents"), ("removed", "lines removed"),
+           ("highlights", "repeated highlights"), ("turns", "turns"), ("qa", "Q&A")]
+    if data.quotes is not None:
+        sections.append(section_quotes(data, shown_turns))
+        nav.append(("quotes", "quotes"))
+    if gold_dir is not None:
+        sections.append(section_quality(release_dir, Path(gold_dir), Path(raw_dir)))
+        nav.append(("quality", "quality"))
+    sections.append(section_rejects(data))
+    nav.append(("rejects", "rejects"))
+
+    bump = changes.get("bump")
+    previous = changes.get("previous_version")
+    meta = " · ".join(esc(x) for x in (
+        f"created {manifest.get('created_at', '?')}",
+        f"{bump} release against {previous}" if previous else "first release",
+        f"pipeline {manifest.get('pipeline_version', '?')}",
+        f"contract {manifest.get('contract_version', '?')}",
+        f"build {str(manifest.get('build_fingerprint', ''))[:12]}",
+    ))
+    nav_html = "".join(f'<a href="#{esc(anchor)}">{esc(label)}</a>' for anchor, label in nav)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>pressroom release {esc(data.version)}</title>"
+        f"<style>{STYLE}</style></head><body>"
+        f'<header><h1>pressroom release <span data-metric="version">{esc(data.version)}</span></h1>'
+        f'<div class="meta">{meta}</div><nav>{nav_html}</nav></header>'
+        f'<main>{"".join(sections)}</main>'
+        f"<footer>Generated by pressroom from {esc(data.path.name)}/manifest.json and the release's tables. "
+        f"This page loads nothing: no script, font or image.</footer>"
+        "</body></html>\n"
+    )
+
+
+def write_report(release_dir: Path, gold_dir: Path | None = None, raw_dir: Path | None = None) -> Path:
+    """Write `report.html` into the release folder (atomically) and return its path."""
+    release_dir = Path(release_dir)
+    page = render_report(release_dir, gold_dir, raw_dir)
+    target = release_dir / REPORT_FILE
+    temporary = release_dir / f".{REPORT_FILE}.{os.getpid()}.tmp"
+    temporary.write_text(page, encoding="utf-8")
+    os.replace(temporary, target)
+    return target
