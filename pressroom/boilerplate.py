@@ -51,7 +51,7 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
     (name, re.compile(pattern, re.I), max_words)
     for name, pattern, max_words in (
         ("field_line", r"^(?:regions?|themes?|topics?|tags?|categor(?:y|ies)|filed under|"
-         r"keywords|in-depth reports?|subjects?|sections?)\s*:", 40),
+         r"keywords|in-depth reports?|subjects?|sections?|tagged|posted in|permalink)\s*:", 40),
         ("editors_note", r"^(?:\S+\s+){0,3}editor'?s'?\s+note\b|^\[?note from the editors?\b", 80),
         ("editorial_marker", r"^[(\[][^()\[\]]*\b(?:transcript|continued|cont'd|excerpts?|"
          r"end of|begin(?:s|ning)?)\b[^()\[\]]*[)\]]$", 12),
@@ -64,27 +64,29 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
          r"^\(c\)\s*\d{4}", 120),
         ("disclaimer", r"^disclaimer\b|\bof sole responsibility of the author|"
          r"^the (?:views|opinions) expressed\b|\breflects? the views of (?:their|its|the) authors?\b|"
-         r"\bdoes not necessarily (?:endorse|reflect)\b|\bin a personal capacity\b", 150),
+         r"\bdo(?:es)? not necessarily (?:endorse|reflect)\b|\bin a personal capacity\b", 150),
         ("comment_form", r"^(?:leave a (?:reply|comment)|post a comment|add a comment|"
          r"your email address will not be published|required fields are marked|"
          r"this site uses akismet|you must be logged in|log in to (?:reply|comment)|"
          r"\d+\s+comments?$|comments?(?:\s*\(\d+\))?$|notify me of (?:follow-up|new)\b|"
          r"(?:comment|name|email|website)\s*\*?$|post comment$|save my name, email|"
-         r"\d+ (?:thoughts|responses|replies|comments) (?:on|to)\b|"
+         r"\d+ (?:thoughts?|responses?|replies|repl(?:y)|comments?) (?:on|to)\b|"
          r"log in or register to (?:post )?comment)", 40),
         ("site_widget", r"^(?:become a (?:member|patron|subscriber)|support (?:us|our work|independent)|"
          r"subscribe\b|sign up (?:for|to)\b|join our\b|follow us\b|like us on\b|share (?:this|on)\b|"
          r"comment on .{0,80}\b(?:facebook|twitter|page)\b|click (?:here )?to (?:share|email|print)\b|"
          r"print this (?:article|page)|email this\b|like this:?$|like loading|tweet this\b)", 25),
         ("source_line", r"^(?:the )?original source of this article is\b|^(?:source|sources|via)\s*:|"
+         r"^archive notice\b|"
          r"^(?:originally|first) published\b|^this article (?:was )?(?:originally |first )?"
          r"(?:appeared|published)\b", 30),
         ("author_list", r"^(?:articles?|posts?|stories) by\s*:|^more (?:articles|posts|stories) "
          r"(?:by|from)\b|^about the authors?\b", 30),
-        ("contact_line", r"^for (?:media |press )?(?:inquiries|enquiries|questions)\b|"
+        ("contact_line", r"^for (?:media |press )?(?:inquiries|enquiries|questions)\b|^reply by e-?mail\b|"
+         r"\bletters? to the editor\b.{0,40}@|"
          r"^(?:contact|e-?mail)(?: us)?\s*:", 20),
         ("related_links", r"^(?:read more|also read|related(?: articles| posts| stories| content)?|see also|"
-         r"more from|more on this|recommended(?: for you)?|you may also like|trending(?: now)?|"
+         r"more from|more on this|recommended(?: for you)?|you may also like|trending(?: now)?|related coverage|"
          r"most (?:read|popular))\b\s*:?", 15),
         ("navigation", r"^(?:skip to (?:main )?content|menu|main menu|sign in|log in|search|home|"
          r"back to top|print(?: this)?(?: article| page| story)?|advertisement\b.*|sponsored(?: content)?|"
@@ -92,28 +94,37 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
          r"download the .{1,30} app\b.*|view (?:this email |it )?in (?:your |a )?browser\b.*|"
          r"page \d+ of \d+|« ?previous.*|previous (?:post|article|story)\b.*|next (?:post|article|story)\b.*|"
          r"return to\b.*|reposted with permission\.?|archived\b.{0,30}\d{4}\.?|\[embedded content\]|"
-         r"continue reading\b.*|scroll to continue|listen to this article\b.*)$", 14),
+         r"continue reading\b.*|scroll to continue|listen to this article\b.*|listen on\b.*|"
+         r"(?:← ?)?(?:older|newer) (?:post|entries)\b.*)$", 14),
+        ("embed_notice", r"\bif the (?:map|video|embed|player|content|audio) does(?:n't| not) (?:load|play|display)\b", 40),
+        ("site_description", r"^(?:the )?[A-Z][\w .'’-]{2,40} is (?:an? )?(?:independent|non-?profit|one-person|"
+         r"reader-(?:supported|funded)|nonpartisan)\b", 60),
         ("byline_meta", r"^\d+ min(?:ute)?s? read\b|^(?:\d+ (?:comments?|shares|views)\b[ ·|]*)+$|"
          r"^comments? \(\d+\)$", 10),
         ("byline", r"^(?:posted|published|written|updated)(?: on)?\b.{0,60}\bby [A-Z]|^posted by [A-Z]|"
+         r"^[A-Z][\w ]{1,40} staff(?: writers?| reporters?)?$|"
          r"^via [A-Z][^.]{0,60}[·|]|\bfrom (?:the )?[A-Z][\w .&'-]{1,50} website\b", 25),
         ("credits", r"^(?:additional )?(?:reporting|writing|editing|compiled|produced|translated) by\b|"
-         r"^our standards\b", 40),
+         r"^our standards\b|\bcontributed (?:reporting )?to this (?:report|story|article)\b", 40),
         ("translation_link", r"^read (?:this )?(?:article |story |post )?in\b.{0,60}$|"
+         r"^this (?:post|article|page|story) is (?:also )?available in\b|"
          r"^(?:lire|leer|lesen|leggi) (?:en|auf|in)\b", 14),
         ("cookie_notice", r"\bwe use cookies\b|\bby continuing,? you agree\b|\bcookie (?:policy|settings)\b", 40),
         ("newsletter", r"\byou are receiving (?:this|the)\b|\bunsubscribe\b|^(?:our )?mailing address\b|"
          r"^get (?:the|our) .{0,40}\b(?:in your inbox|newsletter)\b|\bsign up\b.{0,40}\bnewsletter\b|"
          r"\bnewsletter\b.{0,40}\bsign up\b|^subscribe to\b", 40),
         ("donation_prompt", r"\breader-(?:supported|funded)\b|\bplease consider (?:a )?donat|"
-         r"^buy me a coffee\b|^donate\b|\bneeds (?:local |your )?support\b.{0,40}\bdonate\b|\bchip in\b", 40),
+         r"^buy me a coffee\b|^donate\b|\bneeds (?:local |your )?support\b.{0,40}\bdonate\b|\bchip in\b|"
+         r"\bfunded by (?:readers|listeners|members)\b|\bsubscribe today\b", 40),
         ("license", r"^republish this (?:article|story)\b|\bcreative commons licen[cs]e\b|"
          r"\bcc by(?:-(?:nd|sa|nc))+\b", 60),
         ("mailing_list", r"^(?:previous|next) message\b|^messages sorted by\b|\bmailing list\b|"
          r"^an html attachment was scrubbed|^-+ ?next part ?-+$|^url: <https?://|"
          r"^\[[\w-]+\] .{0,80}$", 25),
         ("image_caption", r"^\[caption\b|\((?:photo:? ?)?[A-Z][^()/]{1,60}/[^()]{1,60}\)$|"
-         r"\bphoto: [A-Z][^.]{0,60}$", 60),
+         r"\bphoto(?:graph)?s?: [A-Z]|\((?:[LRC]|left|right|center|centre)\)|"
+         r",\s*(?:left|right|center|centre),|\bpool photo\b|\(photo[^)]*\)|"
+         r"\bphoto(?:graph)? (?:by|courtesy)\b|^<figcaption", 60),
     )
 )
 
@@ -425,7 +436,9 @@ BIO_WORDS = re.compile(
     r"research(?:er)?|director|columnist|journalist|writes|teaches|lecturer|associate)\b",
     re.I,
 )
-_BIO_START = re.compile(r"^((?:[A-Z][\w.'’-]+\s){1,3}[A-Z][\w.'’-]+),? (?:is|was|has been|writes|teaches)\b")
+_BIO_START = re.compile(
+    r"^((?:[A-Z][\w.'’-]+\s){1,3}[A-Z][\w.'’-]+),? (?:is|was|has been|writes|teaches|covers|reports on)\b"
+)
 
 
 def author_bio(layout: DocumentLayout, i: int, authors: Sequence[str]) -> bool:
@@ -476,6 +489,11 @@ def classify(
             if q.blank_before or q.index in protected or q.index == title_index or len(q.text.split()) > BLOCK_MAX_WORDS:
                 break
             decided.setdefault(q.index, owner)
+    if title_index is not None:
+        title = paragraphs[title_index].text.casefold()
+        for p in paragraphs[title_index + 1:]:
+            if p.index not in decided and p.text.casefold() == title:
+                decided[p.index] = "repeated_title"
     keep = protected | ({title_index} if title_index is not None else set())
     for p in paragraphs:
         if p.index in decided or p.index in keep or p.kind == "heading":

@@ -99,7 +99,9 @@ def clean(doc: PreparedDocument, site_model: boilerplate.SiteBoilerplate | None 
     byline_authors = [a for i, r in sorted(doc.form_reasons.items()) if r == "byline"
                       for a in metadata.authors_from_byline(paragraphs[i].text)]
     authors = list(front.authors) if front and front.authors else list(dict.fromkeys(byline_authors))
-    removed = boilerplate.classify(paragraphs, doc.site_key, site_model, protected=frozenset(doc.labels),
+    # speaker labels are protected from layout guesses only in what reads as a transcript
+    protected = frozenset(doc.labels) if turns.looks_like_transcript(list(doc.labels.values())) else frozenset()
+    removed = boilerplate.classify(paragraphs, doc.site_key, site_model, protected=protected,
                                    title_index=doc.title_index, authors=authors)
 
     segments: dict[int, dict] = {}

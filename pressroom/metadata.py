@@ -63,7 +63,9 @@ def find_title_paragraph(paragraphs: Sequence, front_matter_title: str | None = 
         if p.kind != "text" or p.joined or form_rule(p.text) or not 3 <= words <= TITLE_MAX_WORDS:
             continue
         following = paragraphs[position + 1] if position + 1 < len(paragraphs) else None
-        standalone = p.blank_after > 0 and (position == 0 or p.blank_before > 0)
+        with_dek = (following is not None and p.blank_after == 0 and following.blank_after > 0
+                    and following.kind == "text" and len(following.text.split()) <= BODY_WORDS)
+        standalone = (p.blank_after > 0 or with_dek) and (position == 0 or p.blank_before > 0)
         if not standalone or p.text.endswith((",", ";", ":")):
             continue
         if p.text.endswith(".") and not (following and form_rule(following.text) in HEADLINE_FOLLOWERS):

@@ -107,7 +107,7 @@ _HEADING = re.compile(r"^#{1,6}\s+(.*?)(?:\s+#+)?$")
 _LIST_ITEM = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s+\S")
 _BULLET = re.compile(r"^[-*+•]\s+")
 _IMAGE_LINE = re.compile(r"^!\[([^\]]*)\]\([^)]*\)\s*$")
-_EMBED = re.compile(r"^\s*(?:<(?:iframe|figure|img|video|audio|script|embed|object|div|source|picture)\b|\{\{[<%])", re.I)
+_EMBED = re.compile(r"^\s*(?:<(?:iframe|figure|img|video|audio|script|embed|object|div|source|picture|noscript|style)\b|\{\{[<%])", re.I)
 _EMPHASIS = re.compile(r"(?<![(\w*])(\*{1,2}|_{1,2})(?=\S)(.+?)(?<=\S)\1(?![)\w*])")
 
 

@@ -100,39 +100,52 @@ def continues(previous: str, following: str) -> bool:
 WRAP_MIN_PAIRS = 4
 WRAP_MEDIAN_MIN = 40
 WRAP_WIDTH_MAX = 100
-PARAGRAPH_END_SHARE = 0.65
-"""In wrapped text, a line shorter than this share of the wrap width that
-ends a sentence is the last line of its paragraph."""
 _STANDALONE = frozenset({"heading", "image", "embed", "markup", "list"})
+
+
+WRAP_SLACK = 2
+WRAP_NEAR_WIDTH = 0.7
 
 
 def wrap_width(lines: Sequence[Line]) -> int | None:
     """The column a hard-wrapped text is wrapped at, or None when it is not.
 
-    Looks at the text lines directly followed by another text line: in a
-    wrapped text there are many, of similar length, none very long."""
-    lengths = sorted(
-        len(a.text) for a, b in zip(lines, lines[1:]) if a.kind == "text" and b.kind == "text"
-    )
-    if len(lengths) < WRAP_MIN_PAIRS:
+    In a wrapped text many lines run close to one width and almost no line
+    is longer: the text lines followed directly by another text line give
+    the width (their 90th percentile), and at least half of them, and six
+    or more, must come near it."""
+    followed = [len(a.text) for a, b in zip(lines, lines[1:]) if a.kind == "text" and b.kind == "text"]
+    if len(followed) < WRAP_MIN_PAIRS:
         return None
-    median = lengths[len(lengths) // 2]
-    high = lengths[min(len(lengths) - 1, int(len(lengths) * 0.9))]
-    if median < WRAP_MEDIAN_MIN or high > WRAP_WIDTH_MAX:
+    followed.sort()
+    width = followed[min(len(followed) - 1, int(len(followed) * 0.9))]
+    if not WRAP_MEDIAN_MIN <= width <= WRAP_WIDTH_MAX:
         return None
-    return high
+    near = sum(n >= WRAP_NEAR_WIDTH * width for n in followed)
+    all_text = [len(line.text) for line in lines if line.kind == "text"]
+    overlong = sum(n > width + 10 for n in all_text)
+    if near < 6 or near < len(followed) / 2 or overlong > 0.1 * len(all_text):
+        return None
+    return width
 
 
 def _adjacent_joins(previous: Line, line: Line, width: float | None) -> bool:
-    """May two lines with no blank line between them be one paragraph?"""
+    """May two lines with no blank line between them be one paragraph?
+
+    List items take their indented continuation lines, quoted lines join
+    quoted lines; in soft-wrapped text (Markdown) adjacent text lines are
+    one paragraph; in hard-wrapped text a line joins the next when the next
+    word would not have fitted on it."""
     if previous.kind == "list":
         return line.kind == "text" and line.indent > 0
     if previous.kind == "quote" or line.kind == "quote":
         return previous.kind == line.kind
     if width is None or previous.kind != "text" or line.kind != "text":
         return False
-    short = len(previous.text) < PARAGRAPH_END_SHARE * width
-    return not (short and previous.text.endswith(SENTENCE_END))
+    if width == float("inf"):
+        return True
+    next_word = len(line.text.split(None, 1)[0])
+    return len(previous.text) + 1 + next_word > width - WRAP_SLACK
 
 
 def build_paragraphs(

