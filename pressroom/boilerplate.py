@@ -51,13 +51,13 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
     (name, re.compile(pattern, re.I), max_words)
     for name, pattern, max_words in (
         ("field_line", r"^(?:regions?|themes?|topics?|tags?|categor(?:y|ies)|filed under|"
-         r"keywords|in-depth reports?|subjects?|sections?|tagged|posted in|permalink)\s*:", 40),
+         r"keywords|in-depth reports?|subjects?|sections?|permalink)\s*:|^(?:tagged|posted in|filed under)\b", 40),
         ("editors_note", r"^(?:\S+\s+){0,3}editor'?s'?\s+note\b|^\[?note from the editors?\b", 80),
         ("editorial_marker", r"^[(\[][^()\[\]]*\b(?:transcript|continued|cont'd|excerpts?|"
          r"end of|begin(?:s|ning)?)\b[^()\[\]]*[)\]]$", 12),
         ("video_notice", r"^(?:you can |click (?:here )?to |please )?(?:watch|view|see|listen to)\b.{0,60}?"
          r"\b(?:video|press conference|interview|speech|clip|broadcast|recording|footage)\b", 25),
-        ("video_notice", r"^(?:video|watch|embedded (?:video|content))\s*[:\-–—]", 25),
+        ("video_notice", r"^(?:video|watch|embedded (?:video|content))\s*[:\-–—]\s*\S", 25),
         ("photo_credit", r"^(?:photo|image|picture|credit|photograph|illustration)s?"
          r"(?:\s+credits?)?\s*[:\-–—]|^©|^\(c\)\s|^photo by\b", 12),
         ("copyright", r"©|^copyright\b|\ball rights reserved\b|\bcontains copyrighted material\b|"
@@ -96,7 +96,8 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
          r"return to\b.*|reposted with permission\.?|archived\b.{0,30}\d{4}\.?|\[embedded content\]|"
          r"continue reading\b.*|scroll to continue|listen to this article\b.*|listen on\b.*|"
          r"(?:← ?)?(?:older|newer) (?:post|entries)\b.*)$", 14),
-        ("embed_notice", r"\bif the (?:map|video|embed|player|content|audio) does(?:n't| not) (?:load|play|display)\b", 40),
+        ("embed_notice", r"\bif the (?:map|video|embed|player|content|audio) does(?:n't| not) (?:load|play|display)\b|"
+         r"\b(?:video|audio|media) player is loading\b|^\d{1,2}:\d{2}$", 40),
         ("site_description", r"^(?:the )?[A-Z][\w .'’-]{2,40} is (?:an? )?(?:independent|non-?profit|one-person|"
          r"reader-(?:supported|funded)|nonpartisan)\b", 60),
         ("byline_meta", r"^\d+ min(?:ute)?s? read\b|^(?:\d+ (?:comments?|shares|views)\b[ ·|]*)+$|"
@@ -107,6 +108,7 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
         ("credits", r"^(?:additional )?(?:reporting|writing|editing|compiled|produced|translated) by\b|"
          r"^our standards\b|\bcontributed (?:reporting )?to this (?:report|story|article)\b", 40),
         ("translation_link", r"^read (?:this )?(?:article |story |post )?in\b.{0,60}$|"
+         r"^.{0,40}\b(?:en español|en français|auf deutsch|in english|em português|in italiano)$|"
          r"^this (?:post|article|page|story) is (?:also )?available in\b|"
          r"^(?:lire|leer|lesen|leggi) (?:en|auf|in)\b", 14),
         ("cookie_notice", r"\bwe use cookies\b|\bby continuing,? you agree\b|\bcookie (?:policy|settings)\b", 40),
@@ -124,7 +126,8 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
         ("image_caption", r"^\[caption\b|\((?:photo:? ?)?[A-Z][^()/]{1,60}/[^()]{1,60}\)$|"
          r"\bphoto(?:graph)?s?: [A-Z]|\((?:[LRC]|left|right|center|centre)\)|"
          r",\s*(?:left|right|center|centre),|\bpool photo\b|\(photo[^)]*\)|"
-         r"\bphoto(?:graph)? (?:by|courtesy)\b|^<figcaption", 60),
+         r"\bphoto(?:graph)? (?:by|courtesy)\b|^<figcaption|"
+         r"\. [A-Z][\w ]{1,40}/[A-Z][\w .]{1,40}$", 60),
     )
 )
 
@@ -157,7 +160,7 @@ def is_site_date_line(text: str) -> bool:
     a date with nothing around it but a site name, times and date words."""
     if not DATE.search(text) and not (TIMESTAMP.search(text) and re.search(r"\b\d{4}\b", text)):
         return False
-    if len(_words(text)) > 12:
+    if len(_words(text)) > 20:
         return False
     rest = TIMESTAMP.sub(" ", DATE.sub(" ", text))
     words = re.findall(r"[^\s,;|·•–—()-]+", rest)
@@ -422,8 +425,10 @@ def trim_inline_notes(text: str) -> tuple[str, str | None, str | None]:
 # --- all together ------------------------------------------------------------
 
 
-KIND_RULES = {"front_matter": "front_matter", "image": "image", "embed": "embed", "markup": "markup"}
+KIND_RULES = {"front_matter": "front_matter", "image": "image", "embed": "embed", "markup": "markup",
+              "rule": "separator"}
 BLOCK_OWNERS = frozenset({
+    "video_notice", "embed_notice",
     "related_links", "site_widget", "comment_form", "author_list", "navigation", "mailing_list",
     "newsletter", "donation_prompt", "cookie_notice", "license",
 })
@@ -471,7 +476,7 @@ def classify(
     decided = layout.decided
     for p in paragraphs:
         reason = KIND_RULES.get(p.kind)
-        if reason is None and p.index != title_index:
+        if reason is None and p.index != title_index and p.kind != "table":
             reason = form_rule(p.text)
         if reason is None and site_boilerplate is not None and site_boilerplate.is_boilerplate(site, p.text):
             reason = "site_repeated_line"

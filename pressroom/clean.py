@@ -51,15 +51,17 @@ class CleanDocument:
     turns: list[dict] = field(default_factory=list)
 
 
-def _is_label(text: str) -> bool:
-    return turns.parse_label(text) is not None
+def _starts_paragraph(text: str) -> bool:
+    """Speaker labels, and lines a boilerplate rule claims on their own, open
+    a paragraph: a sentence is never joined across them."""
+    return turns.parse_label(text) is not None or boilerplate.form_rule(text) is not None
 
 
 def prepare(raw: RawDocument) -> PreparedDocument:
     lines = classify_lines(raw.text)
     front = read_front_matter(split_lines(raw.text))
     soft_wrapped = front is not None or raw.source_path.lower().endswith(MARKDOWN_SUFFIXES)
-    paragraphs = build_paragraphs(lines, starts_paragraph=_is_label, soft_wrapped=soft_wrapped)
+    paragraphs = build_paragraphs(lines, starts_paragraph=_starts_paragraph, soft_wrapped=soft_wrapped)
     labels = {p.index: label for p in paragraphs if p.kind == "text" and (label := turns.parse_label(p.text))}
     form_reasons = {p.index: r for p in paragraphs if (r := boilerplate.form_rule(p.text))}
     title_index = metadata.find_title_paragraph(paragraphs, front.title if front else None)
@@ -77,9 +79,8 @@ def _site(front, paragraphs, form_reasons, title_index) -> str | None:
     domain = metadata.find_site(chrome)
     if domain:
         return domain
-    masthead = None
-    if title_index and len(paragraphs[0].text.split()) <= 4 and paragraphs[0].kind == "text":
-        masthead = paragraphs[0].text
+    masthead = next((p.text for p in paragraphs[:title_index or 0]
+                     if p.index not in form_reasons and p.kind == "text" and len(p.text.split()) <= 4), None)
     copyright_lines = [paragraphs[i].text for i, r in sorted(form_reasons.items()) if r == "copyright"]
     return metadata.find_site_name(copyright_lines, masthead)
 

@@ -116,7 +116,7 @@ class Line:
     """One raw line after normalisation, with the structure its markup showed."""
 
     text: str  # plain text; "" for a blank line
-    kind: str  # text, heading, quote, list, image, embed, markup, front_matter, blank
+    kind: str  # text, heading, quote, list, table, image, embed, markup, rule, front_matter, blank
     indent: int = 0  # leading spaces of the raw line (list continuations)
 
 
@@ -128,8 +128,14 @@ def classify_line(raw: str) -> Line:
     if not body:
         return Line("", "blank")
     kind = "text"
+    if body.startswith("|") and body.endswith("|") and body.count("|") >= 3:
+        return Line(normalize_whitespace(strip_markup(body)), "table", indent)  # a Markdown table row
+    if not re.search(r"[^\W_]", body):
+        return Line(body, "rule", indent)  # a separator line: no letter, no digit
     if _EMBED.match(body):
-        kind = "embed"
+        # a tag alone is an embed; a tag glued to text is residue on a content line
+        rest = normalize_whitespace(strip_markup(body))
+        kind = "image" if body[:11].lower() == "<figcaption" else ("embed" if not rest or body.startswith("{{") else "text")
     elif (quote := _QUOTE_PREFIX.match(body)) and body[:1] == ">":
         body, kind = body[quote.end():].strip(), "quote"
         if not body:  # an empty quoted line separates quoted paragraphs

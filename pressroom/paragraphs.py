@@ -84,9 +84,11 @@ def continues(previous: str, following: str) -> bool:
     first = following[0]
     if first.islower():
         return True
+    last = _last_word(previous)
+    if first.isdigit() and last in NEVER_FINAL_WORDS:
+        return True  # "since the" / "1970s."
     if not first.isalpha():
         return False
-    last = _last_word(previous)
     if last in NEVER_FINAL_WORDS:
         return True
     if last in LINKING_WORDS:
@@ -100,7 +102,7 @@ def continues(previous: str, following: str) -> bool:
 WRAP_MIN_PAIRS = 4
 WRAP_MEDIAN_MIN = 40
 WRAP_WIDTH_MAX = 100
-_STANDALONE = frozenset({"heading", "image", "embed", "markup", "list"})
+_STANDALONE = frozenset({"heading", "image", "embed", "markup", "list", "rule", "table"})
 
 
 WRAP_SLACK = 2
@@ -138,7 +140,7 @@ def _adjacent_joins(previous: Line, line: Line, width: float | None) -> bool:
     word would not have fitted on it."""
     if previous.kind == "list":
         return line.kind == "text" and line.indent > 0
-    if previous.kind == "quote" or line.kind == "quote":
+    if previous.kind in ("quote", "table") or line.kind in ("quote", "table"):
         return previous.kind == line.kind
     if width is None or previous.kind != "text" or line.kind != "text":
         return False
@@ -199,6 +201,8 @@ def build_paragraphs(
 def _joins(previous: Line, line: Line, blanks: int, width, starts_paragraph) -> bool:
     if previous.kind == "front_matter" or line.kind == "front_matter":
         return previous.kind == line.kind
+    if previous.kind == line.kind == "table":
+        return blanks == 0
     if line.kind in _STANDALONE or previous.kind in _STANDALONE - {"list"} or starts_paragraph(line.text):
         return False
     if blanks == 0 and _adjacent_joins(previous, line, width):

@@ -120,7 +120,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
+from scipy import sparse
 
 MIN_QUOTE_WORDS = 4
 """Shorter quoted spans are scare quotes and terms ("terrorist", “natural ally”)."""
@@ -132,8 +134,17 @@ WINDOW_SENTENCES = 3
 """Turn sentences a quote sentence may be compared with at once."""
 MIN_SENTENCE_WORDS = 3
 """Quote sentences shorter than this ("Directly!") are not scored alone."""
+MIN_LOOSE_WORDS = 8
+"""Quotes shorter than this ("Assad has to go", "As we understand it...") are
+linked only when found word for word: a few words are too little evidence
+for a fuzzy or paraphrase match."""
 CANDIDATE_TURNS = 25
 """Turns scored per quote after the inverted-index narrowing."""
+FUZZY_CANDIDATES = 5
+"""Turns also scored by rapidfuzz (slower): the best by paraphrase and shingle."""
+FUZZY_WINDOWS = 4
+"""Windows per quote sentence and turn scored by rapidfuzz: those sharing most
+words with the sentence."""
 SHINGLE_THRESHOLD = 0.6
 """Word 3-gram containment.  A verbatim quote scores 1; one changed word in a
 ten-word sentence costs 3 of 8 trigrams (0.63).  Unrelated text on the same
@@ -142,7 +153,7 @@ FUZZY_THRESHOLD = 0.8
 """rapidfuzz partial_ratio / 100.  Close wording (another edition of the same
 translation, typos, a few words changed) scores 0.85-1; unrelated sentences
 on the same topic 0.4-0.6 on the seeds."""
-PARAPHRASE_THRESHOLD = 0.35
+PARAPHRASE_THRESHOLD = 0.30
 """IDF-weighted F1 of stemmed content words.  Two English translations of one
 passage share most of the names, numbers and rare words; different passages
 of the same press conference share the topic words only."""
@@ -158,6 +169,10 @@ RULE_SPEAKER_LABEL = "speaker_label"
 METHOD_SHINGLE = "shingle"
 METHOD_FUZZY = "fuzzy"
 METHOD_PARAPHRASE = "paraphrase"
+
+
+THRESHOLDS = {METHOD_SHINGLE: SHINGLE_THRESHOLD, METHOD_FUZZY: FUZZY_THRESHOLD,
+              METHOD_PARAPHRASE: PARAPHRASE_THRESHOLD}
 
 
 # -- text helpers ----------------------------------------------------------------
@@ -529,8 +544,18 @@ class TurnProfile:
     doc_id: str
     speaker: str | None
     sentences: tuple[Sentence, ...]
-    windows: tuple[Sentence, ...]  # 1..WINDOW_SENTENCES consecutive sentences
+    windows: tuple[Sentence, ...]  # runs of 1..WINDOW_SENTENCES consecutive sentences
     stems: frozenset[str]
+
+
+@dataclass(frozen=True)
+class TurnScore:
+    """How well a quote matches one turn by one method."""
+
+    turn_id: str
+    score: float  # word-weighted mean of each quote sentence's best window
+    start: int  # span, in the turn's text, of the windows that matched
+    end: int
 
 
 @dataclass(frozen=True)
@@ -538,7 +563,7 @@ class Match:
     turn_id: str
     method: str
     score: float
-    start: int  # span of the matched sentences in the turn's text
+    start: int
     end: int
 
 
@@ -569,162 +594,236 @@ def windows_of(text: str, sentences: Sequence[Sentence], size: int = WINDOW_SENT
 
 
 def profile_turn(turn: Mapping) -> TurnProfile:
-    text = turn["text"]
-    sentences = sentences_of(text)
-    stems = frozenset().union(*(s.stems for s in sentences)) if sentences else frozenset()
+    sentences = sentences_of(turn["text"])
+    stems = frozenset().union(*(s.stems for s in sentences))
     return TurnProfile(turn["id"], turn["doc_id"], turn.get("speaker"), tuple(sentences),
-                       tuple(windows_of(text, sentences)), stems)
-
-
-def stem_idf(profiles: Iterable[TurnProfile]) -> dict[str, float]:
-    """IDF of each content stem over all turn sentences: log((N + 1) / (df + 1)) + 1."""
-    profiles = list(profiles)
-    df: Counter[str] = Counter()
-    total = 0
-    for profile in profiles:
-        for sentence in profile.sentences:
-            df.update(sentence.stems)
-            total += 1
-    return {s: math.log((total + 1) / (n + 1)) + 1.0 for s, n in df.items()} | {"": math.log(total + 1) + 1.0}
-
-
-def _idf(idf: Mapping[str, float], stem_: str) -> float:
-    return idf.get(stem_, idf[""])  # a word no turn has: as rare as can be
-
-
-# sentence-level scores, each 0..1
-
-
-def shingle_score(quote: Sentence, window: Sentence) -> float:
-    """Share of the quote sentence's word 3-grams found in the window."""
-    if not quote.trigrams:
-        return 0.0
-    return len(quote.trigrams & window.trigrams) / len(quote.trigrams)
-
-
-def fuzzy_score(quote: Sentence, window: Sentence) -> float:
-    """Best alignment of the quote sentence in the window (partial_ratio), or
-    the whole-string ratio when the window is the shorter: a short window
-    must not match a part of a long quote sentence."""
-    if not quote.normalised or not window.normalised:
-        return 0.0
-    if len(window.normalised) >= len(quote.normalised):
-        return fuzz.partial_ratio(quote.normalised, window.normalised) / 100.0
-    return fuzz.ratio(quote.normalised, window.normalised) / 100.0
-
-
-def paraphrase_score(quote: Sentence, window: Sentence, idf: Mapping[str, float]) -> float:
-    """IDF-weighted F1 of the two sets of content stems."""
-    common = quote.stems & window.stems
-    if not common:
-        return 0.0
-    weight = sum(_idf(idf, s) for s in common)
-    recall = weight / sum(_idf(idf, s) for s in quote.stems)
-    precision = weight / sum(_idf(idf, s) for s in window.stems)
-    return 2 * precision * recall / (precision + recall)
-
-
-SCORERS = {
-    METHOD_SHINGLE: lambda q, w, idf: shingle_score(q, w),
-    METHOD_FUZZY: lambda q, w, idf: fuzzy_score(q, w),
-    METHOD_PARAPHRASE: paraphrase_score,
-}
-THRESHOLDS = {METHOD_SHINGLE: SHINGLE_THRESHOLD, METHOD_FUZZY: FUZZY_THRESHOLD,
-              METHOD_PARAPHRASE: PARAPHRASE_THRESHOLD}
+                       tuple(windows_of(turn["text"], sentences)), stems)
 
 
 def quote_sentences(text: str) -> list[Sentence]:
-    """The quote's sentences long enough to be scored alone; a quote with none
-    is scored as one piece."""
+    """The quote's sentences long enough to be scored alone (a quote with none
+    is scored as one piece)."""
     sentences = [s for s in sentences_of(text) if s.word_count >= MIN_SENTENCE_WORDS]
     return sentences or [make_sentence(text, 0, len(text))]
 
 
-def score_turn(sentences: Sequence[Sentence], turn: TurnProfile, method: str,
-               idf: Mapping[str, float]) -> tuple[float, int, int]:
-    """(score, start, end): the word-weighted mean over the quote sentences of
-    each one's best window in `turn`, and the span of those windows."""
-    scorer = SCORERS[method]
-    total = weight = 0.0
-    start, end = None, None
-    for sentence in sentences:
-        best, where = 0.0, None
-        for window in turn.windows:
-            value = scorer(sentence, window, idf)
-            if value > best + 1e-9:
-                best, where = value, window
-        total += best * sentence.word_count
-        weight += sentence.word_count
-        if where is not None and best >= THRESHOLDS[method] * 0.75:
-            start = where.start if start is None else min(start, where.start)
-            end = where.end if end is None else max(end, where.end)
-    if start is None:
-        start = end = 0
-    return (total / weight if weight else 0.0), start, end
+def _incidence(rows: Sequence[Iterable], vocabulary: Mapping, shape_cols: int) -> sparse.csr_matrix:
+    """Binary rows x vocabulary matrix; items outside the vocabulary are left out."""
+    indptr, indices = [0], []
+    for items in rows:
+        indices.extend(sorted(vocabulary[i] for i in items if i in vocabulary))
+        indptr.append(len(indices))
+    data = np.ones(len(indices), dtype=np.float64)
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), shape_cols))
 
 
 class TurnIndex:
-    """Turn profiles, the IDF of their words and an inverted index from
-    content stems to turns (for narrowing the candidates)."""
+    """The turns, ready to be compared with quotes.
+
+    Every window of every turn is a row of two sparse incidence matrices
+    (content stems, word 3-grams), so a quote's sentences are scored against
+    all windows of its candidate turns with two matrix products.  The IDF of
+    each stem is taken over the turns' single sentences:
+    log((N + 1) / (df + 1)) + 1; a stem no turn has weighs log(N + 1) + 1.
+    An inverted index from stems to turns narrows each quote's candidates.
+    """
 
     def __init__(self, turns: Iterable[Mapping]):
         self.profiles = {p.id: p for p in (profile_turn(t) for t in turns)}
-        self.idf = stem_idf(self.profiles.values())
+        self.turn_ids = sorted(self.profiles)
+        df: Counter[str] = Counter(s for p in self.profiles.values() for sentence in p.sentences
+                                   for s in sentence.stems)
+        total = sum(len(p.sentences) for p in self.profiles.values())
+        self.unknown_weight = math.log(total + 1) + 1.0
+        self.stem_column = {s: i for i, s in enumerate(sorted(df))}
+        self.idf = np.array([math.log((total + 1) / (df[s] + 1)) + 1.0 for s in sorted(df)])
+        trigrams = sorted({t for p in self.profiles.values() for w in p.windows for t in w.trigrams})
+        self.trigram_column = {t: i for i, t in enumerate(trigrams)}
+        windows = [w for turn_id in self.turn_ids for w in self.profiles[turn_id].windows]
+        self.rows: dict[str, tuple[int, int]] = {}
+        first = 0
+        for turn_id in self.turn_ids:
+            self.rows[turn_id] = (first, first + len(self.profiles[turn_id].windows))
+            first += len(self.profiles[turn_id].windows)
+        self.window_stems = _incidence([w.stems for w in windows], self.stem_column, len(self.stem_column))
+        self.window_trigrams = _incidence([w.trigrams for w in windows], self.trigram_column, len(trigrams))
+        self.window_weight = self.window_stems @ self.idf
         self.postings: dict[str, list[str]] = defaultdict(list)
-        for turn_id in sorted(self.profiles):
+        for turn_id in self.turn_ids:
             for s in self.profiles[turn_id].stems:
                 self.postings[s].append(turn_id)
 
-    def candidates(self, stems: Iterable[str], exclude_doc: str, limit: int = CANDIDATE_TURNS) -> list[TurnProfile]:
-        """The turns sharing the most IDF weight with `stems`, none of `exclude_doc`."""
-        weight: Counter[str] = Counter()
+    def weight(self, stem_: str) -> float:
+        column = self.stem_column.get(stem_)
+        return self.unknown_weight if column is None else float(self.idf[column])
+
+    def candidates(self, stems: Iterable[str], exclude_doc: str, limit: int = CANDIDATE_TURNS) -> list[str]:
+        """Ids of the turns sharing the most IDF weight with `stems`, none of `exclude_doc`."""
+        shared: Counter[str] = Counter()
         for s in set(stems):
             for turn_id in self.postings.get(s, ()):
-                weight[turn_id] += _idf(self.idf, s)
-        ranked = sorted(weight.items(), key=lambda item: (-item[1], item[0]))
-        chosen = [self.profiles[t] for t, _ in ranked if self.profiles[t].doc_id != exclude_doc]
-        return chosen[:limit]
+                if self.profiles[turn_id].doc_id != exclude_doc:
+                    shared[turn_id] += self.weight(s)
+        ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
+        return [turn_id for turn_id, _ in ranked[:limit]]
+
+    def window_rows(self, turn_ids: Sequence[str]) -> np.ndarray:
+        return np.concatenate([np.arange(*self.rows[t]) for t in turn_ids]) if turn_ids else np.zeros(0, int)
 
 
-def best_match(quote: Mapping, index: TurnIndex) -> Match | None:
-    """The turn a quotation comes from, by the first method that clears its
-    threshold (shingle, fuzzy, paraphrase), or None."""
-    sentences = quote_sentences(quote["text"])
-    stems = frozenset().union(*(s.stems for s in sentences))
-    candidates = index.candidates(stems, quote["doc_id"])
-    for method in (METHOD_SHINGLE, METHOD_FUZZY, METHOD_PARAPHRASE):
-        scored = sorted(
-            ((*score_turn(sentences, turn, method, index.idf), turn.id) for turn in candidates),
-            key=lambda item: (-item[0], item[3]),
-        )
-        if not scored or scored[0][0] < THRESHOLDS[method]:
-            continue
-        score, start, end, turn_id = scored[0]
-        if method == METHOD_PARAPHRASE:
-            runner_up = scored[1][0] if len(scored) > 1 else 0.0
-            if score - runner_up < PARAPHRASE_MARGIN:
-                continue
-        return Match(turn_id, method, round(score, 4), start, end)
+# sentence-level scores: a table of quote sentences x candidate windows, each 0..1
+
+
+def shingle_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarray) -> np.ndarray:
+    """Share of each quote sentence's word 3-grams found in each window."""
+    quote = _incidence([s.trigrams for s in sentences], index.trigram_column, len(index.trigram_column))
+    found = (quote @ index.window_trigrams[rows].T).toarray()
+    sizes = np.array([max(len(s.trigrams), 1) for s in sentences], dtype=np.float64)
+    return found / sizes[:, None]
+
+
+def paraphrase_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarray) -> np.ndarray:
+    """IDF-weighted F1 of the content stems of each quote sentence and window:
+    2 * weight(common) / (weight(quote sentence) + weight(window))."""
+    quote = _incidence([s.stems for s in sentences], index.stem_column, len(index.stem_column))
+    shared = (quote.multiply(index.idf[None, :]).tocsr() @ index.window_stems[rows].T).toarray()
+    quote_weight = np.array([sum(index.weight(s) for s in q.stems) for q in sentences])
+    total = quote_weight[:, None] + index.window_weight[rows][None, :]
+    return np.divide(2 * shared, total, out=np.zeros_like(shared), where=total > 0)
+
+
+def fuzzy_score(quote: Sentence, window: Sentence) -> float:
+    """rapidfuzz partial_ratio / 100: the best alignment of the quote sentence
+    in the window; where the window is the shorter, the plain ratio, so a
+    short window cannot match a mere part of a long quote sentence."""
+    if len(window.normalised) < len(quote.normalised):
+        return fuzz.ratio(quote.normalised, window.normalised) / 100.0
+    return fuzz.partial_ratio(quote.normalised, window.normalised) / 100.0
+
+
+def fuzzy_table(sentences: Sequence[Sentence], index: TurnIndex, turn_ids: Sequence[str],
+                rows: np.ndarray) -> np.ndarray:
+    """Fuzzy scores of each quote sentence against the FUZZY_WINDOWS windows of
+    each turn that share most with it (by shingle + paraphrase score); the
+    other cells stay 0.  partial_ratio is costly on long strings: this keeps it
+    to a few calls per sentence and turn."""
+    hint = shingle_table(sentences, index, rows) + paraphrase_table(sentences, index, rows)
+    table = np.zeros_like(hint)
+    offset = 0
+    for turn_id in turn_ids:
+        windows = index.profiles[turn_id].windows
+        for i, sentence in enumerate(sentences):
+            part = hint[i, offset: offset + len(windows)]
+            for j in np.argsort(-part, kind="stable")[:FUZZY_WINDOWS]:
+                table[i, offset + j] = fuzzy_score(sentence, windows[j])
+        offset += len(windows)
+    return table
+
+
+def rank_turns(sentences: Sequence[Sentence], turn_ids: Sequence[str], method: str,
+               index: TurnIndex) -> list[TurnScore]:
+    """The score of each turn by `method`, best first (ties: turn id).
+
+    A turn's score is the word-weighted mean over the quote sentences of
+    their best window in that turn.  Its span covers the best windows of the
+    sentences that reached the method's threshold (else the best window);
+    among equal windows the shortest is taken."""
+    rows = index.window_rows(turn_ids)
+    if rows.size == 0:
+        return []
+    if method == METHOD_SHINGLE:
+        table = shingle_table(sentences, index, rows)
+    elif method == METHOD_PARAPHRASE:
+        table = paraphrase_table(sentences, index, rows)
+    else:
+        table = fuzzy_table(sentences, index, turn_ids, rows)
+    weights = np.array([s.word_count for s in sentences], dtype=np.float64)
+    ranked, offset = [], 0
+    for turn_id in turn_ids:
+        windows = index.profiles[turn_id].windows
+        part = table[:, offset: offset + len(windows)]
+        offset += len(windows)
+        best = part.max(axis=1)
+        lengths = np.array([w.word_count for w in windows], dtype=np.float64)
+        choice = (part - 1e-6 * lengths[None, :]).argmax(axis=1)  # shortest of equal windows
+        reached = best >= THRESHOLDS[method]
+        chosen = [windows[j] for j in choice[reached]] or [windows[choice[int(best.argmax())]]]
+        score = float((best * weights).sum() / weights.sum())
+        ranked.append(TurnScore(turn_id, score, min(w.start for w in chosen), max(w.end for w in chosen)))
+    return sorted(ranked, key=lambda t: (-t.score, t.turn_id))
+
+
+def decide(ranked: Mapping[str, list[TurnScore]], word_count: int) -> Match | None:
+    """The link, from each method's ranking of the turns, or None.
+
+    - shingle: the best turn reaches SHINGLE_THRESHOLD (a quote shorter than
+      MIN_LOOSE_WORDS must be found whole: containment 1);
+    - fuzzy: the best turn reaches FUZZY_THRESHOLD (quotes of at least
+      MIN_LOOSE_WORDS words, as below);
+    - paraphrase: the best turn reaches PARAPHRASE_THRESHOLD, beats the
+      runner-up by PARAPHRASE_MARGIN, and is also the best turn by fuzzy
+      score (two independent views of the wording agree).
+    """
+    def top(method: str) -> TurnScore | None:
+        return ranked[method][0] if ranked.get(method) else None
+
+    def link(method: str) -> Match:
+        best = ranked[method][0]
+        return Match(best.turn_id, method, round(best.score, 4), best.start, best.end)
+
+    short = word_count < MIN_LOOSE_WORDS
+    shingle = top(METHOD_SHINGLE)
+    if shingle and shingle.score >= (1.0 - 1e-9 if short else SHINGLE_THRESHOLD):
+        return link(METHOD_SHINGLE)
+    if short:
+        return None
+    fuzzy = top(METHOD_FUZZY)
+    if fuzzy and fuzzy.score >= FUZZY_THRESHOLD:
+        return link(METHOD_FUZZY)
+    paraphrase = ranked.get(METHOD_PARAPHRASE) or []
+    if fuzzy and paraphrase and paraphrase[0].score >= PARAPHRASE_THRESHOLD:
+        runner_up = paraphrase[1].score if len(paraphrase) > 1 else 0.0
+        if paraphrase[0].score - runner_up >= PARAPHRASE_MARGIN and paraphrase[0].turn_id == fuzzy.turn_id:
+            return link(METHOD_PARAPHRASE)
     return None
 
 
+def best_match(quote: Mapping, index: TurnIndex) -> Match | None:
+    """The turn a quotation comes from (never one of its own document), or None.
+
+    Shingle and paraphrase scores are computed for all candidate turns;
+    the slower fuzzy scores only for the FUZZY_CANDIDATES best of them."""
+    sentences = quote_sentences(quote["text"])
+    stems = frozenset().union(*(s.stems for s in sentences))
+    candidates = index.candidates(stems, quote["doc_id"])
+    word_count = len(words(quote["text"]))
+    ranked = {METHOD_SHINGLE: rank_turns(sentences, candidates, METHOD_SHINGLE, index)}
+    if word_count >= MIN_LOOSE_WORDS and decide(ranked, word_count) is None:
+        ranked[METHOD_PARAPHRASE] = rank_turns(sentences, candidates, METHOD_PARAPHRASE, index)
+        shortlist = list(dict.fromkeys(
+            [t.turn_id for t in ranked[METHOD_PARAPHRASE][:FUZZY_CANDIDATES]]
+            + [t.turn_id for t in ranked[METHOD_SHINGLE][:FUZZY_CANDIDATES]]))
+        ranked[METHOD_FUZZY] = rank_turns(sentences, shortlist, METHOD_FUZZY, index)
+    return decide(ranked, word_count)
+
+
 def link_quotes(quotes: Sequence[Mapping], turns: Iterable[Mapping]) -> list[dict]:
-    """The quotes with their link to a transcript turn (columns matched_*,
-    match_score, match_method; null when none).  A quote is never linked to
-    a turn of its own document."""
+    """The quotes with their link to a transcript turn: matched_turn_id,
+    matched_doc_id, matched_speaker, match_score, match_method, matched_start,
+    matched_end (all null when the quote comes from no turn of the corpus)."""
     index = TurnIndex(turns)
     rows = []
     for quote in quotes:
-        match = best_match(quote, index)
-        turn = index.profiles[match.turn_id] if match else None
+        found = best_match(quote, index)
+        turn = index.profiles[found.turn_id] if found else None
         rows.append({
             **quote,
-            "matched_turn_id": match.turn_id if match else None,
+            "matched_turn_id": found.turn_id if found else None,
             "matched_doc_id": turn.doc_id if turn else None,
             "matched_speaker": turn.speaker if turn else None,
-            "match_score": match.score if match else None,
-            "match_method": match.method if match else None,
-            "matched_start": match.start if match else None,
-            "matched_end": match.end if match else None,
+            "match_score": found.score if found else None,
+            "match_method": found.method if found else None,
+            "matched_start": found.start if found else None,
+            "matched_end": found.end if found else None,
         })
     return rows

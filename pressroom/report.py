@@ -196,7 +196,7 @@ def removed_by_reason(segments: Iterable[dict]) -> dict[str, dict]:
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["lines"], kv[0])))
 
 
-def removed_by_site(segments: Iterable[dict], documents: Iterable[dict]) -> dict[str, dict]:
+def removed_by_site(segments: Iterable[dict], documents: Sequence[dict]) -> dict[str, dict]:
     """site -> documents, raw lines, removed lines and removed lines per status."""
     site_of = {d["doc_id"]: d.get("site") or NO_SITE for d in documents}
     out: dict[str, dict] = {}
@@ -282,6 +282,7 @@ def transcript_structure(doc_id: str, turns: Sequence[dict]) -> TranscriptStruct
 class Bar:
     label: str
     parts: list[tuple[float, str, str]]  # value, colour, name of the part
+    text: str | None = None  # shown at the end of the bar instead of the total
 
     @property
     def total(self) -> float:
@@ -297,10 +298,24 @@ def _nice_ceiling(value: float) -> float:
     if value <= 0:
         return 1
     exponent = 10 ** math.floor(math.log10(value))
-    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+    for step in (1, 2, 2.5, 5, 10):
         if value <= step * exponent:
             return step * exponent
     return 10 * exponent
+
+
+def _axis(largest: float, ticks: int = 4) -> tuple[float, float]:
+    """(top, step) of a value axis: about `ticks` round steps, whole numbers for counts."""
+    if largest <= 0:
+        return 1.0, 1.0
+    raw = largest / ticks
+    exponent = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        step = factor * exponent
+        if step >= raw and (step >= 1 or largest < 1) and not (factor == 2.5 and exponent == 1):
+            break
+    step = max(step, 1.0) if largest >= 1 else step
+    return step * math.ceil(largest / step - 1e-9), step
 
 
 def cap_bars(bars: list[Bar], limit: int = MAX_BARS, name: str = "others") -> list[Bar]:
@@ -318,15 +333,15 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], unit: str = "", wi
     height = pad_top + row * max(1, len(bars)) + pad_bottom
     value_room = 64
     plot = width - label_width - value_room
-    top = _nice_ceiling(max((b.total for b in bars), default=0))
+    top, step = _axis(max((b.total for b in bars), default=0))
     scale = plot / top
     out = [f'<svg class="chart" data-chart="{esc(chart_id)}" role="img" aria-label="{esc(title)}" '
            f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
            f"<title>{esc(title)}</title>"]
-    for tick in range(5):
-        x = label_width + plot * tick / 4
+    for tick in range(round(top / step) + 1):
+        value = tick * step
+        x = label_width + value * scale
         out.append(f'<line class="grid" x1="{x:.1f}" y1="{pad_top - 4}" x2="{x:.1f}" y2="{height - pad_bottom + 2}"/>')
-        value = top * tick / 4
         out.append(f'<text class="tick" x="{x:.1f}" y="{height - 8}" text-anchor="middle">{esc(_short(value))}</text>')
     if not bars:
         out.append(f'<text class="empty" x="{label_width + 8}" y="{pad_top + 16}">none</text>')
@@ -342,7 +357,8 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], unit: str = "", wi
             out.append(f'<rect x="{x:.1f}" y="{y + 4}" width="{max(w, 1.5):.1f}" height="{row - 8}" fill="{colour}">'
                        f"<title>{esc(bar.label)}: {esc(name)} {esc(fmt(_int(value)))}{esc(unit)}</title></rect>")
             x += w
-        out.append(f'<text class="value" x="{x + 6:.1f}" y="{y + 16}">{esc(fmt(_int(bar.total)))}</text>')
+        shown = bar.text if bar.text is not None else fmt(_int(bar.total))
+        out.append(f'<text class="value" x="{x + 6:.1f}" y="{y + 16}">{esc(shown)}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -357,16 +373,16 @@ def histogram(chart_id: str, title: str, values: Sequence[int], unit: str, width
     counts = [0] * n
     for v in values:
         counts[min(n - 1, int((v - start) // step))] += 1
-    peak = _nice_ceiling(max(counts, default=1))
+    peak, peak_step = _axis(max(counts, default=1))
     plot_w, plot_h = width - left - 12, height - bottom - top_pad
     bw = plot_w / n
     out = [f'<svg class="chart" data-chart="{esc(chart_id)}" role="img" aria-label="{esc(title)}" '
            f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
            f"<title>{esc(title)}</title>"]
-    for tick in range(5):
-        y = top_pad + plot_h * (1 - tick / 4)
+    for tick in range(round(peak / peak_step) + 1):
+        y = top_pad + plot_h * (1 - tick * peak_step / peak)
         out.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 12}" y2="{y:.1f}"/>'
-                   f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{esc(_short(peak * tick / 4))}</text>')
+                   f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{esc(_short(tick * peak_step))}</text>')
     for i, count in enumerate(counts):
         x = left + i * bw
         h = plot_h * count / peak
@@ -385,9 +401,9 @@ def turn_strip(structure: TranscriptStructure, width: int = 900) -> str:
     turns = structure.turns
     n = max(1, len(turns))
     left, cell_gap = 8, 2
-    cell = min(28.0, (width - 2 * left) / n)
+    cell = min(36.0, (width - 2 * left) / n)
     used = left * 2 + cell * n
-    arc_room, cell_h = 46, 18
+    arc_room, cell_h = 52, 20
     height = arc_room + cell_h + 10
     x_of = {t["id"]: left + i * cell for i, t in enumerate(turns)}
     out = [f'<svg class="chart strip" data-chart="qa-{esc(structure.doc_id)}" role="img" '
@@ -432,6 +448,11 @@ def legend(colours: dict[str, str], names: Iterable[str] | None = None) -> str:
 def _table(head: Sequence[str], rows: Sequence[str], cls: str = "", numeric_from: int = 1) -> str:
     ths = "".join(f'<th class="{"num" if i >= numeric_from else ""}">{esc(h)}</th>' for i, h in enumerate(head))
     return f'<table class="{cls}"><thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _open(rows: int, limit: int = 20) -> str:
+    """Short lists start unfolded, long ones folded."""
+    return " open" if rows <= limit else ""
 
 
 def _more(shown: int, total: int, what: str) -> str:
@@ -514,7 +535,7 @@ def section_documents(data: ReleaseData) -> str:
                f'total <b>{fmt(sum(lengths))}</b></li></ul>')
     return (f'<section id="documents"><h2>Documents and their lengths</h2>{stats}'
             f'<figure>{chart}</figure>'
-            f'<details{" open" if len(docs) <= 12 else ""}><summary>documents</summary>'
+            f'<details{_open(len(docs), 12)}><summary>documents</summary>'
             + _table(["doc_id", "type", "title", "site", "published", "chars", "raw lines", "removed lines"],
                      table_rows, cls="docs", numeric_from=5)
             + _more(min(len(docs), MAX_TABLE_ROWS), len(docs), "documents") + "</details></section>")
@@ -555,9 +576,15 @@ def section_removed(data: ReleaseData) -> str:
             f'{legend(STATUS_COLOURS, statuses)}'
             f'<div class="grid"><figure><figcaption>by reason</figcaption>{reason_chart}</figure>'
             f'<figure><figcaption>by site</figcaption>{site_chart}</figure></div>'
-            f'<div class="grid"><div>{_table(["reason", "status", "segments", "lines"], reason_rows, numeric_from=2)}</div>'
-            f'<div>{_table(["site", "documents", "raw lines", "lines not kept", "share"], site_rows)}</div></div>'
+            f'<div class="grid"><details{_open(len(reason_rows))}><summary>reasons</summary>'
+            f'{_table(["reason", "status", "segments", "lines"], reason_rows, numeric_from=2)}</details>'
+            f'<details{_open(len(site_rows))}><summary>sites</summary>'
+            f'{_table(["site", "documents", "raw lines", "lines not kept", "share"], site_rows)}</details></div>'
             f"</section>")
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{fmt(n)} {word if n == 1 else many or word + 's'}"
 
 
 def _share(part: int, whole: int, digits: int = 0) -> str:
@@ -610,7 +637,7 @@ def section_highlights(data: ReleaseData) -> str:
                      f'{_lines(dup)}</h4><p>{esc(dup_text)}</p></div>{kept}</div></div>')
     return (f'<section id="highlights"><h2>Repeated highlights removed</h2>'
             f'<p>{metric("duplicate-segments", len(duplicates), tag="b", cls="")} segments '
-            f'({metric("duplicate-lines", lines, tag="b", cls="")} raw lines) in {fmt(docs)} documents repeat a passage '
+            f'({metric("duplicate-lines", lines, tag="b", cls="")} raw lines) in {plural(docs, "document")} repeat a passage '
             f'kept elsewhere in the same document. Examples, the removed copy beside the kept original '
             f'(the repeated sentences marked):</p>'
             + ("".join(cards) or '<p class="note">None in this release.</p>')
@@ -645,12 +672,12 @@ def section_turns(data: ReleaseData) -> str:
     if not data.turns:
         return '<section id="turns"><h2>Turns</h2><p>No turns in this release.</p></section>'
     return (f'<section id="turns"><h2>Turns per speaker and role</h2>'
-            f'<p>{fmt(len(data.turns))} turns in {fmt(len({t["doc_id"] for t in data.turns}))} transcripts, '
-            f'{fmt(len(by_speaker))} speakers.</p>'
+            f'<p>{plural(len(data.turns), "turn")} in {plural(len({t["doc_id"] for t in data.turns}), "transcript")}, '
+            f'{plural(len(by_speaker), "speaker")}.</p>'
             f'<div class="grid"><figure><figcaption>per speaker (coloured by role)</figcaption>{speaker_chart}'
             f'{legend(role_colour)}</figure>'
             f'<figure><figcaption>per role</figcaption>{role_chart}<figcaption>per type</figcaption>{type_chart}</figure></div>'
-            f'<div class="grid3"><details{" open" if len(by_speaker) <= 15 else ""}><summary>speakers</summary>'
+            f'<div class="grid3"><details{_open(len(by_speaker))}><summary>speakers</summary>'
             f'{_table(["speaker", "role", "turns"], speaker_rows, numeric_from=2)}</details>'
             f'<div>{_table(["role", "turns"], role_rows)}</div><div>{_table(["turn type", "turns"], type_rows)}</div></div>'
             f"</section>")
@@ -747,9 +774,9 @@ def section_quality(release_dir: Path, gold_dir: Path, raw_dir: Path) -> str:
     from pressroom.scoring import LABELS, score_release
 
     scores = score_release(release_dir, gold_dir, raw_dir)
-    bars = [Bar(LABELS.get(name, name), [(f.passed, PALETTE[4], "passed"), (f.total - f.passed, PALETTE[2], "missed")])
-            for name, f in scores.figures.items()]
-    chart = bar_chart("quality", "Quality against gold: passed and missed", bars, label_width=230)
+    bars = [Bar(LABELS.get(name, name), [(100 * f.rate, PALETTE[4], "passed"), (100 - 100 * f.rate, PALETTE[2], "missed")],
+                text=f"{f.passed}/{f.total}") for name, f in scores.figures.items()]
+    chart = bar_chart("quality", "Quality against gold: share of gold items passed", bars, unit="%", label_width=230)
     rows = []
     for name, f in scores.figures.items():
         misses = ""
