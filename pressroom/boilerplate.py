@@ -412,14 +412,55 @@ INLINE_NOTE = re.compile(
 )
 
 
+# Image alt text or a caption glued to the first word of the paragraph by the
+# extractor: "... with Kessaly port officialsThe memorandum, signed ...".
+GLUED_CAPTION = re.compile(
+    r"^(?P<caption>[A-Z][^.!?]{10,240}?(?P<left>\b[\w’'-]*[a-z]))(?P<right>[A-Z][a-z’'-]{2,})(?= )"
+)
+CAMEL_CASE_WORDS = frozenset(
+    """wordpress javascript powerpoint youtube linkedin iphone ipad mcdonald macbook paypal fedex github
+    tiktok whatsapp blackberry spacex openai deepmind biontech astrazeneca exxonmobil playstation
+    facebook smartphone""".split()
+)
+GLUED_MIN_CAPTION_WORDS = 5
+GLUED_MIN_REST_WORDS = 8
+
+
+def trim_glued_caption(text: str) -> tuple[str, str | None]:
+    """Split off a caption glued to the paragraph's first sentence (a lower
+    case letter directly followed by a capitalised word, no space)."""
+    match = GLUED_CAPTION.match(text)
+    if not match:
+        return text, None
+    left, right = match.group("left").split()[-1], match.group("right")
+    glued = (left + right).casefold()
+    if glued in CAMEL_CASE_WORDS or any(glued.startswith(w) for w in CAMEL_CASE_WORDS):
+        return text, None
+    if left[:1].isupper() and len(left) < 4:
+        return text, None
+    caption = match.group("caption")
+    rest = text[match.end("caption"):]
+    if len(caption.split()) < GLUED_MIN_CAPTION_WORDS or len(rest.split()) < GLUED_MIN_REST_WORDS:
+        return text, None
+    return rest, caption
+
+
 def trim_inline_notes(text: str) -> tuple[str, str | None, str | None]:
-    """Remove an editor's formatting note glued to the end of a paragraph.
+    """Remove boilerplate glued to content: a caption glued to the start of
+    the paragraph, an editor's formatting note at its end.
 
     Returns (kept text, removed text, rule name)."""
-    match = INLINE_NOTE.search(text)
-    if not match or match.start() == 0:
-        return text, None, None
-    return text[: match.start()].rstrip(), match.group(0).strip(), "inline_editorial_note"
+    kept, caption = trim_glued_caption(text)
+    match = INLINE_NOTE.search(kept)
+    if match and match.start() > 0:
+        note = match.group(0).strip()
+        kept = kept[: match.start()].rstrip()
+        if caption:
+            return kept, f"{caption} … {note}", "glued_caption+inline_editorial_note"
+        return kept, note, "inline_editorial_note"
+    if caption:
+        return kept, caption, "glued_caption"
+    return text, None, None
 
 
 # --- all together ------------------------------------------------------------

@@ -150,7 +150,7 @@ def clean(doc: PreparedDocument, site_model: boilerplate.SiteBoilerplate | None 
     else:
         title = paragraphs[doc.title_index].text if doc.title_index is not None else None
     chrome_urls = [u for i in sorted(removed) for u in _URL.findall(paragraphs[i].text)
-                   if removed[i] in {"site_widget", "source_line", "navigation"}]
+                   if removed[i] in {"site_widget", "source_line", "navigation", "field_line"}]
     document = {
         "doc_id": doc_id,
         "source_path": doc.raw.source_path,

@@ -93,7 +93,7 @@ def site_key(site: str | None) -> str | None:
     if DOMAIN.fullmatch(text):
         text = text.removeprefix("www.").split(".")[0]
     text = re.sub(r"^the\s+", "", text)
-    text = re.sub(r"\s+(?:services|publishing|media|group|press|co|ltd|inc|llc)\b.*$", "", text) or text
+    text = re.sub(r"\s+(?:services|publishing|media|group|co|ltd|inc|llc)\b.*$", "", text) or text
     return re.sub(r"[\W_]+", "", text) or None
 
 

@@ -38,6 +38,7 @@ REPORT_FILE = "report.html"
 QUOTES_FILE = "quotes.parquet"
 
 METRICS = {
+    "version": "the release's version",
     "rows": "rows of a table (data-key: table)",
     "rows-before": "rows in the previous release (data-key: table)",
     "rows-delta": "change in rows against the previous release (data-key: table)",
@@ -59,7 +60,8 @@ METRICS = {
     "qa-answers-linked": "answers with a question_id in a transcript (data-key: doc_id)",
     "quotes": "rows of quotes.parquet", "quotes-matched": "quotes matched to a turn",
     "quotes-by-method": "quotes per match_method (data-key: method)",
-    "quality": "passed/total of a quality figure (data-key: figure)",
+    "quality": "passed/total of a quality figure (data-key: figure; data-passed, data-total)",
+    "quality-extra-turns": "turns with no gold turn (from false labels)",
 }
 
 NO_SITE = "(no site)"
@@ -799,7 +801,7 @@ def section_rejects(data: ReleaseData) -> str:
         return ('<section id="rejects"><h2>Rejected inputs</h2><p>No input file was rejected.</p></section>')
     rows = [f'<tr><td><code>{esc(r.get("source_path"))}</code></td><td>{esc(r.get("reason"))}</td></tr>'
             for r in sorted(data.rejects, key=lambda r: r.get("source_path") or "")[:MAX_TABLE_ROWS]]
-    return (f'<section id="rejects"><h2>Rejected inputs</h2>'
+    return ('<section id="rejects"><h2>Rejected inputs</h2>'
             + _table(["file", "reason"], rows, numeric_from=99)
             + _more(min(len(data.rejects), MAX_TABLE_ROWS), len(data.rejects), "rejects") + "</section>")
 

@@ -29,16 +29,22 @@ from pressroom.ingest import doc_id_for
 from pressroom.normalize import split_lines
 
 FIGURES = (
-    "content_kept", "boilerplate_removed", "highlights_removed", "broken_joined",
-    "doc_type", "title", "turns_found", "speaker_correct", "turn_type_correct", "answers_linked",
+    "content_kept", "boilerplate_removed", "partial_removed", "highlights_removed", "broken_joined",
+    "doc_type", "title", "site", "published", "authors", "url",
+    "turns_found", "speaker_correct", "turn_type_correct", "answers_linked",
 )
 LABELS = {
     "content_kept": "content lines kept",
     "boilerplate_removed": "boilerplate lines removed",
     "highlights_removed": "repeated highlights removed",
     "broken_joined": "broken lines joined",
+    "partial_removed": "inline boilerplate removed",
     "doc_type": "doc_type",
     "title": "title",
+    "site": "site",
+    "published": "published",
+    "authors": "authors",
+    "url": "url",
     "turns_found": "turns found",
     "speaker_correct": "speaker correct",
     "turn_type_correct": "turn type correct",
@@ -119,8 +125,25 @@ def score_release(release_dir: Path, gold_dir: Path, raw_dir: Path) -> Scores:
         document = rel.documents[doc_id]
         figures["doc_type"].count(document["doc_type"] == gold["doc_type"], f"{where}: {document['doc_type']} != {gold['doc_type']}")
         figures["title"].count(document["title"] == gold["title"], f"{where}: {document['title']!r} != {gold['title']!r}")
+        _score_metadata(document, gold.get("metadata"), where, figures)
         extra += _score_turns(rel, doc_id, where, gold, figures)
     return Scores(figures, extra)
+
+
+def _score_metadata(document: dict, meta: dict | None, where: str, figures) -> None:
+    """Metadata figures, for gold files that carry a `metadata` block."""
+    if not meta:
+        return
+    from pressroom.metadata import site_key
+
+    if meta.get("site"):
+        figures["site"].count(site_key(document["site"]) == site_key(meta["site"]), f"{where}: {document['site']!r} != {meta['site']!r}")
+    published = str(document["published"]) if document["published"] else None
+    figures["published"].count(published == meta.get("published"), f"{where}: {published} != {meta.get('published')}")
+    figures["authors"].count(list(document.get("authors") or []) == list(meta.get("authors") or []),
+                             f"{where}: {document.get('authors')} != {meta.get('authors')}")
+    if meta.get("url"):
+        figures["url"].count(document.get("url") == meta["url"], f"{where}: {document.get('url')} != {meta['url']}")
 
 
 def _score_lines(rel, doc_id, where, gold, raw_lines, figures) -> None:
@@ -137,6 +160,12 @@ def _score_lines(rel, doc_id, where, gold, raw_lines, figures) -> None:
         figures["content_kept"].count(status(number) in KEPT, f"{where}:{number} {status(number)}")
     for number in sorted(boilerplate):
         figures["boilerplate_removed"].count(status(number) not in KEPT, f"{where}:{number} kept")
+    for partial in gold.get("partial_boilerplate", []):
+        segment = rel.segment_at(doc_id, partial["line"])
+        text = rel.documents[doc_id]["text"]
+        needle = partial["boilerplate_text"]
+        figures["partial_removed"].count(bool(segment) and segment["status"] in KEPT and needle not in text,
+                                         f"{where}:{partial['line']} {needle[:40]!r}")
     for dup, original in gold["duplicate_lines"]:
         segment = rel.segment_at(doc_id, dup)
         target = rel.segment(doc_id, segment["duplicate_of"]) if segment and segment["duplicate_of"] is not None else None
