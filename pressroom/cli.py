@@ -177,6 +177,54 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Show a document's segments with their fate and reason: from a release
+    (by doc_id), or straight from a raw file (cleaned on the spot)."""
+    target = Path(args.doc)
+    if target.is_file():
+        from pressroom.clean import clean, prepare
+        from pressroom.ingest import read_document
+
+        item = read_document(target.parent, target)
+        if not hasattr(item, "text"):
+            print(f"pressroom: {target}: {item.reason}", file=sys.stderr)
+            return EXIT_USAGE
+        result = clean(prepare(item))
+        document, segments = result.document, result.segments
+    else:
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        from pressroom.release import list_releases
+
+        version = args.version or (list_releases(Path(args.releases)) or [None])[-1]
+        release_dir = _release_dir(args, version) if version else None
+        if release_dir is None:
+            return EXIT_USAGE
+        where = pc.field("doc_id") == args.doc
+        docs = pq.read_table(release_dir / "documents.parquet", filters=where).to_pylist()
+        if not docs:
+            print(f"pressroom: no document {args.doc!r} in release {version} (hint: doc ids are paths "
+                  "relative to the raw folder, without .txt)", file=sys.stderr)
+            return EXIT_USAGE
+        document = docs[0]
+        segments = sorted(pq.read_table(release_dir / "segments.parquet", filters=where).to_pylist(),
+                          key=lambda s: s["segment_index"])
+    if args.json:
+        print(json.dumps({"document": document, "segments": segments}, indent=2, default=str, ensure_ascii=False))
+        return EXIT_OK
+    print(f"{document['doc_id']}  {document['doc_type']}  title={document['title']!r}  site={document['site']!r}  "
+          f"published={document['published']}")
+    for s in segments:
+        lines = f"{s['line_start']}" + (f"-{s['line_end']}" if s["line_end"] != s["line_start"] else "")
+        fate = s["status"] + (f" ({s['reason']})" if s["reason"] else "")
+        if s["duplicate_of"] is not None:
+            fate += f" of #{s['duplicate_of']}"
+        text = s["text"] if args.full else (s["text"][:90] + ("…" if len(s["text"]) > 90 else ""))
+        print(f"#{s['segment_index']:<4} {lines:<9} {fate:<34} {text}")
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     _prefect_defaults()
     if not os.environ.get("PREFECT_API_URL"):
@@ -258,6 +306,15 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--out", help="output folder (default: convokit-VERSION)")
     export.add_argument("--releases", default="releases")
     export.set_defaults(run=cmd_export)
+
+    inspect = commands.add_parser("inspect", help="show why each line of a document was kept or removed",
+                                  epilog="example: pressroom inspect 001_3bccebe78fcd7704   or   pressroom inspect raw/page.txt")
+    inspect.add_argument("doc", help="a doc_id of a release, or the path of a raw file")
+    inspect.add_argument("--version", help="release version (default: the latest)")
+    inspect.add_argument("--releases", default="releases")
+    inspect.add_argument("--full", action="store_true", help="print whole paragraphs")
+    inspect.add_argument("--json", action="store_true")
+    inspect.set_defaults(run=cmd_inspect)
 
     serve = commands.add_parser("serve", help="serve the build flow on a cron schedule (needs a Prefect server)",
                                 epilog='example: pressroom serve --cron "0 6 * * *" --publish-to file:///srv/pressroom')

@@ -95,7 +95,7 @@ def test_repeated_page_header_only_its_repeats_go():
 
 def test_author_box_at_the_bottom():
     lines = [BODY[0], "", BODY[1], "", BODY[2], "", "Jane Doe, PhD", "", "Jane Doe is a senior fellow at the Example Institute."]
-    assert _classify(lines) == {7: "author_box", 9: "author_box"}
+    assert _classify(lines) == {7: "author_box", 9: "author_bio"}
 
 
 def test_speech_is_protected_from_layout_guesses():
