@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task, unmapped
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from pressroom import release
@@ -76,6 +76,8 @@ def summary_markdown(summary: dict, scores=None) -> str:
         lines += [f"| {name} | {f.passed}/{f.total} |" for name, f in scores.figures.items()]
     if summary.get("published"):
         lines += ["", f"Published: {summary['published']}"]
+    if summary.get("path"):
+        lines += ["", f"Report: [report.html]({(Path(summary['path']) / 'report.html').resolve().as_uri()})"]
     return "\n".join(lines)
 
 
@@ -93,7 +95,7 @@ def build_release(
     `publish_to`, the latest release is then published there (a no-op when it
     already is).  With `gold_dir`, quality figures join the run's artifact.
     """
-    summary = _build(raw_dir, releases_dir, batch_size)
+    summary = _build(raw_dir, releases_dir, batch_size, gold_dir)
     if publish_to and summary["latest"]:
         summary["published"] = publish_release(str(Path(releases_dir) / summary["latest"]), publish_to)
     scores = None
@@ -104,10 +106,15 @@ def build_release(
         summary["quality"] = {n: f"{f.passed}/{f.total}" for n, f in scores.figures.items()}
     create_markdown_artifact(key="pressroom-release", markdown=summary_markdown(summary, scores),
                              description=f"pressroom release {summary['latest']}")
+    if summary["latest"]:
+        report = (Path(releases_dir) / summary["latest"] / "report.html").resolve()
+        if report.is_file():
+            create_link_artifact(key="pressroom-report", link=report.as_uri(),
+                                 link_text=f"release report {summary['latest']}")
     return summary
 
 
-def _build(raw_dir: str, releases_dir: str, batch_size: int) -> dict:
+def _build(raw_dir: str, releases_dir: str, batch_size: int, gold_dir: str | None = None) -> dict:
     logger = get_run_logger()
     raw_root, releases_root = Path(raw_dir), Path(releases_dir)
     with release.build_lock(releases_root):
@@ -130,7 +137,12 @@ def _build(raw_dir: str, releases_dir: str, batch_size: int) -> dict:
         cleaned = [d for f in clean_batch.map(batches(prepared, batch_size), unmapped(site_model)) for d in f.result()]
         tables = build_tables(cleaned, rejects)
         validate(tables)
-        result = release.write_release(releases_root, tables, fingerprints, describe=release_documents)
+        gold = Path(gold_dir) if gold_dir and Path(gold_dir).is_dir() else None
+
+        def describe(manifest: dict, staging: Path) -> dict[str, str]:
+            return release_documents(manifest, staging, gold, raw_root)
+
+        result = release.write_release(releases_root, tables, fingerprints, describe=describe)
         logger.info(result.message)
         rows = {name: t.num_rows for name, t in tables.items()}
         return {"version": result.version, "latest": result.manifest["version"], "path": str(result.path),

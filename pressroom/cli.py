@@ -177,6 +177,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from pressroom.release import list_releases
+    from pressroom.report import render_report
+
+    version = args.version or (list_releases(Path(args.releases)) or [None])[-1]
+    release_dir = _release_dir(args, version) if version else None
+    if release_dir is None:
+        if not version:
+            print(f"pressroom: no releases in {args.releases} (hint: run pressroom build)", file=sys.stderr)
+        return EXIT_USAGE
+    path = release_dir / "report.html"
+    if args.gold or args.out or not path.is_file():
+        # a release is never modified: a new rendering goes elsewhere
+        path = Path(args.out or f"report-{version}.html")
+        path.write_text(render_report(release_dir, Path(args.gold) if args.gold else None,
+                                      Path(args.raw) if args.gold else None))
+    print(path)
+    return EXIT_OK
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     """Show a document's segments with their fate and reason: from a release
     (by doc_id), or straight from a raw file (cleaned on the spot)."""
@@ -306,6 +326,15 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--out", help="output folder (default: convokit-VERSION)")
     export.add_argument("--releases", default="releases")
     export.set_defaults(run=cmd_export)
+
+    report = commands.add_parser("report", help="print the path of a release's report page (report.html)",
+                                 epilog="example: pressroom report 1.0.0   or   pressroom report --gold tests/gold/seeds --out r.html")
+    report.add_argument("version", nargs="?", help="release version (default: the latest)")
+    report.add_argument("--releases", default="releases")
+    report.add_argument("--gold", help="gold labels: render a page with quality figures (written to --out)")
+    report.add_argument("--raw", default="raw", help="raw folder the gold refers to")
+    report.add_argument("--out", help="write the page here instead")
+    report.set_defaults(run=cmd_report)
 
     inspect = commands.add_parser("inspect", help="show why each line of a document was kept or removed",
                                   epilog="example: pressroom inspect 001_3bccebe78fcd7704   or   pressroom inspect raw/page.txt")

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
-from pressroom.release import CATALOG, MANIFEST, catalog_entry, read_manifest, verify_release
+from pressroom.release import CATALOG, MANIFEST, catalog_entry, read_manifest, release_files, verify_release
 
 
 class PublishError(RuntimeError):
@@ -78,15 +78,13 @@ def _write(target: Target, path: str, data: bytes) -> None:
 
 
 def _verify_at_target(target: Target, folder: str, release_dir: Path) -> list[str]:
-    manifest = read_manifest(release_dir)
     problems = []
-    for name, entry in manifest["tables"].items():
-        for file in entry["files"]:
-            data = _read(target, f"{folder}/{file['path']}")
-            if data is None:
-                problems.append(f"{file['path']} is missing at the target")
-            elif hashlib.sha256(data).hexdigest() != file["sha256"]:
-                problems.append(f"{file['path']} differs from its sha256 at the target")
+    for file in release_files(read_manifest(release_dir)):
+        data = _read(target, f"{folder}/{file['path']}")
+        if data is None:
+            problems.append(f"{file['path']} is missing at the target")
+        elif hashlib.sha256(data).hexdigest() != file["sha256"]:
+            problems.append(f"{file['path']} differs from its sha256 at the target")
     return problems
 
 

@@ -259,13 +259,14 @@ def write_release(
     releases_root: Path,
     tables: dict[str, pa.Table],
     fingerprints: dict[str, str],
-    describe: Callable[[dict], dict[str, str]] | None = None,
+    describe: Callable[[dict, Path], dict[str, str]] | None = None,
     now: dt.datetime | None = None,
 ) -> ReleaseResult:
     """Write validated tables as a new release (call under `build_lock`).
 
-    `describe(manifest)` returns further text files for the release (the
-    dataset card, Croissant metadata), by file name."""
+    `describe(manifest, staging_dir)` returns further text files for the
+    release (dataset card, Croissant metadata, report), by file name; it may
+    read the tables already written to `staging_dir`."""
     previous = latest_manifest(releases_root)
     if previous and previous.get("build_fingerprint") == fingerprints["build"]:
         return ReleaseResult(None, None, previous, f"up to date: release {previous['version']} has the same inputs and code")
@@ -310,15 +311,19 @@ def write_release(
                 "rows_delta": {k: v["delta"] for k, v in changes["rows"].items()},
             },
         }
-        texts = {
-            MANIFEST: json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n",
-            CHANGES: json.dumps(changes, indent=2, sort_keys=True) + "\n",
-            CHANGELOG: changelog(changes, bump),
-        }
+        (staging / CHANGES).write_text(json.dumps(changes, indent=2, sort_keys=True) + "\n")
+        (staging / CHANGELOG).write_text(changelog(changes, bump))
         if describe is not None:
-            texts.update(describe(manifest))
-        for filename, text in texts.items():
-            (staging / filename).write_text(text)
+            # a draft manifest for describe() to read; the final one follows
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+            for filename, text in describe(manifest, staging).items():
+                (staging / filename).write_text(text)
+        # the manifest last: it lists every other file with its checksum
+        manifest["files"] = [
+            {"path": p.name, "sha256": file_sha256(p), "bytes": p.stat().st_size}
+            for p in sorted(staging.iterdir()) if p.suffix != ".parquet" and p.name != MANIFEST
+        ]
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
         for path in staging.iterdir():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
@@ -332,15 +337,20 @@ def write_release(
     return ReleaseResult(version, final, manifest, f"release {version} written to {final}")
 
 
+def release_files(manifest: dict) -> list[dict]:
+    """Every file a manifest vouches for (tables and the other files), each
+    with path and sha256."""
+    tables = [file for entry in manifest["tables"].values() for file in entry["files"]]
+    return tables + manifest.get("files", [])
+
+
 def verify_release(release_dir: Path) -> list[str]:
     """Problems with a release on disk: missing files or checksum mismatches."""
     problems = []
-    manifest = read_manifest(release_dir)
-    for name, entry in manifest["tables"].items():
-        for file in entry["files"]:
-            path = release_dir / file["path"]
-            if not path.is_file():
-                problems.append(f"{name}: {file['path']} is missing")
-            elif file_sha256(path) != file["sha256"]:
-                problems.append(f"{name}: {file['path']} does not match its sha256")
+    for file in release_files(read_manifest(release_dir)):
+        path = release_dir / file["path"]
+        if not path.is_file():
+            problems.append(f"{file['path']} is missing")
+        elif file_sha256(path) != file["sha256"]:
+            problems.append(f"{file['path']} does not match its sha256")
     return problems

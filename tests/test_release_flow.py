@@ -32,6 +32,8 @@ def test_release_layout_and_manifest(seed_release):
         assert [f["name"] for f in entry["schema"]] == pq.read_schema(file).names
     assert manifest["tables"]["documents"]["rows"] == 5
     assert verify_release(seed_release) == []
+    listed = {f["path"] for f in manifest["files"]}
+    assert listed == {"README.md", "croissant.json", "report.html", "changes.json", "CHANGELOG.md"}
     card = (seed_release / "README.md").read_text()
     assert card.startswith("---\n") and "config_name: turns" in card and "| speaker_label |" in card
 
@@ -83,8 +85,11 @@ def test_builds_are_byte_identical(seed_release, tmp_path):
     again = releases / "1.0.0"
     for name in ("documents", "segments", "turns", "rejects"):
         assert (again / f"{name}.parquet").read_bytes() == (seed_release / f"{name}.parquet").read_bytes(), name
+    for name in ("changes.json", "CHANGELOG.md"):
+        assert (again / name).read_bytes() == (seed_release / name).read_bytes(), name
     first, second = (json.loads((d / "manifest.json").read_text()) for d in (seed_release, again))
-    first.pop("created_at"), second.pop("created_at")
+    for manifest in (first, second):  # the card, Croissant and report carry the creation date
+        manifest.pop("created_at"), manifest.pop("files")
     assert first == second
 
 

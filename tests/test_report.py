@@ -1,0 +1,563 @@
+"""The release report (pressroom/report.py).
+
+The page of the seed release, built by the real flow, is opened in Debian's
+headless chromium, driven over the Chrome DevTools Protocol: it must load
+with no console error and no request but the file itself, its charts must
+be drawn (checked on a screenshot, pixel by pixel), and every number it
+carries in a `data-metric` attribute must equal the release's tables.  The
+screenshot of the top of the page is the README's docs/report.png (written
+when missing, or refreshed with PRESSROOM_UPDATE_SCREENSHOT=1).
+
+Chromium is required, never skipped: CI installs it with
+`apt-get install -y chromium` (see the module `CHROMIUM`).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections import defaultdict
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+from websockets.sync.client import connect
+
+from pressroom.report import NO_SITE, STATUS_COLOURS, render_report, transcript_structure, write_report
+from schemas.contract import DOCUMENTS, REJECTS, SEGMENTS, TURNS
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW = ROOT / "raw"
+SEED_GOLD = ROOT / "tests" / "gold" / "seeds"
+DOCS_SCREENSHOT = ROOT / "docs" / "report.png"
+
+CHROMIUM = os.environ.get("PRESSROOM_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-extensions", "--no-default-browser-check", "--mute-audio", "--hide-scrollbars",
+    "--force-device-scale-factor=1", "--remote-debugging-port=0",
+)
+VIEWPORT = (1366, 900)  # a laptop screen
+
+
+# --- a small Chrome DevTools Protocol client ----------------------------------------
+
+
+class Browser:
+    """Debian's chromium, headless, with a fresh profile, driven over CDP."""
+
+    def __init__(self, executable: str, workdir: Path):
+        self.profile = workdir / "profile"
+        self.profile.mkdir()
+        self.log = open(workdir / "chromium.log", "wb")
+        self.process = subprocess.Popen(
+            [executable, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}",
+             f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}", "about:blank"],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        port, path = self._devtools_address(timeout=60)
+        self.socket = connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=30)
+        self.next_id = 0
+        self.events: list[dict] = []
+
+    def _devtools_address(self, timeout: float) -> tuple[str, str]:
+        active = self.profile / "DevToolsActivePort"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"chromium exited with {self.process.returncode}: {self._log_tail()}")
+            if active.is_file():
+                lines = active.read_text().split()
+                if len(lines) >= 2:
+                    return lines[0], lines[1]
+            time.sleep(0.05)
+        raise RuntimeError(f"chromium gave no DevTools port within {timeout}s: {self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_bytes()[-2000:].decode(errors="replace")
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30) -> dict:
+        self.next_id += 1
+        message = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        self.socket.send(json.dumps(message))
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = json.loads(self.socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply["result"]
+            self.events.append(reply)
+
+    def wait_for(self, method: str, session: str, timeout: float = 30) -> dict:
+        deadline = time.monotonic() + timeout
+        for event in self.events:
+            if event.get("method") == method and event.get("sessionId") == session:
+                return event
+        while time.monotonic() < deadline:
+            event = json.loads(self.socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+            self.events.append(event)
+            if event.get("method") == method and event.get("sessionId") == session:
+                return event
+        raise TimeoutError(method)
+
+    def drain(self, seconds: float) -> None:
+        """Collect the events that arrive within `seconds` (late console messages, requests)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                self.events.append(json.loads(self.socket.recv(timeout=left)))
+            except TimeoutError:
+                break
+
+    def open(self, url: str) -> Page:
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        page = Page(self, session)
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            self.send(f"{domain}.enable", session=session)
+        self.send("Emulation.setDeviceMetricsOverride",
+                  {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False}, session)
+        page.first_event = len(self.events)
+        reply = self.send("Page.navigate", {"url": url}, session)
+        assert "errorText" not in reply, reply
+        self.wait_for("Page.loadEventFired", session)
+        self.drain(0.5)
+        return page
+
+    def close(self) -> None:
+        try:
+            self.send("Browser.close", timeout=5)
+        except Exception:
+            pass
+        try:
+            self.socket.close()
+        finally:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)  # the group this test started
+                self.process.wait(timeout=10)
+            self.log.close()
+
+
+class Page:
+    def __init__(self, browser: Browser, session: str):
+        self.browser, self.session, self.first_event = browser, session, 0
+
+    def events(self, *methods: str) -> list[dict]:
+        return [e for e in self.browser.events[self.first_event:]
+                if e.get("sessionId") == self.session and e.get("method") in methods]
+
+    def requests(self) -> list[str]:
+        return [e["params"]["request"]["url"] for e in self.events("Network.requestWillBeSent")]
+
+    def problems(self) -> list[str]:
+        """Console errors and warnings, uncaught exceptions, browser log errors and warnings."""
+        found = []
+        for e in self.events("Runtime.consoleAPICalled"):
+            if e["params"]["type"] in ("error", "warning", "assert"):
+                found.append(f"console.{e['params']['type']}: {e['params']['args']}")
+        for e in self.events("Runtime.exceptionThrown"):
+            found.append(f"exception: {e['params']['exceptionDetails'].get('text')}")
+        for e in self.events("Log.entryAdded"):
+            entry = e["params"]["entry"]
+            if entry["level"] in ("error", "warning"):
+                found.append(f"log {entry['level']} ({entry['source']}): {entry['text']} {entry.get('url', '')}")
+        for e in self.events("Network.loadingFailed"):
+            found.append(f"failed load: {e['params'].get('errorText')}")
+        return found
+
+    def evaluate(self, expression: str):
+        reply = self.browser.send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, self.session)
+        assert "exceptionDetails" not in reply, reply["exceptionDetails"]
+        return reply["result"].get("value")
+
+    def full_screenshot(self) -> Image.Image:
+        """The whole page as one image (the page is laid out at the laptop width)."""
+        height = int(self.evaluate("Math.ceil(document.documentElement.scrollHeight)"))
+        self.browser.send("Emulation.setDeviceMetricsOverride",
+                          {"width": VIEWPORT[0], "height": height, "deviceScaleFactor": 1, "mobile": False}, self.session)
+        data = self.browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, self.session)
+        self.browser.send("Emulation.setDeviceMetricsOverride",
+                          {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False}, self.session)
+        return Image.open(io.BytesIO(base64.b64decode(data["data"]))).convert("RGB")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(f"Debian's chromium is required for the report test and was not found at {CHROMIUM}: "
+                    "install it with `apt-get update && apt-get install -y chromium` "
+                    "(or point PRESSROOM_CHROMIUM at a chromium binary)", pytrace=False)
+    chromium = Browser(CHROMIUM, tmp_path_factory.mktemp("chromium"))
+    yield chromium
+    chromium.close()
+
+
+# --- what the page shows, and what the tables say ----------------------------------
+
+
+def page_metrics(page: Page) -> dict[tuple[str, str | None], list[str]]:
+    found = page.evaluate(
+        "JSON.stringify([...document.querySelectorAll('[data-metric]')]"
+        ".map(e => [e.dataset.metric, e.dataset.key ?? null, e.textContent.trim()]))")
+    metrics: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+    for name, key, text in json.loads(found):
+        metrics[(name, key)].append(text)
+    return metrics
+
+
+def number(text: str) -> int:
+    assert re.fullmatch(r"[+-]?[\d,]+", text), text
+    return int(text.replace(",", ""))
+
+
+def shown(metrics, name: str) -> dict[str | None, int]:
+    """Every value of one metric by key; a metric shown twice must show the same number."""
+    out = {}
+    for (metric, key), texts in metrics.items():
+        if metric == name:
+            values = {number(t) for t in texts}
+            assert len(values) == 1, (name, key, texts)
+            out[key] = values.pop()
+    return out
+
+
+def expected_figures(release: Path) -> dict[str, dict]:
+    """The report's figures computed here from the tables, independently of report.py."""
+    documents = pd.read_parquet(release / "documents.parquet")
+    segments = pd.read_parquet(release / "segments.parquet")
+    turns = pd.read_parquet(release / "turns.parquet")
+    removed = segments[segments.status != "kept"].merge(documents[["doc_id", "site"]], on="doc_id")
+    removed["site"] = removed["site"].fillna(NO_SITE)
+    questions = turns[turns.turn_type == "question"].groupby("doc_id").size()
+    linked = turns[turns.question_id.notna()].groupby("doc_id").size()
+    transcripts = set(documents.doc_id[documents.doc_type == "transcript"]) | set(turns.doc_id)
+    return {
+        "rows": {name: pq.ParquetFile(release / f"{name}.parquet").metadata.num_rows
+                 for name in ("documents", "segments", "turns", "rejects")},
+        "turns-by-speaker": turns.groupby("speaker").size().to_dict(),
+        "turns-by-role": turns.groupby("speaker_role").size().to_dict(),
+        "turns-by-type": turns.groupby("turn_type").size().to_dict(),
+        "removed-lines-by-reason": removed.groupby("reason").line_count.sum().to_dict(),
+        "removed-segments-by-reason": removed.groupby("reason").size().to_dict(),
+        "removed-lines-by-site": removed.groupby("site").line_count.sum().to_dict(),
+        "removed-lines": {None: int(removed.line_count.sum())},
+        "duplicate-segments": {None: int((segments.status == "duplicate").sum())},
+        "duplicate-lines": {None: int(segments.line_count[segments.status == "duplicate"].sum())},
+        "doc-chars": dict(zip(documents.doc_id, documents.text.str.len())),
+        "qa-questions": {d: int(questions.get(d, 0)) for d in transcripts},
+        "qa-answers-linked": {d: int(linked.get(d, 0)) for d in transcripts},
+    }
+
+
+def colours(image: Image.Image) -> list[tuple[int, tuple[int, int, int]]]:
+    """(count, rgb) of every colour in the image."""
+    return image.getcolors(maxcolors=image.width * image.height)
+
+
+def coloured_pixels(image: Image.Image) -> int:
+    """Pixels of a saturated colour (bars), not white, grey or black (background, grid, text)."""
+    return sum(n for n, (r, g, b) in colours(image) if max(r, g, b) - min(r, g, b) > 60)
+
+
+def has_colour(image: Image.Image, hex_colour: str, tolerance: int = 6, at_least: int = 20) -> bool:
+    want = tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return sum(n for n, rgb in colours(image)
+               if all(abs(a - b) <= tolerance for a, b in zip(rgb, want))) >= at_least
+
+
+# --- the browser tests ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed_report(seed_release, tmp_path_factory) -> Path:
+    """report.html written into a copy of the seed release (the shared one stays untouched)."""
+    release = tmp_path_factory.mktemp("report") / "1.0.0"
+    shutil.copytree(seed_release, release)
+    path = write_report(release, gold_dir=SEED_GOLD, raw_dir=RAW)
+    assert path == release / "report.html"
+    return path
+
+
+def test_report_in_headless_chromium(browser, seed_report, tmp_path):
+    release = seed_report.parent
+    url = seed_report.resolve().as_uri()
+    started = time.monotonic()
+    page = browser.open(url)
+
+    # Loads cleanly and asks for nothing but itself.
+    assert page.problems() == []
+    assert page.requests() == [url]
+    assert page.evaluate("document.title") == "pressroom release 1.0.0"
+    assert page.evaluate("document.querySelectorAll('script, link, img, iframe, object, embed').length") == 0
+    sections = page.evaluate("[...document.querySelectorAll('main > section')].map(s => s.id).join(' ')")
+    assert sections == "rows documents removed highlights turns qa quality rejects"  # no quotes.parquet: no quotes
+
+    # Readable on a laptop screen: nothing wider than the viewport.
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT[0]
+
+    # The numbers on the page equal the tables.
+    metrics = page_metrics(page)
+    assert metrics[("version", None)] == ["1.0.0"]
+    for name, want in expected_figures(release).items():
+        assert shown(metrics, name) == {k: int(v) for k, v in want.items()}, name
+    changes = json.loads((release / "changes.json").read_text())
+    assert shown(metrics, "rows-delta") == {t: c["delta"] for t, c in changes["rows"].items()}
+    assert shown(metrics, "rows-before") == {t: c["before"] for t, c in changes["rows"].items()}
+    assert shown(metrics, "documents-added") == {None: len(changes["documents_added"])}
+    assert shown(metrics, "turns-added") == {None: len(changes["turns_added"])}
+    manifest = json.loads((release / "manifest.json").read_text())
+    assert shown(metrics, "rows") == {t: e["rows"] for t, e in manifest["tables"].items()}
+
+    # Quality figures, as the scorer computes them (the README's table for the seeds).
+    from pressroom.scoring import score_release
+
+    scores = score_release(release, SEED_GOLD, RAW)
+    quality = {key: texts for (name, key), texts in metrics.items() if name == "quality"}
+    assert quality == {n: [f"{f.passed}/{f.total}"] for n, f in scores.figures.items()}
+    assert quality["turns_found"] == ["13/13"] and quality["highlights_removed"] == ["8/8"]
+    assert shown(metrics, "quality-extra-turns") == {None: len(scores.extra_turns)}
+    from pressroom.report import METRICS
+
+    assert {name for name, _ in metrics} <= set(METRICS)  # every number on the page is documented
+
+    # Charts: one bar per speaker, role, reason and document, as SVG in the DOM...
+    bars = json.loads(page.evaluate(
+        "JSON.stringify(Object.fromEntries([...document.querySelectorAll('svg[data-chart]')]"
+        ".map(s => [s.dataset.chart, s.querySelectorAll('rect').length])))"))
+    figures = expected_figures(release)
+    assert bars["turns-by-speaker"] == len(figures["turns-by-speaker"])
+    assert bars["turns-by-role"] == len(figures["turns-by-role"])
+    assert bars["removed-by-reason"] == len(figures["removed-lines-by-reason"])
+    assert bars["document-lengths"] == len(figures["doc-chars"])
+
+    # ...and drawn: every chart's region of a screenshot holds coloured bars.
+    image = page.full_screenshot()
+    boxes = json.loads(page.evaluate(
+        "JSON.stringify([...document.querySelectorAll('svg[data-chart]')].filter(s => s.getClientRects().length)"
+        ".map(s => { const r = s.getBoundingClientRect();"
+        " return [s.dataset.chart, r.left + scrollX, r.top + scrollY, r.width, r.height]; }))"))
+    drawn = {name for name, *_ in boxes}
+    assert {"document-lengths", "removed-by-reason", "removed-by-site", "turns-by-speaker", "turns-by-role",
+            "turns-by-type", "quality", "qa-001_3bccebe78fcd7704"} <= drawn
+    for name, x, y, w, h in boxes:
+        assert w > 50 and h > 15, (name, w, h)
+        region = image.crop((int(x), int(y), int(x + w), int(y + h)))
+        assert len(colours(region)) >= 8, f"chart {name} looks blank"
+        assert coloured_pixels(region) >= 150, f"chart {name} has no bars drawn"
+    reason_box = next(b for b in boxes if b[0] == "removed-by-reason")
+    reason_region = image.crop((int(reason_box[1]), int(reason_box[2]),
+                                int(reason_box[1] + reason_box[3]), int(reason_box[2] + reason_box[4])))
+    for status in ("boilerplate", "duplicate", "trimmed"):
+        assert has_colour(reason_region, STATUS_COLOURS[status]), f"no {status} bar drawn"
+    assert coloured_pixels(image) > 5000
+    assert image.size[0] == VIEWPORT[0]
+
+    # The screenshot of the README: the top of the page on a laptop-sized window.  Kept with the
+    # test's files; docs/report.png is written when missing or with PRESSROOM_UPDATE_SCREENSHOT=1.
+    top = image.crop((0, 0, VIEWPORT[0], min(image.size[1], 1500)))
+    top.save(tmp_path / "report.png")
+    if os.environ.get("PRESSROOM_UPDATE_SCREENSHOT") == "1" or not DOCS_SCREENSHOT.exists():
+        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+        top.save(DOCS_SCREENSHOT, optimize=True)
+    print(f"\nreport page checked in chromium in {time.monotonic() - started:.1f}s")
+
+
+def test_quote_links_in_headless_chromium(browser, seed_report, tmp_path):
+    release = tmp_path / "1.0.0"
+    shutil.copytree(seed_report.parent, release)
+    turns = pd.read_parquet(release / "turns.parquet")
+    answer = turns[turns.turn_type == "answer"].iloc[0]
+    quotes = pa.table({
+        "doc_id": ["004_bba586f07c384d09", "004_bba586f07c384d09", "003_bfec764084003a05"],
+        "quote_index": pa.array([0, 1, 0], pa.int32()),
+        "kind": ["direct", "direct", "indirect"],
+        "char_start": pa.array([10, 200, 40], pa.int64()), "char_end": pa.array([60, 260, 90], pa.int64()),
+        "text": [answer.text[:50], "We must <b>act</b> & \"now\"", "something nobody said"],
+        "matched_turn_id": [answer.id, None, None],
+        "matched_speaker": [answer.speaker, None, None],
+        "match_score": [0.97, None, None],
+        "match_method": ["exact", None, None],
+    })
+    pq.write_table(quotes, release / "quotes.parquet")
+    path = write_report(release)
+    page = browser.open(path.resolve().as_uri())
+    assert page.problems() == []
+    assert page.requests() == [path.resolve().as_uri()]
+    metrics = page_metrics(page)
+    assert shown(metrics, "quotes") == {None: 3}
+    assert shown(metrics, "quotes-matched") == {None: 1}
+    assert shown(metrics, "quotes-by-method") == {"exact": 1, "(unmatched)": 2}
+    assert shown(metrics, "rows")["quotes"] == 3
+    # The link leads to the answer's turn in the Q&A section.
+    target = page.evaluate(
+        "(() => { const a = document.querySelector('#quotes a[href^=\"#turn-\"]');"
+        " const t = document.getElementById(decodeURIComponent(a.getAttribute('href').slice(1)));"
+        " return t && t.closest('section').id + ' ' + t.querySelector('.who').textContent; })()")
+    assert target == f"qa {answer.speaker}"
+    assert page.evaluate("document.querySelector('#quotes').textContent.includes('We must <b>act</b> & \"now\"')")
+    assert page.evaluate("document.querySelectorAll('#quotes b').length") == 2  # only the report's own
+
+
+def test_the_harness_sees_requests_and_console_errors(browser, tmp_path):
+    """A control: a page that loads something and logs an error is caught by the same checks."""
+    bad = tmp_path / "bad.html"
+    bad.write_text('<!DOCTYPE html><html><head><title>bad</title></head><body>'
+                   '<img src="missing.png"><script>console.error("boom")</script></body></html>')
+    page = browser.open(bad.resolve().as_uri())
+    assert page.requests() == [bad.resolve().as_uri(), (tmp_path / "missing.png").resolve().as_uri()]
+    problems = page.problems()
+    assert any("boom" in p for p in problems) and any("missing.png" in p or "failed load" in p for p in problems)
+
+
+# --- the page without a browser --------------------------------------------------------
+
+
+def _release(path: Path, documents, segments, turns, changes=None, rejects=()) -> Path:
+    """A tiny release folder: the contract's tables and a manifest."""
+    path.mkdir(parents=True)
+    tables = {"documents": (DOCUMENTS, documents), "segments": (SEGMENTS, segments),
+              "turns": (TURNS, turns), "rejects": (REJECTS, list(rejects))}
+    for name, (table, rows) in tables.items():
+        pq.write_table(pa.Table.from_pylist(rows, schema=table.arrow_schema), path / f"{name}.parquet")
+    manifest = {"version": path.name, "created_at": "2026-01-01T00:00:00Z", "pipeline_version": "0.1.0",
+                "contract_version": "1.0.0", "build_fingerprint": "f" * 64,
+                "tables": {n: {"rows": len(r)} for n, (_, r) in tables.items()},
+                "changes": {"previous_version": changes and changes["previous_version"], "bump": "minor"}}
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    if changes:
+        (path / "changes.json").write_text(json.dumps(changes))
+    return path
+
+
+def _document(doc_id, doc_type="transcript", title=None, site=None, text="Some text.", lines=3):
+    return {"doc_id": doc_id, "source_path": f"{doc_id}.txt", "source_sha256": "0" * 64, "doc_type": doc_type,
+            "title": title, "site": site, "published": None, "text": text, "raw_nonblank_lines": lines}
+
+
+def _segment(doc_id, index, status="kept", reason=None, duplicate_of=None, text="A paragraph.", lines=1):
+    return {"doc_id": doc_id, "segment_index": index, "line_start": index + 1, "line_end": index + lines,
+            "status": status, "reason": reason, "duplicate_of": duplicate_of, "text": text, "line_count": lines,
+            "similarity": 1.0 if status == "duplicate" else None, "removed_text": None}
+
+
+def _turn(doc_id, index, speaker, turn_type, question=None, role="journalist", text="Words."):
+    return {"id": f"{doc_id}:{index}", "doc_id": doc_id, "turn_index": index, "speaker": speaker,
+            "speaker_label": speaker, "speaker_role": role, "turn_type": turn_type,
+            "question_id": f"{doc_id}:{question}" if question is not None else None,
+            "reply_to": f"{doc_id}:{index - 1}" if index else None, "translated": False, "text": text,
+            "char_start": 0, "char_end": len(text), "speaker_title": None, "speaker_resolution": "exact",
+            "translation_marker": None, "line_start": index + 1, "line_end": index + 1}
+
+
+NASTY = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
+
+
+@pytest.fixture
+def nasty_release(tmp_path) -> Path:
+    """Every text field a reader might see holds markup; the release changed against 1.0.0."""
+    documents = [_document("t1", title=NASTY, site=NASTY, text="Q and A."), _document("a1", "article", site="news.example")]
+    segments = [_segment("t1", 0, "boilerplate", NASTY), _segment("t1", 1, text=f"Kept {NASTY}. Second sentence here."),
+                _segment("t1", 2, "duplicate", "repeated_highlight", 1, text=f"Kept {NASTY}."),
+                _segment("a1", 0, "boilerplate", "byline", lines=2), _segment("a1", 2)]
+    turns = [_turn("t1", 0, NASTY, "question"), _turn("t1", 1, "Leader", "answer", 0, "head_of_state", NASTY),
+             _turn("t1", 2, "Leader", "answer", None, "head_of_state")]
+    changes = {"previous_version": "1.0.0", "documents_added": ["a1"], "documents_removed": ["old1", "old2"],
+               "documents_changed": [], "turns_added": [], "turns_removed": ["old1:0"], "turns_changed": [],
+               "rows": {"documents": {"before": 3, "after": 2, "delta": -1}, "segments": {"before": 5, "after": 5, "delta": 0},
+                        "turns": {"before": 1, "after": 3, "delta": 2}, "rejects": {"before": 0, "after": 0, "delta": 0}}}
+    return _release(tmp_path / "1.1.0", documents, segments, turns, changes)
+
+
+class _Tags(HTMLParser):
+    """Every tag and attribute of a page, and the text of its <style>."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.style, self._in_style = "", False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.style += data
+
+
+def test_every_text_is_escaped_and_nothing_is_loaded(nasty_release):
+    page = render_report(nasty_release)
+    assert "<script" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    parsed = _Tags()
+    parsed.feed(page)
+    tags = {tag for tag, _ in parsed.tags}
+    assert not tags & {"script", "img", "link", "iframe", "object", "embed", "image", "use", "foreignobject", "base"}
+    # Nothing that could load a resource: no src, only in-page links, no CSS url() or @import.
+    for tag, attrs in parsed.tags:
+        assert "src" not in attrs and not any(a.startswith("on") for a in attrs), (tag, attrs)
+        assert attrs.get("href", "#").startswith("#"), (tag, attrs)
+        assert "url(" not in attrs.get("style", "")
+    assert "url(" not in parsed.style and "@import" not in parsed.style and "@font-face" not in parsed.style
+    csp = next(a["content"] for t, a in parsed.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    assert csp.startswith("default-src 'none';")
+
+
+def test_changes_against_the_previous_release(nasty_release):
+    page = render_report(nasty_release)
+    assert "Change against release 1.0.0" in page
+    assert 'data-metric="rows-delta" data-key="documents">-1<' in page
+    assert 'data-metric="rows-before" data-key="documents">3<' in page
+    assert 'data-metric="documents-removed">2<' in page and 'data-metric="turns-removed">1<' in page
+    assert 'data-metric="removed-lines-by-site" data-key="news.example">2<' in page
+    assert 'data-metric="removed-lines-by-reason" data-key="byline">2<' in page
+    assert 'data-metric="qa-answers-linked" data-key="t1">1<' in page
+    assert "answers without a linked question" in page
+
+
+def test_quotes_section_only_with_quotes_and_quality_needs_raw(nasty_release):
+    page = render_report(nasty_release)
+    assert 'id="quotes"' not in page and 'id="quality"' not in page
+    with pytest.raises(ValueError, match="raw_dir"):
+        render_report(nasty_release, gold_dir=SEED_GOLD)
+
+
+def test_same_release_same_page_and_written_atomically(nasty_release):
+    assert render_report(nasty_release) == render_report(nasty_release)
+    path = write_report(nasty_release)
+    assert path == nasty_release / "report.html"
+    assert path.read_text(encoding="utf-8") == render_report(nasty_release)
+    assert sorted(p.name for p in nasty_release.iterdir() if p.name.startswith(".")) == []
+
+
+def test_transcript_structure_links_answers_to_their_question():
+    turns = [_turn("d", 0, "Host", "statement", role="moderator"), _turn("d", 1, "Journalist 1", "question"),
+             _turn("d", 2, "A", "answer", 1, "official"), _turn("d", 3, "B", "answer", 1, "official"),
+             _turn("d", 4, "Journalist 2", "question"), _turn("d", 5, "A", "answer", None, "official"),
+             _turn("d", 6, "Host", "moderation", role="moderator")]
+    structure = transcript_structure("d", list(reversed(turns)))
+    assert [t["turn_index"] for t in structure.opening] == [0]
+    assert [(e.question["turn_index"], [a["turn_index"] for a in e.answers]) for e in structure.exchanges] == [(1, [2, 3]), (4, [])]
+    assert [t["turn_index"] for t in structure.unlinked_answers] == [5]
+    assert [t["turn_index"] for t in structure.other] == [6]
+    assert structure.answers_linked == 2
