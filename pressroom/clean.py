@@ -54,7 +54,7 @@ class CleanDocument:
 def _starts_paragraph(text: str) -> bool:
     """Speaker labels, and lines a boilerplate rule claims on their own, open
     a paragraph: a sentence is never joined across them."""
-    return turns.parse_label(text) is not None or boilerplate.form_rule(text) is not None
+    return bool(text) and (turns.parse_label(text) is not None or boilerplate.form_rule(text) is not None)
 
 
 def prepare(raw: RawDocument) -> PreparedDocument:
@@ -62,10 +62,11 @@ def prepare(raw: RawDocument) -> PreparedDocument:
     front = read_front_matter(split_lines(raw.text))
     soft_wrapped = front is not None or raw.source_path.lower().endswith(MARKDOWN_SUFFIXES)
     paragraphs = build_paragraphs(lines, starts_paragraph=_starts_paragraph, soft_wrapped=soft_wrapped)
-    labels = {p.index: label for p in paragraphs if p.kind == "text" and (label := turns.parse_label(p.text))}
-    form_reasons = {p.index: r for p in paragraphs if (r := boilerplate.form_rule(p.text))}
     title_index = metadata.find_title_paragraph(paragraphs, front.title if front else None)
-    nonblank = sum(1 for line in lines if line.text)
+    labels = {p.index: label for p in paragraphs
+              if p.kind in ("text", "quote") and p.index != title_index and (label := turns.parse_label(p.text))}
+    form_reasons = {p.index: r for p in paragraphs if (r := boilerplate.form_rule(p.text))}
+    nonblank = sum(1 for line in lines if line.kind != "blank")
     return PreparedDocument(raw, paragraphs, labels, form_reasons, _site(front, paragraphs, form_reasons, title_index),
                             nonblank, front, title_index)
 
@@ -122,7 +123,8 @@ def clean(doc: PreparedDocument, site_model: boilerplate.SiteBoilerplate | None 
             kept[p.index] = text
         segments[p.index] = row
 
-    candidates = {i: t for i, t in kept.items() if i != doc.title_index and paragraphs[i].kind != "heading"}
+    candidates = {i: t for i, t in kept.items()
+                  if i != doc.title_index and paragraphs[i].kind != "heading" and i not in protected}
     for copy in highlights.find_repeated_highlights(candidates):
         segments[copy.index].update(
             status="duplicate", reason="repeated_highlight",
@@ -166,32 +168,74 @@ def clean(doc: PreparedDocument, site_model: boilerplate.SiteBoilerplate | None 
     }
     result = CleanDocument(document, [segments[p.index] for p in paragraphs])
     if is_transcript:
-        result.turns = _turn_rows(doc_id, text, kept, offsets, labels, paragraphs)
+        interviewer = next((m.group(1) for p in paragraphs[:12] if (m := turns.INTERVIEWER.search(p.text))), None)
+        result.turns = _turn_rows(doc_id, text, kept, offsets, labels, paragraphs, interviewer)
     return result
 
 
-def _turn_rows(doc_id, text, kept, offsets, labels, paragraphs) -> list[dict]:
-    resolver = turns.SpeakerResolver(text, list(labels.values()))
+def _named_from_turns(speakers, cores, texts, interviewer):
+    """Names the turns themselves give: a moderator introducing himself
+    ("I'm Tom Baxter"), and the interviewer the byline names for the
+    generic questioner labels of a one-interviewer interview."""
+    named = {}
+    for speaker, core, text in zip(speakers, cores, texts):
+        if speaker.role == "moderator" and speaker.resolution == "title" and core not in named:
+            if who := turns.self_introduction(text):
+                named[core] = who
+    questioners = {core for speaker, core in zip(speakers, cores) if speaker.resolution == "unnamed" and speaker.role == "journalist"}
+    answerers = {s.name for s in speakers if s.role not in ("journalist", "audience", "moderator")}
+    if interviewer and questioners and len(answerers) == 1:
+        named.update({core: interviewer for core in questioners})
+    return [
+        turns.Speaker(named[core], s.role, s.title, "alias") if core in named else s
+        for s, core in zip(speakers, cores)
+    ]
+
+
+def _turn_rows(doc_id, text, kept, offsets, labels, paragraphs, interviewer=None) -> list[dict]:
     kept_order = list(kept)
     starts = [i for i in kept_order if i in labels]
-    speakers = [resolver.resolve(labels[i]) for i in starts]
-    shapes = turns.assign_turns([s.role for s in speakers])
-    rows = []
-    for n, (start, speaker, shape) in enumerate(zip(starts, speakers, shapes)):
-        label = labels[start]
+    members = []
+    for n, start in enumerate(starts):
         following = starts[n + 1] if n + 1 < len(starts) else None
-        members = kept_order[kept_order.index(start): kept_order.index(following) if following is not None else None]
-        last = members[-1]
-        char_start = offsets[start] + label.text_offset
-        char_end = offsets[last] + len(kept[last])
-        marker = label.translation_marker
+        members.append(kept_order[kept_order.index(start): kept_order.index(following) if following is not None else None])
+    spans = []
+    for start, group in zip(starts, members):
+        label = labels[start]
+        if label.text_offset < len(kept[start]):
+            char_start = offsets[start] + label.text_offset
+        elif len(group) > 1:  # the label stands alone on its line: the text follows
+            char_start = offsets[group[1]]
+        else:
+            char_start = offsets[start] + len(kept[start])
+        spans.append((char_start, offsets[group[-1]] + len(kept[group[-1]])))
+    texts = [text[a:b] for a, b in spans]
+
+    # people whose labels give title and name are not behind a title-only label of that title
+    first = turns.SpeakerResolver(text, [labels[i] for i in starts])
+    titled = {}
+    for i in starts:
+        title, name = turns.split_title(labels[i].core)
+        if title and name:
+            speaker = first.resolve(labels[i])
+            titled[turns.fold(speaker.name)] = title
+    resolver = turns.SpeakerResolver(text, [labels[i] for i in starts])
+    speakers = [resolver.resolve(labels[i], titled) for i in starts]
+    speakers = _named_from_turns(speakers, [labels[i].core for i in starts], texts, interviewer)
+    roles = turns.questioner_roles([s.name for s in speakers], [s.role for s in speakers], texts)
+    shapes = turns.assign_turns(roles, texts)
+    rows = []
+    for n, (start, group, speaker, role, shape, (char_start, char_end)) in enumerate(
+            zip(starts, members, speakers, roles, shapes, spans)):
+        label = labels[start]
+        marker = label.translation_marker or turns.text_translation_marker(texts[n])
         rows.append({
             "id": f"{doc_id}:{n}",
             "doc_id": doc_id,
             "turn_index": n,
             "speaker": speaker.name,
             "speaker_label": label.printed,
-            "speaker_role": speaker.role,
+            "speaker_role": role,
             "speaker_title": speaker.title,
             "speaker_resolution": speaker.resolution,
             "turn_type": shape.turn_type,
@@ -199,10 +243,11 @@ def _turn_rows(doc_id, text, kept, offsets, labels, paragraphs) -> list[dict]:
             "reply_to": f"{doc_id}:{shape.reply_to_index}" if shape.reply_to_index is not None else None,
             "translated": marker is not None,
             "translation_marker": marker,
-            "text": text[char_start:char_end],
+            "stage_notes": turns.stage_notes(texts[n]),
+            "text": texts[n],
             "char_start": char_start,
             "char_end": char_end,
             "line_start": paragraphs[start].line_start,
-            "line_end": paragraphs[last].line_end,
+            "line_end": paragraphs[group[-1]].line_end,
         })
     return rows

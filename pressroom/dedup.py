@@ -62,7 +62,11 @@ Wiring (for the flow, the contract and the lock):
     clusters = dedup.find_document_clusters([(d["doc_id"], d["text"]) for d in documents])
     rows = dedup.cluster_rows(clusters)     # one dict per doc_id, the columns below
     # map/reduce form: per batch  sigs = [dedup.document_signature(i, t) for i, t in batch]
+    #                  (cacheable: sig.to_record() / DocumentSignature.from_record(record),
+    #                   valid while SEED, NUM_PERM and SHINGLE_WORDS hold)
     #                  whole corpus  dedup.cluster_signatures(all_sigs)
+    # The clustering takes DocumentSignature (not bare arrays) because exact
+    # copies and the canonical tie-break need the normalised hash and word count.
 
 New `documents` columns (key doc_id):
 
@@ -100,7 +104,8 @@ NUM_PERM = 128
 """MinHash functions; standard error of the Jaccard estimate ~ sqrt(J(1-J)/128)."""
 SEED = 20151126
 """Seed of the hash functions: fixed, so signatures are comparable across runs
-and releases (a signature cache stays valid while SEED and NUM_PERM hold)."""
+and releases (a signature cache stays valid while SEED, NUM_PERM and
+SHINGLE_WORDS hold)."""
 THRESHOLD = 0.8
 """Estimated Jaccard similarity from which two documents are near duplicates.
 A repost with different chrome remnants or a few edited sentences stays
@@ -110,6 +115,7 @@ no 5-word shingles (< 0.1 in the tests)."""
 _MERSENNE_61 = np.uint64((1 << 61) - 1)
 _MAX_HASH_32 = np.uint64(0xFFFFFFFF)
 _SHINGLE_MULTIPLIER = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime, odd
+_CHUNK = 8192  # shingles hashed at once: 128 x 8192 x 8 bytes = 8 MiB
 _WORD = re.compile(r"\w+")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "ʼ": "'"})
 
@@ -127,6 +133,16 @@ class DocumentSignature:
     normalised_sha256: str  # equal hashes: exact duplicates
     word_count: int  # words of the cleaned text (canonical rule, ties)
     minhash: np.ndarray  # uint32[num_perm]
+
+    def to_record(self) -> dict:
+        """A flat record for a cache (Parquet/JSON): the minhash as bytes."""
+        return {"doc_id": self.doc_id, "normalised_sha256": self.normalised_sha256,
+                "word_count": self.word_count, "minhash": self.minhash.astype("<u4").tobytes()}
+
+    @classmethod
+    def from_record(cls, record: Mapping) -> "DocumentSignature":
+        return cls(record["doc_id"], record["normalised_sha256"], int(record["word_count"]),
+                   np.frombuffer(record["minhash"], dtype="<u4").astype(np.uint32))
 
 
 @dataclass(frozen=True)
@@ -200,8 +216,12 @@ def signature(text: str, num_perm: int = NUM_PERM, seed: int = SEED,
     if shingles.size == 0:
         return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
     a, b = _permutations(num_perm, seed)
-    hashed = (a[:, None] * shingles[None, :] + b[:, None]) % _MERSENNE_61 & _MAX_HASH_32
-    return hashed.min(axis=1).astype(np.uint32)
+    minimum = np.full(num_perm, 0xFFFFFFFF, dtype=np.uint64)
+    for first in range(0, shingles.size, _CHUNK):  # bounded memory on very long texts
+        chunk = shingles[None, first:first + _CHUNK]
+        hashed = (a[:, None] * chunk + b[:, None]) % _MERSENNE_61 & _MAX_HASH_32
+        minimum = np.minimum(minimum, hashed.min(axis=1))
+    return minimum.astype(np.uint32)
 
 
 def document_signature(doc_id: str, text: str, num_perm: int = NUM_PERM, seed: int = SEED,

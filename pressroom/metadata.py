@@ -65,6 +65,8 @@ def find_title_paragraph(paragraphs: Sequence, front_matter_title: str | None = 
             return heading
         if p.kind != "text" or p.joined or form_rule(p.text) or not 3 <= words <= TITLE_MAX_WORDS:
             continue
+        if p.text.isupper() and words <= 4:  # a masthead ("THE WHITE HOUSE"), not a headline
+            continue
         following = paragraphs[position + 1] if position + 1 < len(paragraphs) else None
         with_dek = (following is not None and p.blank_after == 0 and following.blank_after > 0
                     and following.kind == "text" and len(following.text.split()) <= BODY_WORDS)

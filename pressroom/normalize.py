@@ -120,14 +120,20 @@ class Line:
     indent: int = 0  # leading spaces of the raw line (list continuations)
 
 
+# "Q    Thank you." : a questioner label with no colon, set off by spaces
+_SPACED_Q_LABEL = re.compile(r"^(\s*(?:>\s?)*)(Q|QUESTION|A)(?:\s{2,}|\t+)(?=\S)")
+
+
 def classify_line(raw: str) -> Line:
     """Normalise one raw line and say what kind of line it was."""
-    fixed = fix_encoding(raw)
+    fixed = _SPACED_Q_LABEL.sub(r"\1\2: ", fix_encoding(raw))
     indent = len(fixed) - len(fixed.lstrip(" \t"))
     body = fixed.strip()
     if not body:
         return Line("", "blank")
     kind = "text"
+    if body[:1] == ">" and not body.lstrip("> "):
+        return Line("", "quote", indent)  # an empty quoted line: part of the quote around it
     if body.startswith("|") and body.endswith("|") and body.count("|") >= 3:
         return Line(normalize_whitespace(strip_markup(body)), "table", indent)  # a Markdown table row
     if not re.search(r"[^\W_]", body):
@@ -138,8 +144,6 @@ def classify_line(raw: str) -> Line:
         kind = "image" if body[:11].lower() == "<figcaption" else ("embed" if not rest or body.startswith("{{") else "text")
     elif (quote := _QUOTE_PREFIX.match(body)) and body[:1] == ">":
         body, kind = body[quote.end():].strip(), "quote"
-        if not body:  # an empty quoted line separates quoted paragraphs
-            return Line("", "blank")
     elif heading := _HEADING.match(body):
         body, kind = heading.group(1), "heading"
     elif image := _IMAGE_LINE.match(body):

@@ -176,7 +176,8 @@ def build_paragraphs(
             continue
         if groups and _joins(previous, line, blanks, width, starts_paragraph):
             groups[-1].append(number)
-            texts[-1] = f"{texts[-1]} {line.text}" if line.kind != "front_matter" else f"{texts[-1]} | {line.text}"
+            separator = " | " if line.kind == "front_matter" else " "
+            texts[-1] = separator.join(t for t in (texts[-1], line.text) if t)
         else:
             groups.append([number])
             texts.append(line.text)
@@ -189,7 +190,7 @@ def build_paragraphs(
         Paragraph(
             index=i,
             lines=tuple(group),
-            text=texts[i],
+            text=texts[i] or ">",  # a paragraph of empty quoted lines only
             blank_before=blank_runs[i],
             blank_after=blank_runs[i + 1],
             kind=kinds[i],

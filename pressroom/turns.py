@@ -21,15 +21,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-LABEL = re.compile(r"^(?P<label>[^:\n]{1,100}?)\s?:\s+(?=\S)")
+LABEL = re.compile(r"^(?P<label>[^:\n]{1,100}?)\s?:(?:\s+(?=\S)|$)")
 PARENTHETICAL = re.compile(r"\s*\(([^()]*)\)")
 TRANSLATION_MARKER = re.compile(r"\b(?:re-?translated|translated|translation|interpret(?:ed|er|ation)|in [A-Z][a-z]+ through)\b", re.I)
 CONNECTORS = frozenset("of the de la le du von van der den da di al bin ibn y e and".split())
 MAX_LABEL_WORDS = 7
 
 QUESTIONER_WORDS = frozenset(
-    "question q journalist reporter questioner correspondent audience participant "
-    "interviewer".split()
+    "question q journalist reporter questioner correspondent interviewer".split()
 )
 MODERATOR_WORDS = frozenset("moderator host presenter anchor facilitator".split())
 ANSWER_WORDS = frozenset("answer a".split())
@@ -51,23 +50,30 @@ NOT_LABELS = frozenset(
 )
 
 TITLE_WORDS = (
-    r"President|Vice[- ]President|Prime Minister|Minister|Chancellor|Secretary(?:[- ]General)?|"
-    r"Premier|King|Queen|Prince|Princess|Emir|Sultan|Ambassador|Spokes(?:man|woman|person)|"
-    r"Governor|Senator|Mayor|Director|Chairman|Chairwoman|Chair|Speaker|Commissioner|General|"
-    r"Admiral|Pope|Foreign Minister|Defen[cs]e Minister|Press Secretary"
+    r"President|Vice[- ]President|Prime Minister|Deputy Prime Minister|Minister|Chancellor|"
+    r"Secretary(?:[- ]General)?|Premier|King|Queen|Prince|Princess|Emir|Sultan|Ambassador|"
+    r"Spokes(?:man|woman|person)|Governor|Senator|Mayor|Director|Chairman|Chairwoman|Chair|Speaker|"
+    r"Commissioner|General|Admiral|Pope|Foreign Minister|Defen[cs]e Minister|Press Secretary|"
+    r"Council(?:lor| Member| member)|Councillor|Advis[eo]r|National Security Advis[eo]r|"
+    r"Deputy|Envoy|Representative|Senior Administration Official|Official"
 )
 TITLE_PREFIX = re.compile(
-    rf"^(?P<title>(?:(?:Acting|Deputy|Vice|Former|First|Federal|Crown)\s+)*(?:{TITLE_WORDS}))\b\.?\s*(?P<rest>.*)$"
+    rf"^(?:the\s+)?(?P<title>(?:(?:Acting|Deputy|Vice|Former|First|Federal|Crown|Senior|Special)\s+)*"
+    rf"(?:{TITLE_WORDS}))\b\.?\s*(?P<rest>.*)$",
+    re.I,
 )
 HONORIFIC = re.compile(r"^(?P<title>Mr|Mrs|Ms|Miss|Dr|Sir|Madam|Madame|Monsieur|Mme|M)\.?\s+(?P<rest>.+)$", re.I)
 
 HEAD_OF_STATE = re.compile(r"\b(?:president|king|queen|emir|sultan|emperor|monarch)\b", re.I)
 HEAD_OF_GOVERNMENT = re.compile(r"\b(?:prime minister|chancellor|premier)\b", re.I)
 OFFICIAL = re.compile(
-    r"\b(?:minister|secretary|ambassador|spokes\w+|governor|senator|mayor|director|"
-    r"commissioner|general|admiral|official|chair\w*|speaker)\b",
+    r"\b(?:minister|secretary|ambassador|spokes\w+|governor|senator|mayor|director|council\w*|"
+    r"commissioner|general|admiral|official|chair\w*|speaker|advis[eo]r|envoy|deputy|representative)\b",
     re.I,
 )
+AUDIENCE_WORDS = frozenset("audience participant citizen resident attendee caller student".split())
+PERSON_NOTE = re.compile(r"^([A-Z][\w'’.-]+(?:\s+[A-Z][\w'’.-]+){1,2})(?:,.*)?$")
+CLIP_NOTE = re.compile(r"\b(?:clip|video|recording|archive|file)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,35 @@ class Label:
     @property
     def key(self) -> str:
         return fold(self.core)
+
+
+STAGE_NOTE = re.compile(
+    r"\((?:laughter|applause|inaudible|cross-?talk|as interpreted|laughs|off-?mic|pause|crosstalk|"
+    r"interruption|audio (?:gap|lost)|technical (?:difficulties|problem)|in [A-Z][a-z]+)\.?\)",
+    re.I,
+)
+TEXT_TRANSLATION = re.compile(r"\((?:as interpreted|through an interpreter|in [A-Z][a-z]+|translated)\.?\)", re.I)
+
+
+SELF_INTRODUCTION = re.compile(r"\b(?:I'm|I am|my name is|this is)\s+([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2})")
+INTERVIEWER = re.compile(r"\b(?:interview(?:ed)?|questions?|conversation) by\s+([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2})")
+
+
+def self_introduction(text: str) -> str | None:
+    """'I'm Tom Baxter from Radio West' -> 'Tom Baxter'."""
+    match = SELF_INTRODUCTION.search(text)
+    return match.group(1) if match else None
+
+
+def stage_notes(text: str) -> list[str]:
+    """Stage notes in a turn, as printed: '(Laughter.)', '(Inaudible.)'."""
+    return STAGE_NOTE.findall(text)
+
+
+def text_translation_marker(text: str) -> str | None:
+    """A translation marker in the turn's text: '(As interpreted.)', '(in French)'."""
+    match = TEXT_TRANSLATION.search(text[:200])
+    return match.group(0) if match else None
 
 
 def fold(text: str) -> str:
@@ -122,6 +157,9 @@ def parse_label(text: str) -> Label | None:
     core = PARENTHETICAL.sub("", printed).replace("*", "").replace("_", "").strip(" .,-–—")
     if not core or not _is_label_core(core):
         return None
+    if (match.end() >= len(text.rstrip()) and len(core.split()) < 2 and not notes and not core.isupper()
+            and not SpeakerResolver._role_word(core)):
+        return None  # alone on its line, a label must name someone: 'June:' does not
     return Label(printed=printed, core=core, notes=notes, text_offset=match.end())
 
 
@@ -148,27 +186,32 @@ class Speaker:
     resolution: str  # exact, alias, title, unnamed, unresolved
 
 
+def _title_case(text: str) -> str:
+    return " ".join(w if not w.isupper() or len(w) <= 1 else w.capitalize() for w in text.split())
+
+
 def split_title(core: str, known_names: Sequence[str] = ()) -> tuple[str | None, str | None]:
     """'President of Russia Vladimir Putin' -> ('President of Russia', 'Vladimir Putin').
 
+    Titles are matched in any case ('THE PRESIDENT', 'PRESIDENT NDIAYE').
     After 'of', the place may have several words; the split that leaves a
     known name wins, else the last two words are the name when at least one
     word is left for the place."""
     match = TITLE_PREFIX.match(core) or HONORIFIC.match(core)
     if not match:
         return None, core
-    title, rest = match.group("title"), match.group("rest").strip()
+    title, rest = _title_case(match.group("title")), match.group("rest").strip()
     words = rest.split()
-    if words and words[0] == "of":
+    if words and words[0].lower() == "of":
         words = words[1:]
         lead = ["of"]
-        if words and words[0] == "the":
+        if words and words[0].lower() == "the":
             words, lead = words[1:], ["of", "the"]
         known = {fold(n) for n in known_names}
         split = next((s for s in range(1, len(words)) if fold(" ".join(words[s:])) in known), None)
         if split is None:
             split = len(words) - 2 if len(words) >= 3 else len(words)
-        return " ".join([title, *lead, *words[:split]]), " ".join(words[split:]) or None
+        return " ".join([title, *lead, *map(_title_case, words[:split])]), " ".join(words[split:]) or None
     return title, rest or None
 
 
@@ -185,17 +228,19 @@ def role_of(title: str | None) -> str:
 
 
 _NAME_AFTER = r"\s+((?:[A-Z][\w'’.-]+)(?:\s+(?:[A-Z][\w'’-]+|de|van|von|al|bin)){1,2})"
+_FIRST_NAME = r"([A-Z][\w'’-]+(?:\s+[A-Z]\.)?)"
 
 
 @dataclass
 class SpeakerResolver:
-    """Resolves the labels of one document against what the document says."""
+    """Resolves the labels of one document against what the document says:
+    its title and text name the people the labels abbreviate."""
 
     document_text: str
     labels: Sequence[Label]
     _names: dict[str, Counter[str]] = field(default_factory=dict)  # fold -> printed variants
     _titles: dict[str, str] = field(default_factory=dict)  # fold(name) -> title
-    _questioners: int = 0
+    _unnamed: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         plain = [label.core for label in self.labels if not (TITLE_PREFIX.match(label.core) or HONORIFIC.match(label.core))]
@@ -212,18 +257,20 @@ class SpeakerResolver:
         self._names.setdefault(fold(name), Counter())[name] += 1
 
     def _count_variants(self, key: str) -> None:
-        """Count every spelling of the name found in the text (accents differ)."""
+        """Count every spelling of the name found in the text (accents, case)."""
         words = key.split()
         pattern = r"\b" + r"\s+".join(r"[\w'’-]{%d,%d}" % (max(1, len(w) - 1), len(w) + 1) for w in words) + r"\b"
-        for match in re.finditer(pattern, self.document_text):
-            if fold(match.group(0)) == key:
-                self._names[key][match.group(0)] += 1
+        for match in re.finditer(f"(?=({pattern}))", self.document_text):  # overlapping matches
+            if fold(match.group(1)) == key:
+                self._names[key][match.group(1)] += 1
 
     @staticmethod
     def _role_word(text: str) -> str | None:
         words = set(fold(text).split())
-        if words & QUESTIONER_WORDS:
+        if words & QUESTIONER_WORDS - {"audience"}:
             return "journalist"
+        if words & AUDIENCE_WORDS:
+            return "audience"
         if words & MODERATOR_WORDS:
             return "moderator"
         if words & ANSWER_WORDS and len(words) == 1:
@@ -233,28 +280,48 @@ class SpeakerResolver:
         return None
 
     def display(self, key: str) -> str:
-        """The spelling with the most accented letters, then the commonest."""
+        """The spelling with the most accented letters, not in capitals, then
+        the commonest."""
         variants = self._names[key]
-        return max(variants, key=lambda v: (sum(not c.isascii() for c in v), variants[v], v))
+        return max(variants, key=lambda v: (sum(not c.isascii() for c in v), not v.isupper(), variants[v], v))
 
-    def _find_by_title(self, title: str) -> str | None:
+    def _find_by_title(self, title: str, exclude: set[str]) -> str | None:
         for key, known_title in self._titles.items():
-            if fold(known_title) == fold(title):
+            if known_title and fold(known_title) == fold(title) and key not in exclude:
                 return key
-        match = re.search(re.escape(title) + _NAME_AFTER, self.document_text)
-        if match:
-            key = fold(match.group(1))
+        for match in re.finditer(f"(?i:{re.escape(title)})" + _NAME_AFTER, self.document_text):
+            name = match.group(1)
+            if name.isupper() or fold(name) in exclude:
+                continue
+            key = fold(name)
             if key not in self._names:
-                self._add_name(match.group(1))
+                self._add_name(name)
                 self._count_variants(key)
             self._titles.setdefault(key, title)
             return key
         return None
 
-    def _find_by_surname(self, name: str) -> str | None:
-        last = fold(name).split()[-1]
+    def _find_by_surname(self, surname: str) -> str | None:
+        last = fold(surname)
         matches = [k for k in self._names if k.split()[-1] == last]
-        return matches[0] if len(matches) == 1 else None
+        if len(matches) == 1:
+            return matches[0]
+        found: Counter[str] = Counter()
+        for match in re.finditer(_FIRST_NAME + r"\s+((?i:" + re.escape(surname) + r"))\b", self.document_text):
+            first, last_name = match.group(1), match.group(2)
+            if first.isupper() or TITLE_PREFIX.match(first) or HONORIFIC.match(first) or first.lower() in CONNECTORS:
+                continue
+            if last_name.isupper():
+                continue
+            found[f"{first} {last_name}"] += 1
+        if not found:
+            return None
+        name = found.most_common(1)[0][0]
+        key = fold(name)
+        if key not in self._names:
+            self._add_name(name)
+            self._count_variants(key)
+        return key
 
     def _title_in_text(self, key: str) -> str | None:
         """A title the text puts before the name ('President Vladimir Putin')."""
@@ -264,29 +331,66 @@ class SpeakerResolver:
                 return match.group(1)
         return None
 
-    def resolve(self, label: Label) -> Speaker:
+    def _unnamed_speaker(self, kind: str) -> Speaker:
+        self._unnamed[kind] += 1
+        return Speaker(f"{kind.capitalize()} {self._unnamed[kind]}", kind, None, "unnamed")
+
+    def resolve(self, label: Label, titled: dict[str, str] | None = None) -> Speaker:
+        """The speaker behind `label`.  `titled` maps the people whose own
+        labels give title and name to that title: a title-only label with
+        the same title ('THE PRESIDENT' beside 'PRESIDENT NDIAYE') is someone
+        else."""
         role_word = self._role_word(label.core)
-        if role_word == "journalist":
-            self._questioners += 1
-            return Speaker(f"Journalist {self._questioners}", "journalist", None, "unnamed")
+        if role_word in ("journalist", "audience"):
+            person = next((m.group(1) for n in label.notes if (m := PERSON_NOTE.match(n.strip("* ")))
+                           and not TRANSLATION_MARKER.search(n)), None)
+            if person:
+                return Speaker(person, role_word, None, "exact")
+            return self._unnamed_speaker(role_word)
         if role_word in {"moderator", "interpreter"}:
-            return Speaker(label.core.title(), role_word, None, "title")
+            person = next((m.group(1) for n in label.notes if (m := PERSON_NOTE.match(n.strip("* ")))), None)
+            return Speaker(person or _title_case(label.core), role_word, None, "exact" if person else "title")
+        if role_word == "answerer":
+            key = self._interviewee()
+            if key:
+                return Speaker(self.display(key), role_of(self._titles.get(key)), self._titles.get(key), "title")
+            return Speaker("Interviewee", "unknown", None, "unresolved")
         title, name = split_title(label.core, [self.display(k) for k in self._names])
+        if name is None and title:  # "Spokesperson (Anna Kowal)"
+            person = next((m.group(1) for n in label.notes if (m := PERSON_NOTE.match(n.strip("* ")))), None)
+            if person:
+                name = person
         key, resolution = None, "exact"
         if name and fold(name) in self._names:
             key = fold(name)
         elif name and len(name.split()) == 1:
             key, resolution = self._find_by_surname(name), "alias"
         elif name is None and title:
-            key, resolution = self._find_by_title(title), "title"
+            # a bare title ("THE PRESIDENT") is not the person whose label gives
+            # that title with a name; a specific one ("President of France") may be
+            others = {k for k, t in (titled or {}).items() if fold(t) == fold(title)} if " of " not in title else set()
+            key, resolution = self._find_by_title(title, others), "title"
         if key is None:
-            shown = name or title or label.core
-            return Speaker(shown, role_of(title), title, "unresolved")
+            shown = _title_case(name or title or label.core)
+            return Speaker(shown, role_of(title) if title else role_of(label.core), title, "unresolved")
         display = self.display(key)
         if resolution == "exact" and display != name:
             resolution = "alias"
         known_title = title or self._titles.get(key) or self._title_in_text(key)
         return Speaker(display, role_of(known_title), known_title, resolution)
+
+    def _interviewee(self) -> str | None:
+        """For 'A:' labels: the first titled person the text names."""
+        match = re.search(rf"(?:{TITLE_WORDS})" + _NAME_AFTER, self.document_text)
+        if not match:
+            return None
+        key = fold(match.group(1))
+        if key not in self._names:
+            self._add_name(match.group(1))
+            self._count_variants(key)
+        title = re.match(rf"(?:{TITLE_WORDS})", match.group(0))
+        self._titles.setdefault(key, title.group(0) if title else None)
+        return key
 
 
 # --- Q&A structure -----------------------------------------------------------
@@ -299,23 +403,62 @@ class TurnShape:
     reply_to_index: int | None
 
 
-def assign_turns(roles: Sequence[str]) -> list[TurnShape]:
-    """Turn types and links from the speakers' roles, in order.
+QUESTIONING_ROLES = frozenset({"journalist", "audience"})
+MODERATION = re.compile(
+    r"\b(?:next question|last question|one more question|final question|(?:take|taking) (?:a few |some |two |three |one )?"
+    r"questions?|the floor|go ahead|we have time for|over to you|first question|questions? from|"
+    r"let'?s (?:move|go|take)|you have the floor|please(?:,)? (?:go ahead|keep it short)|thank you(?:,)? (?:all|everyone)|"
+    r"(?:^|\. )(?:please|yes),? [A-Z][\w ]{0,30}\.$)",
+    re.I,
+)
+MODERATION_MAX_WORDS = 45
 
-    Turns before the first question are statements; a journalist's turn is a
-    question; a moderator's is moderation; every other turn after a question
-    answers the latest question (several answers may share one).  For
-    ConvoKit, the first turn is the root, an answer replies to its question
-    and every other turn to the turn before it.
+
+def asks(text: str) -> bool:
+    """Does the turn end on a question?"""
+    tail = text.rstrip().rstrip(")").rstrip()
+    return tail.endswith("?") or "?" in tail[-120:]
+
+
+def is_moderation(text: str) -> bool:
+    """A short turn that manages the floor ('Next question, please.')."""
+    return len(text.split()) <= MODERATION_MAX_WORDS and bool(MODERATION.search(text))
+
+
+def questioner_roles(speakers: Sequence[str], roles: Sequence[str], texts: Sequence[str]) -> list[str]:
+    """Roles with interviewers found by behaviour: a named speaker of unknown
+    role most of whose turns (two or more) ask questions is a journalist."""
+    asked: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for speaker, role, text in zip(speakers, roles, texts):
+        if role == "unknown":
+            total[speaker] += 1
+            asked[speaker] += asks(text)
+    questioners = {s for s in total if total[s] >= 2 and asked[s] >= 0.6 * total[s]}
+    return ["journalist" if s in questioners else r for s, r in zip(speakers, roles)]
+
+
+def assign_turns(roles: Sequence[str], texts: Sequence[str] | None = None) -> list[TurnShape]:
+    """Turn types and links from the speakers' roles and words, in order.
+
+    A journalist's or audience member's turn is a question; a moderator's
+    turn is moderation unless it asks a question; any speaker's short turn
+    that manages the floor is moderation.  Turns before the first question
+    are statements; every other turn after a question answers the latest
+    question (several answers may share one, and an answer resumed after an
+    interruption still answers it).  For ConvoKit, the first turn is the
+    root, an answer replies to its question and every other turn to the turn
+    before it.
     """
+    texts = texts or [""] * len(roles)
     shapes: list[TurnShape] = []
     last_question: int | None = None
-    for i, role in enumerate(roles):
+    for i, (role, text) in enumerate(zip(roles, texts)):
         previous = i - 1 if i else None
-        if role == "journalist":
+        if role in QUESTIONING_ROLES or (role == "moderator" and asks(text) and not is_moderation(text)):
             shapes.append(TurnShape("question", None, previous))
             last_question = i
-        elif role == "moderator":
+        elif role == "moderator" or (text and is_moderation(text)):
             shapes.append(TurnShape("moderation", None, previous))
         elif last_question is None:
             shapes.append(TurnShape("statement", None, previous))

@@ -19,8 +19,8 @@ DOC_TYPES = ("transcript", "article", "commentary", "other")
 SEGMENT_STATUSES = ("kept", "trimmed", "boilerplate", "duplicate")
 TURN_TYPES = ("statement", "question", "answer", "moderation", "other")
 SPEAKER_ROLES = (
-    "head_of_state", "head_of_government", "official", "moderator", "journalist",
-    "interpreter", "answerer", "unknown",
+    "head_of_state", "head_of_government", "official", "moderator", "journalist", "audience",
+    "interpreter", "unknown",
 )
 SPEAKER_RESOLUTIONS = ("exact", "alias", "title", "unnamed", "unresolved")
 
@@ -111,6 +111,7 @@ TURNS = Table(
         Column("speaker_title", pa.string(), True, "title the document gives the speaker, e.g. 'President of France'", False),
         Column("speaker_resolution", pa.string(), False, "how the speaker was resolved: exact, alias, title, unnamed, unresolved", False),
         Column("translation_marker", pa.string(), True, "the translation marker as printed", False),
+        Column("stage_notes", pa.list_(pa.string()), False, "stage notes in the turn, as printed: (Laughter.), (Inaudible.)", False),
         Column("line_start", pa.int32(), False, "raw line of the label", False),
         Column("line_end", pa.int32(), False, "last raw line of the turn", False),
     ),
