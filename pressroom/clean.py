@@ -222,8 +222,11 @@ def _turn_rows(doc_id, text, kept, offsets, labels, paragraphs, interviewer=None
     resolver = turns.SpeakerResolver(text, [labels[i] for i in starts])
     speakers = [resolver.resolve(labels[i], titled) for i in starts]
     speakers = _named_from_turns(speakers, [labels[i].core for i in starts], texts, interviewer)
-    roles = turns.questioner_roles([s.name for s in speakers], [s.role for s in speakers], texts)
-    shapes = turns.assign_turns(roles, texts)
+    moderators = turns.moderators_named(text)
+    roles = ["moderator" if turns.fold(s.name) in moderators else s.role for s in speakers]
+    roles = turns.questioner_roles([s.name for s in speakers], roles, texts)
+    clips = [any(turns.CLIP_NOTE.search(n) for n in labels[i].notes) for i in starts]
+    shapes = turns.assign_turns(roles, texts, [s.name for s in speakers], clips)
     rows = []
     for n, (start, group, speaker, role, shape, (char_start, char_end)) in enumerate(
             zip(starts, members, speakers, roles, shapes, spans)):

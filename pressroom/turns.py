@@ -103,8 +103,21 @@ STAGE_NOTE = re.compile(
 TEXT_TRANSLATION = re.compile(r"\((?:as interpreted|through an interpreter|in [A-Z][a-z]+|translated)\.?\)", re.I)
 
 
-SELF_INTRODUCTION = re.compile(r"\b(?:I'm|I am|my name is|this is)\s+([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2})")
-INTERVIEWER = re.compile(r"\b(?:interview(?:ed)?|questions?|conversation) by\s+([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2})")
+SELF_INTRODUCTION = re.compile(r"\b(?i:I'm|I am|my name is|this is)\s+([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2})")
+INTERVIEWER = re.compile(r"\b(?i:interview(?:ed)?|questions?|conversation) by\s+([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2})")
+MODERATED_BY = re.compile(r"\b(?i:moderated by|hosted by|chaired by)\s+((?:[A-Z][\w'’.-]+\s*){2,6})")
+
+
+def moderators_named(text: str) -> set[str]:
+    """People the text says moderate: 'moderated by Deputy Spokesperson Steffen
+    Hoffmann' -> {'steffen hoffmann'} (the last two words of the name run)."""
+    return {fold(" ".join(m.group(1).split()[-2:])) for m in MODERATED_BY.finditer(text)}
+
+
+RESUMPTION = re.compile(
+    r"^(?:\(?cross-?talk\.?\)?\s*)?(?i:please let me finish|let me finish|as i was saying|if i (?:may|could) finish|"
+    r"to finish my (?:answer|point)|--|—|…|\.\.\.)"
+)
 
 
 def self_introduction(text: str) -> str | None:
@@ -227,6 +240,7 @@ def role_of(title: str | None) -> str:
     return "unknown"
 
 
+NOT_FIRST_NAMES = frozenset("member members leader party minister council government office".split())
 _NAME_AFTER = r"\s+((?:[A-Z][\w'’.-]+)(?:\s+(?:[A-Z][\w'’-]+|de|van|von|al|bin)){1,2})"
 _FIRST_NAME = r"([A-Z][\w'’-]+(?:\s+[A-Z]\.)?)"
 
@@ -309,7 +323,8 @@ class SpeakerResolver:
         found: Counter[str] = Counter()
         for match in re.finditer(_FIRST_NAME + r"\s+((?i:" + re.escape(surname) + r"))\b", self.document_text):
             first, last_name = match.group(1), match.group(2)
-            if first.isupper() or TITLE_PREFIX.match(first) or HONORIFIC.match(first) or first.lower() in CONNECTORS:
+            if (first.isupper() or TITLE_PREFIX.match(first) or HONORIFIC.match(first)
+                    or first.lower() in CONNECTORS or first.lower() in NOT_FIRST_NAMES):
                 continue
             if last_name.isupper():
                 continue
@@ -434,28 +449,38 @@ def questioner_roles(speakers: Sequence[str], roles: Sequence[str], texts: Seque
         if role == "unknown":
             total[speaker] += 1
             asked[speaker] += asks(text)
-    questioners = {s for s in total if total[s] >= 2 and asked[s] >= 0.6 * total[s]}
+    # with no questioner labels at all, the one asking most of the time is the interviewer
+    share = 0.6 if any(r in QUESTIONING_ROLES for r in roles) else 0.4
+    questioners = {s for s in total if total[s] >= 2 and asked[s] >= share * total[s]}
     return ["journalist" if s in questioners else r for s, r in zip(speakers, roles)]
 
 
-def assign_turns(roles: Sequence[str], texts: Sequence[str] | None = None) -> list[TurnShape]:
+def assign_turns(roles: Sequence[str], texts: Sequence[str] | None = None,
+                 speakers: Sequence[str] | None = None, clips: Sequence[bool] | None = None) -> list[TurnShape]:
     """Turn types and links from the speakers' roles and words, in order.
 
     A journalist's or audience member's turn is a question; a moderator's
     turn is moderation unless it asks a question; any speaker's short turn
-    that manages the floor is moderation.  Turns before the first question
-    are statements; every other turn after a question answers the latest
-    question (several answers may share one, and an answer resumed after an
-    interruption still answers it).  For ConvoKit, the first turn is the
+    that manages the floor is moderation; a played clip is a statement.
+    Turns before the first question are statements; every other turn after
+    a question answers the latest question (several answers may share one).
+    An answer resumed after an interjection ('Please let me finish. --')
+    answers the question its first part answered, and the interjection
+    stays open for the next speaker.  For ConvoKit, the first turn is the
     root, an answer replies to its question and every other turn to the turn
     before it.
     """
-    texts = texts or [""] * len(roles)
+    n = len(roles)
+    texts = texts or [""] * n
+    speakers = speakers or [str(i) for i in range(n)]
+    clips = clips or [False] * n
     shapes: list[TurnShape] = []
     last_question: int | None = None
     for i, (role, text) in enumerate(zip(roles, texts)):
         previous = i - 1 if i else None
-        if role in QUESTIONING_ROLES or (role == "moderator" and asks(text) and not is_moderation(text)):
+        if clips[i]:
+            shapes.append(TurnShape("statement", None, previous))
+        elif role in QUESTIONING_ROLES or (role == "moderator" and asks(text) and not is_moderation(text)):
             shapes.append(TurnShape("question", None, previous))
             last_question = i
         elif role == "moderator" or (text and is_moderation(text)):
@@ -463,5 +488,10 @@ def assign_turns(roles: Sequence[str], texts: Sequence[str] | None = None) -> li
         elif last_question is None:
             shapes.append(TurnShape("statement", None, previous))
         else:
-            shapes.append(TurnShape("answer", last_question, last_question))
+            target = last_question
+            interrupted = last_question - 1
+            if (RESUMPTION.match(text) and interrupted >= 0 and speakers[interrupted] == speakers[i]
+                    and shapes[interrupted].turn_type == "answer"):
+                target = shapes[interrupted].question_index
+            shapes.append(TurnShape("answer", target, target))
     return shapes

@@ -1,0 +1,440 @@
+"""Quotations and their provenance (pressroom.quotes).
+
+Three groups: extraction rules on small texts, linking rules, and two scored
+corpora: the hand-written gold under tests/corpus/quotes/ and the seeds
+(000 quotes the 001 transcript, partly in another translation; 002 and 004
+quote both presidents inline; 003 quotes other people only).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from pressroom import quotes
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLD_DIR = ROOT / "tests" / "corpus" / "quotes"
+_LABEL = re.compile(r"^([A-Z][^:\n]{0,60}?)(?: \(retranslated\))?: ")
+
+
+def spans_hold(text: str, rows: list[dict]) -> bool:
+    return all(text[r["char_start"]:r["char_end"]] == r["text"] for r in rows)
+
+
+def texts(rows: list[dict]) -> list[str]:
+    return [r["text"] for r in rows]
+
+
+# -- extraction --------------------------------------------------------------------
+
+
+def test_inline_quotes_in_curly_straight_and_single_marks():
+    text = ("“We will not give up the corridor,” she said. He replied that \"the tariff is fair to all\" "
+            "and called it ‘a good day for the northern ports’, while the farmers’ unions and Orelli’s "
+            "party stayed silent.")
+    rows = quotes.extract_quotes("d", text)
+    assert texts(rows) == ["We will not give up the corridor", "the tariff is fair to all",
+                           "a good day for the northern ports"]
+    assert {r["kind"] for r in rows} == {"inline"} and {r["rule"] for r in rows} == {"quote_marks"}
+    assert [r["quote_index"] for r in rows] == [0, 1, 2]
+    assert [r["id"] for r in rows] == ["d:q0", "d:q1", "d:q2"]
+    assert spans_hold(text, rows)
+
+
+def test_scare_quotes_and_apostrophes_are_not_quotations():
+    text = ("The “moderate” rebels and the so-called \"healthy opposition\" were Assad’s problem, "
+            "not the farmers’ or the ministers’ one.")
+    assert quotes.extract_quotes("d", text) == []
+
+
+def test_single_marks_inside_double_ones_are_not_counted_twice():
+    text = "“He told me ‘we are ready to sign the compact today’ and left,” the envoy said."
+    assert texts(quotes.extract_quotes("d", text)) == ["He told me ‘we are ready to sign the compact today’ and left"]
+
+
+def test_quotation_filling_two_paragraphs_is_one_block():
+    text = ("On the political side, he said:\n\n"
+            "\"We believe that the conditions should be met. A coalition government should be formed.\n\n"
+            "However, Russia should play one of the main roles in this process\".\n\n"
+            "Yeah, \"it goes without saying\"... More like it is not worth saying.")
+    rows = quotes.extract_quotes("d", text)
+    assert [(r["kind"], r["rule"]) for r in rows] == [("block", "quote_marks"), ("inline", "quote_marks")]
+    assert rows[0]["text"].startswith("We believe") and rows[0]["text"].endswith("in this process")
+    assert "\n\n" in rows[0]["text"]
+    assert spans_hold(text, rows)
+
+
+def test_unclosed_quotation_mark_gives_no_quote():
+    text = "He said \"we will see about the tariff and then go home.\n\nNext paragraph \"opens again and again."
+    assert quotes.extract_quotes("d", text) == []
+
+
+def test_block_after_a_colon_and_its_continuation_by_voice():
+    text = ("Putin reiterated his call for a real coalition:\n\n"
+            "We respect the US-led coalition and are ready to work with it.\n\n"
+            "It goes without saying that incidents like this are unacceptable. We assume this won't happen again.\n\n"
+            "In the battle of words, Putin always wins. The U.S. cannot refuse such an offer.")
+    rows = quotes.extract_quotes("d", text)
+    assert len(rows) == 1
+    assert (rows[0]["kind"], rows[0]["rule"]) == ("block", "after_colon")
+    assert rows[0]["text"].startswith("We respect") and rows[0]["text"].endswith("won't happen again.")
+    assert spans_hold(text, rows)
+
+
+def test_block_continuation_follows_the_raw_layout_when_given():
+    """With the raw line ranges, a blank line continues the block and an
+    adjacent line ends it, whatever the voice of the paragraph."""
+    text = ("When asked about the jet, Putin displayed his tact:\n\n"
+            "Turkey is a member of NATO. France is also a member of NATO.\n\n"
+            "Those who apply double standards are playing with fire.\n\n"
+            "I never thought I'd say it, but good job Hollande.")
+    without_layout = quotes.extract_quotes("d", text)
+    assert without_layout[0]["text"].endswith("member of NATO.")  # no first person: stops
+    layout = [(3, 3), (4, 4), (6, 6), (7, 7)]  # blank raw line 5; line 7 follows 6 directly
+    with_layout = quotes.extract_quotes("d", text, layout)
+    assert len(with_layout) == 1
+    assert with_layout[0]["text"].endswith("playing with fire.")
+    with pytest.raises(ValueError, match="line ranges"):
+        quotes.extract_quotes("d", text, layout[:2])
+
+
+def test_ellipsis_and_speaker_label_blocks():
+    text = ("Putin alluded to this after summing up the week.\n\n"
+            "...militants from the so-called Islamic State are suffering heavy losses.\n\n"
+            "One thing France can't do is work directly with Assad. Solution?\n\n"
+            "Hollande: This is being done under the right to self-defence.\n\n"
+            "Update: the ministry did not answer our questions by Friday.")
+    rows = quotes.extract_quotes("d", text)
+    assert [(r["rule"], r["text"]) for r in rows] == [
+        ("ellipsis_start", "militants from the so-called Islamic State are suffering heavy losses."),
+        ("speaker_label", "This is being done under the right to self-defence."),
+    ]
+    assert spans_hold(text, rows)
+
+
+def test_headings_and_short_lines_after_a_colon_are_not_blocks():
+    text = ("The article continues with its points:\n\n"
+            "Point 2: France Snubs NATO's Article V in Favor of the EU Clause\n\n"
+            "Three things matter here:\n\n"
+            "Oil.")
+    assert quotes.extract_quotes("d", text) == []
+
+
+def test_page_furniture_labels_and_lists_are_not_quotations():
+    """From the site corpus: a column's headline, a podcast's guest line, a
+    numbered list after its colon."""
+    text = ("Column: I watched Mirenia vote. Our own officials could learn a thing or two.\n\n"
+            "Last Sunday I stood in a school gym and watched a retired teacher count ballots.\n\n"
+            "Guest: Rafael Oduya, hydrologist and former member of the boundary commission.\n\n"
+            "Here is what to watch tonight:\n\n"
+            "1. Whether the Harbour Alliance stays above 80 seats. Below that, it needs two partners.\n\n"
+            "2. Turnout. Anything above 70% would be the highest since 1998.")
+    assert quotes.extract_quotes("d", text) == []
+
+
+def test_a_labelled_quotation_is_one_paragraph():
+    text = ("One thing France can't do is work with Assad. Solution?\n\n"
+            "Hollande: This is being done under the right to self-defence.\n\n"
+            "This is a compromise we are all willing to make, I think.")
+    rows = quotes.extract_quotes("d", text)
+    assert texts(rows) == ["This is being done under the right to self-defence."]
+
+
+def test_quotes_inside_a_block_belong_to_it():
+    text = ("He said:\n\n"
+            "We heard the words \"no place in the future of Syria\" from our partners many times.\n\n"
+            "That was all.")
+    rows = quotes.extract_quotes("d", text)
+    assert len(rows) == 1 and rows[0]["kind"] == "block"
+
+
+# -- linking -----------------------------------------------------------------------
+
+TURNS = [
+    {"id": "t:0", "doc_id": "t", "speaker": "Vladimir Putin",
+     "text": "We have disrupted the extremists' operating mechanisms. The terrorists use the money from oil "
+             "to buy weapons. We see from the air where these vehicles are heading. They are heading for "
+             "Turkey day and night."},
+    {"id": "t:1", "doc_id": "t", "speaker": "François Hollande",
+     "text": "This is being done under the right to self-defence. We know for a fact that the terrorists who "
+             "acted in Paris were trained in Syria."},
+]
+
+
+def link_one(text: str, doc_id: str = "a", turns=TURNS) -> dict:
+    return quotes.link_quotes([{"doc_id": doc_id, "quote_index": 0, "text": text}], turns)[0]
+
+
+def test_link_exact_shortened_and_changed_wording():
+    exact = link_one("We see from the air where these vehicles are heading.")
+    assert (exact["matched_turn_id"], exact["match_method"], exact["match_score"]) == ("t:0", "shingle", 1.0)
+    assert exact["matched_speaker"] == "Vladimir Putin" and exact["matched_doc_id"] == "t"
+    turn_text = TURNS[0]["text"]
+    matched = turn_text[exact["matched_start"]:exact["matched_end"]]
+    assert matched == "We see from the air where these vehicles are heading."
+    changed = link_one("And we have this right because we know for sure that the terrorists who acted in Paris "
+                       "were trained in Syria.")
+    assert changed["matched_turn_id"] == "t:1" and changed["match_method"] in {"shingle", "fuzzy"}
+    assert 0.6 <= changed["match_score"] < 1.0
+
+
+def test_few_content_words_are_no_evidence_for_a_loose_match():
+    """From the site corpus: a mayor's phrase against another event's turn."""
+    turns = [{"id": "u:0", "doc_id": "u", "speaker": "President Kask",
+              "text": "Whoever is responsible must know there will be consequences. "
+                      "We have said this to everyone who needs to hear it."}]
+    assert link_one("cleared by everyone who needed to clear it", turns=turns)["matched_turn_id"] is None
+    assert link_one("We have told everyone who needs to hear it that there will be consequences "
+                    "for whoever is responsible", turns=turns)["matched_turn_id"] == "u:0"
+
+
+def test_two_shared_words_make_no_paraphrase():
+    """From the site corpus: a law's wording against another event's turn."""
+    turns = [{"id": "u:0", "doc_id": "u", "speaker": "Commissioner Dahl",
+              "text": "We will look at every proposal. That is not a rejection; that is a negotiating position."}]
+    quote = "information likely to undermine the negotiating position of the state"
+    assert link_one(quote, turns=turns)["matched_turn_id"] is None
+
+
+def test_never_linked_to_its_own_document():
+    assert link_one("We see from the air where these vehicles are heading.", doc_id="t")["matched_turn_id"] is None
+
+
+def test_unrelated_and_short_quotes_stay_unlinked():
+    row = link_one("The corridor will not reopen while the crossing remains closed to our inspectors.")
+    assert row["matched_turn_id"] is None
+    assert row["match_score"] is None and row["match_method"] is None and row["matched_speaker"] is None
+    # a few words: only a word-for-word match counts, and only with some content
+    assert link_one("heading for Turkey day and night")["matched_turn_id"] == "t:0"
+    assert link_one("heading towards Turkey day and night")["matched_turn_id"] is None
+    assert link_one("They are heading for Turkey")["matched_turn_id"] is None  # 2 content words
+
+
+def test_stemmer_meets_spelling_and_inflection_variants():
+    assert quotes.content_stems("organisations occupied strikes coordinated") == \
+        quotes.content_stems("organization occupy strike coordinate")
+
+
+def test_sentences_split_at_ellipsis():
+    text = "No other force is there ... except the army of Syria. In this regard, I agree."
+    pieces = [text[s:e] for s, e in quotes.sentence_spans(text)]
+    assert pieces == ["No other force is there ...", "except the army of Syria.", "In this regard, I agree."]
+
+
+# -- the hand-written gold ---------------------------------------------------------
+
+
+def parse_transcript(doc_id: str, text: str) -> list[dict]:
+    """`Name: text` paragraphs start turns; unlabelled paragraphs continue them."""
+    turns: list[dict] = []
+    for paragraph in text.split("\n\n"):
+        match = _LABEL.match(paragraph)
+        if match:
+            speaker = "Journalist" if match.group(1) == "Question" else match.group(1)
+            turns.append({"id": f"{doc_id}:{len(turns)}", "doc_id": doc_id, "speaker": speaker,
+                          "text": paragraph[match.end():]})
+        else:
+            turns[-1]["text"] += "\n\n" + paragraph
+    return turns
+
+
+def score_gold() -> dict:
+    gold = json.loads((GOLD_DIR / "gold.json").read_text(encoding="utf-8"))
+    turns = [t for name in gold["transcripts"]
+             for t in parse_transcript(name, (GOLD_DIR / f"{name}.txt").read_text(encoding="utf-8"))]
+    rows = []
+    for name in gold["articles"]:
+        text = (GOLD_DIR / f"{name}.txt").read_text(encoding="utf-8")
+        extracted = quotes.extract_quotes(name, text)
+        assert spans_hold(text, extracted)
+        rows += quotes.link_quotes(extracted, turns)
+    figures = {"total": len(gold["quotes"]), "found": 0, "kind_right": 0, "link_right": 0,
+               "links_expected": 0, "links_made": 0, "links_made_right": 0, "errors": []}
+    matched_rows = set()
+    for case in gold["quotes"]:
+        row = next((r for r in rows if r["doc_id"] == case["doc"] and r["text"].startswith(case["starts_with"])), None)
+        if row is None:
+            figures["errors"].append(f"not found: {case['starts_with']!r}")
+            continue
+        matched_rows.add(id(row))
+        figures["found"] += 1
+        figures["kind_right"] += row["kind"] == case["kind"]
+        figures["links_expected"] += case["turn"] is not None
+        if row["matched_turn_id"] is not None:
+            figures["links_made"] += 1
+            figures["links_made_right"] += row["matched_turn_id"] == case["turn"]
+        if row["matched_turn_id"] == case["turn"] and row["matched_speaker"] == case["speaker"]:
+            figures["link_right"] += 1
+        else:
+            figures["errors"].append(f"{case['case']}: {case['starts_with']!r} -> {row['matched_turn_id']} "
+                                     f"({row['match_method']} {row['match_score']}), expected {case['turn']}")
+    figures["extra"] = [r["text"][:40] for r in rows if id(r) not in matched_rows]
+    return figures
+
+
+def test_gold_quotes_are_found_and_linked():
+    f = score_gold()
+    print(f"\nquote gold: found {f['found']}/{f['total']}, kind {f['kind_right']}/{f['total']}, "
+          f"link right {f['link_right']}/{f['total']} "
+          f"(precision {f['links_made_right']}/{f['links_made']}, "
+          f"recall {f['links_made_right']}/{f['links_expected']})")
+    assert f["found"] == f["total"], f["errors"]
+    assert f["extra"] == []
+    assert f["kind_right"] == f["total"]
+    assert f["links_made_right"] == f["links_made"], f["errors"]  # no wrong link
+    assert f["link_right"] == f["total"], f["errors"]
+
+
+# -- the seeds ----------------------------------------------------------------------
+
+SEED_000 = "000_cb617dc5205fe770"
+SEED_001 = "001_3bccebe78fcd7704"
+PUTIN, HOLLANDE = "Vladimir Putin", "François Hollande"
+# seed 000's block quotes (gold notes: the lines after a line ending ':' and
+# 'Hollande: ...'): how each starts, who said it, and a phrase of the 001
+# turn that holds the passage (in 001's translation)
+SEED_000_BLOCKS = [
+    ("we will exchange information with France", PUTIN, "healthy opposition groups"),
+    ("We believe that the following conditions", HOLLANDE, "We believe that the following conditions"),
+    ("This is being done under the right to self-defence", HOLLANDE, "right to self-defence"),
+    ("We respect the US-led coalition", PUTIN, "We respect the coalition the United States is heading"),
+    ("As you know, Turkey is a member", PUTIN, "Turkey is a member of the North Atlantic Treaty"),
+    ("Regarding Turkey's Air Force", PUTIN, "did not recognise our plane"),
+    ("In this regard, I would like to comment", PUTIN, "certain tribes close to Turkey"),
+    ("militants from the so-called Islamic State", PUTIN, "illicit trade in oil"),
+    ("You have also asked about oil", PUTIN, "living oil pipeline"),
+    ("We haven't had these kinds of systems", PUTIN, "It had never occurred to us"),
+]
+
+
+@pytest.fixture(scope="module")
+def seed_quotes() -> tuple[list[dict], dict[str, dict], float]:
+    from pressroom.clean import clean, prepare
+    from pressroom.ingest import ingest
+
+    documents, _ = ingest(ROOT / "raw")
+    cleaned = [clean(prepare(d)) for d in documents]
+    turns = [t for c in cleaned for t in c.turns]
+    started = time.perf_counter()
+    extracted = []
+    for c in cleaned:
+        if c.document["doc_type"] == "transcript":
+            continue
+        lines = [(s["line_start"], s["line_end"]) for s in c.segments if s["status"] in ("kept", "trimmed")]
+        rows = quotes.extract_quotes(c.document["doc_id"], c.document["text"], lines)
+        assert spans_hold(c.document["text"], rows)
+        extracted += rows
+    linked = quotes.link_quotes(extracted, turns)
+    return linked, {t["id"]: t for t in turns}, time.perf_counter() - started
+
+
+def test_seed_000_block_quotes_link_to_the_right_turn(seed_quotes):
+    rows, turns, seconds = seed_quotes
+    blocks = [r for r in rows if r["doc_id"] == SEED_000 and r["kind"] == "block"]
+    assert len(blocks) == len(SEED_000_BLOCKS)
+    right = 0
+    for start, speaker, phrase in SEED_000_BLOCKS:
+        row = next(r for r in blocks if r["text"].startswith(start))
+        turn = turns.get(row["matched_turn_id"])
+        ok = (turn is not None and turn["doc_id"] == SEED_001 and row["matched_speaker"] == speaker
+              and phrase in turn["text"] and 0.0 < row["match_score"] <= 1.0)
+        right += ok
+        print(f"{start[:40]!r:45} -> {row['matched_turn_id']} {row['matched_speaker']} "
+              f"{row['match_method']} {row['match_score']} {'ok' if ok else 'WRONG'}")
+    print(f"seed 000 block quotes linked right: {right}/{len(SEED_000_BLOCKS)}; "
+          f"extract + link of all seed quotes: {seconds:.2f} s")
+    assert right >= 8  # the issue's bar
+    assert right == len(SEED_000_BLOCKS)  # what the stage does today
+
+
+# the inline quotes of 000, 002 and 004: (document, start, where it comes from
+# as (speaker, phrase of the 001 turn) or None, and whether the stage must
+# find the link today).  A quote may stay unlinked when `must` is False, but
+# it may never link to another turn.
+SEED_INLINE = [
+    ("000", "are looking at this kind of cooperation", (PUTIN, "Mr Hollande and I are looking at"), True),
+    ("000", "agreed to continue working together", (PUTIN, "We agreed to continue working together"), True),
+    ("000", "the most important reality in today", (HOLLANDE, "the most important reality"), True),
+    ("000", "done everything we can to ensure", (HOLLANDE, "done everything we can"), True),
+    ("000", "it goes without saying", (HOLLANDE, "it goes without saying that Assad"), False),  # an idiom
+    ("000", "The only goal that we should all set", (HOLLANDE, "The only goal that we should all set"), True),
+    ("000", "Assad has to go", None, True),  # the commentator's words
+    ("000", "As we understand it", (PUTIN, "this is a working coalition"), False),  # 4 words, other translation
+    ("000", "ISIS doesn't have jets", None, True),  # an imagined reply
+    ("002", "What we agreed, and this is important", (HOLLANDE, "strikes against terrorists only"), False),
+    ("002", "I believe that the fate of the president", (PUTIN, "fate of the President of Syria"), True),
+    ("002", "And there’s no other force", (PUTIN, "no other forces exist today that can conduct"), True),
+    ("002", "We are ready to cooperate with the coalition",
+     (PUTIN, "ready to cooperate with the US-led coalition"), True),
+    ("004", "We agreed on a very important issue", (HOLLANDE, "strikes against terrorists only"), True),
+    ("004", "And we are going to exchange some information", (HOLLANDE, "share information with each other"), False),
+    ("004", "We view the U.S.-led coalition with respect", (PUTIN, "We respect the coalition the United States"), True),
+    ("004", "does not have his place in Syria", (HOLLANDE, "does not have any role to play"), False),
+    ("004", "the Syrian president’s fate should be", (PUTIN, "fate of the President of Syria"), True),
+    ("004", "If you can’t even agree whether Bashar", None, True),  # John Pike, not in the corpus
+    ("004", "The problem from the coalition’s point", None, True),  # Rex Brynen
+    ("004", "I think he (Putin) is playing", None, True),  # Pike
+    ("004", "Russia and Turkey are so alienated", None, True),  # Pike
+]
+
+
+def test_seed_inline_quotes_link_right_or_not_at_all(seed_quotes):
+    rows, turns, _ = seed_quotes
+    right = wrong = missed = 0
+    for prefix, start, source, must in SEED_INLINE:
+        row = next(r for r in rows if r["doc_id"].startswith(prefix) and r["text"].startswith(start))
+        assert row["kind"] == "inline"
+        turn = turns.get(row["matched_turn_id"])
+        if source is None:
+            wrong += turn is not None
+            right += turn is None
+            continue
+        speaker, phrase = source
+        if turn is None:
+            missed += 1
+            assert not must, f"{start!r} not linked"
+        elif turn["speaker"] == speaker and phrase in turn["text"]:
+            right += 1
+        else:
+            wrong += 1
+            print(f"WRONG {start!r} -> {row['matched_turn_id']}")
+    print(f"\nseed inline quotes: {right}/{len(SEED_INLINE)} right, {wrong} wrong, {missed} left unlinked")
+    assert wrong == 0
+
+
+def test_seed_inline_quotes_of_both_presidents(seed_quotes):
+    rows, _, _ = seed_quotes
+    for prefix in ("002", "004"):
+        linked = [r for r in rows if r["doc_id"].startswith(prefix) and r["matched_turn_id"]]
+        assert all(r["kind"] == "inline" for r in linked)
+    speakers_004 = {r["matched_speaker"] for r in rows if r["doc_id"].startswith("004") and r["matched_turn_id"]}
+    assert speakers_004 == {PUTIN, HOLLANDE}
+    speakers_002 = {r["matched_speaker"] for r in rows if r["doc_id"].startswith("002") and r["matched_turn_id"]}
+    assert PUTIN in speakers_002
+
+
+def test_seed_003_quotes_other_people_only(seed_quotes):
+    rows, _, _ = seed_quotes
+    # 003 quotes de Gaulle, Palin, Shamir, treaties: nothing from the press conference
+    assert len([r for r in rows if r["doc_id"].startswith("003")]) >= 8
+    assert [r for r in rows if r["doc_id"].startswith("003") and r["matched_turn_id"]] == []
+
+
+def test_seed_links_have_scores_methods_and_spans(seed_quotes):
+    rows, turns, _ = seed_quotes
+    linked = [r for r in rows if r["matched_turn_id"]]
+    assert len(linked) >= 20
+    for row in linked:
+        assert row["matched_doc_id"] != row["doc_id"]
+        assert 0.0 < row["match_score"] <= 1.0
+        assert row["match_method"] in {"shingle", "fuzzy", "paraphrase"}
+        turn_text = turns[row["matched_turn_id"]]["text"]
+        assert 0 <= row["matched_start"] < row["matched_end"] <= len(turn_text)
+    for row in rows:
+        if row["matched_turn_id"] is None:
+            assert row["match_score"] is None and row["match_method"] is None
