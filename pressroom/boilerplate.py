@@ -42,7 +42,7 @@ SENTENCE_FINAL = tuple(".!?…\"”’»")
 NAME_CONNECTORS = frozenset(
     "and & of de la le du von van der den da di al bin ibn y e the with".split()
 )
-SEPARATORS = re.compile(r"\s+[|·•›»/]\s+|\s+[-–—]{1,2}\s+")
+SEPARATORS = re.compile(r"\s+[|·•›»/>]\s+|\s+[-–—]{1,2}\s+")
 
 # --- 1. form ---------------------------------------------------------------
 
@@ -51,7 +51,17 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
     (name, re.compile(pattern, re.I), max_words)
     for name, pattern, max_words in (
         ("field_line", r"^(?:regions?|themes?|topics?|tags?|categor(?:y|ies)|filed under|"
-         r"keywords|in-depth reports?|subjects?|sections?|permalink)\s*:|^(?:tagged|posted in|filed under)\b", 40),
+         r"keywords|in-depth reports?|subjects?|sections?|permalink|direct link|publication status)\s*:|"
+         r"^(?:tagged|posted in|filed under)\b", 40),
+        ("time_line", r"^(?:end\s+)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?(?:\s+[a-z]{2,4})?$", 6),
+        ("release_marker", r"^(?:for immediate release|e\s?&\s?oe|\[?ends?\]?|[-–—]\s?30\s?[-–—]|#{3}|"
+         r"check against delivery|\[?provisional translation\]?|\[?unofficial translation\]?|"
+         r"office of the press secretary|embargoed until\b.*)$", 8),
+        ("transcript_note", r"\bthis (?:interview|transcript|conversation) (?:has been|was) (?:edited|condensed|"
+         r"lightly edited|prepared)|^note:.{0,60}\b(?:transcript|interview|recording|interpretation)\b|"
+         r"^note for editors\b|\bthe following (?:is a|transcript)\b.{0,80}\b(?:translation|transcript|prepared)\b|"
+         r"only the spoken word is authoritative|\bprovided for information purposes\b|"
+         r"^video of the .{0,60}\bis available\b", 60),
         ("editors_note", r"^(?:\S+\s+){0,3}editor'?s'?\s+note\b|^\[?note from the editors?\b", 80),
         ("editorial_marker", r"^[(\[][^()\[\]]*\b(?:transcript|continued|cont'd|excerpts?|"
          r"end of|begin(?:s|ning)?)\b[^()\[\]]*[)\]]$", 12),
@@ -103,10 +113,10 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
         ("byline_meta", r"^\d+ min(?:ute)?s? read\b|^(?:\d+ (?:comments?|shares|views)\b[ ·|]*)+$|"
          r"^comments? \(\d+\)$", 10),
         ("byline", r"^(?:posted|published|written|updated)(?: on)?\b.{0,60}\bby [A-Z]|^posted by [A-Z]|"
-         r"^[A-Z][\w ]{1,40} staff(?: writers?| reporters?)?$|"
+         r"^[A-Z][\w ]{1,40} staff(?: writers?| reporters?)?$|^(?:interview|interviewed|questions|text|photos?) by [A-Z]|"
          r"^via [A-Z][^.]{0,60}[·|]|\bfrom (?:the )?[A-Z][\w .&'-]{1,50} website\b", 25),
         ("credits", r"^(?:additional )?(?:reporting|writing|editing|compiled|produced|translated) by\b|"
-         r"^our standards\b|\bcontributed (?:reporting )?to this (?:report|story|article)\b", 40),
+         r"^our standards\b|\bcontributed (?:reporting )?to this (?:report|story|article)\b|^authori[sz]ed by\b", 40),
         ("translation_link", r"^read (?:this )?(?:article |story |post )?in\b.{0,60}$|"
          r"^.{0,40}\b(?:en español|en français|auf deutsch|in english|em português|in italiano)$|"
          r"^this (?:post|article|page|story) is (?:also )?available in\b|"
@@ -119,6 +129,7 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
          r"^buy me a coffee\b|^donate\b|\bneeds (?:local |your )?support\b.{0,40}\bdonate\b|\bchip in\b|"
          r"\bfunded by (?:readers|listeners|members)\b|\bsubscribe today\b", 40),
         ("license", r"^republish this (?:article|story)\b|\bcreative commons licen[cs]e\b|"
+         r"\blicensed under (?:a |the )?creative commons\b|"
          r"\bcc by(?:-(?:nd|sa|nc))+\b", 60),
         ("mailing_list", r"^(?:previous|next) message\b|^messages sorted by\b|\bmailing list\b|"
          r"^an html attachment was scrubbed|^-+ ?next part ?-+$|^url: <https?://|"
@@ -150,7 +161,7 @@ def is_byline(text: str) -> bool:
 
 DATE_WORDS = frozenset(
     "published posted updated last date on at ago hours hour minutes minute days day am pm a.m. p.m. "
-    "gmt utc est edt cet cest bst pst pdt issue no. sent archived".split()
+    "gmt utc est edt cet cest bst pst pdt issue no. sent archived min read".split()
 )
 TIMESTAMP = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 
@@ -178,6 +189,16 @@ def is_menu(text: str) -> bool:
     if len(parts) < 3 or len(_words(text)) > 16:
         return False
     return all(len(p.split()) <= 3 for p in parts)
+
+
+def is_event_header(text: str) -> bool:
+    """A place or occasion line above a transcript's first turn ('East Room',
+    'Ottawa, Ontario', 'Via Teleconference'): a few words, all capitalised,
+    no sentence."""
+    words = re.findall(r"[^\W\d_][\w.'’-]*", text)
+    if not words or len(text.split()) > 6 or ends_sentence(text) or text.endswith(":") or HEADING_PREFIX.match(text):
+        return False
+    return all(w[0].isupper() or w.lower() in NAME_CONNECTORS for w in words)
 
 
 def has_no_words(text: str) -> bool:
@@ -535,6 +556,11 @@ def classify(
             if q.blank_before or q.index in protected or q.index == title_index or len(q.text.split()) > BLOCK_MAX_WORDS:
                 break
             decided.setdefault(q.index, owner)
+    first_turn = min(protected) if protected else None
+    if first_turn is not None:
+        for p in paragraphs[(title_index + 1 if title_index is not None else 0):first_turn]:
+            if p.index not in decided and is_event_header(p.text):
+                decided[p.index] = "event_header"
     if title_index is not None:
         title = paragraphs[title_index].text.casefold()
         for p in paragraphs[title_index + 1:]:

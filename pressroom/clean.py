@@ -182,6 +182,11 @@ def _named_from_turns(speakers, cores, texts, interviewer):
         if speaker.role == "moderator" and speaker.resolution == "title" and core not in named:
             if who := turns.self_introduction(text):
                 named[core] = who
+    # an anonymous official's label, and the text introduces today's speaker
+    anonymous = {core for s, core in zip(speakers, cores) if s.resolution == "unresolved" and s.role in ("official", "unknown")}
+    introduced = next((who for text in texts if (who := turns.introduced_speaker(text))), None)
+    if introduced and len(anonymous) == 1:
+        named[anonymous.pop()] = introduced
     questioners = {core for speaker, core in zip(speakers, cores) if speaker.resolution == "unnamed" and speaker.role == "journalist"}
     answerers = {s.name for s in speakers if s.role not in ("journalist", "audience", "moderator")}
     if interviewer and questioners and len(answerers) == 1:

@@ -55,7 +55,8 @@ TITLE_WORDS = (
     r"Spokes(?:man|woman|person)|Governor|Senator|Mayor|Director|Chairman|Chairwoman|Chair|Speaker|"
     r"Commissioner|General|Admiral|Pope|Foreign Minister|Defen[cs]e Minister|Press Secretary|"
     r"Council(?:lor| Member| member)|Councillor|Advis[eo]r|National Security Advis[eo]r|"
-    r"Deputy|Envoy|Representative|Senior Administration Official|Official"
+    r"Deputy|Envoy|Representative|Senior Administration Official|Official|Opposition Leader|"
+    r"Leader of the Opposition"
 )
 TITLE_PREFIX = re.compile(
     rf"^(?:the\s+)?(?P<title>(?:(?:Acting|Deputy|Vice|Former|First|Federal|Crown|Senior|Special)\s+)*"
@@ -105,7 +106,7 @@ TEXT_TRANSLATION = re.compile(r"\((?:as interpreted|through an interpreter|in [A
 
 SELF_INTRODUCTION = re.compile(r"\b(?i:I'm|I am|my name is|this is)\s+([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2})")
 INTERVIEWER = re.compile(r"\b(?i:interview(?:ed)?|questions?|conversation) by\s+([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2})")
-MODERATED_BY = re.compile(r"\b(?i:moderated by|hosted by|chaired by)\s+((?:[A-Z][\w'’.-]+\s*){2,6})")
+MODERATED_BY = re.compile(r"\b(?i:moderated by|hosted by|chaired by)\s+((?:[A-Z][\w'’-]+ ){1,5}[A-Z][\w'’-]+)")
 
 
 def moderators_named(text: str) -> set[str]:
@@ -118,6 +119,19 @@ RESUMPTION = re.compile(
     r"^(?:\(?cross-?talk\.?\)?\s*)?(?i:please let me finish|let me finish|as i was saying|if i (?:may|could) finish|"
     r"to finish my (?:answer|point)|--|—|…|\.\.\.)"
 )
+
+
+INTRODUCED_SPEAKER = re.compile(
+    r"\b(?i:our speaker(?: today| tonight)? is|joining us(?: today)? is|we are joined by|we're joined by)\s+"
+    r"((?:[A-Z][\w'’-]+ ){1,6}[A-Z][\w'’-]+)"
+)
+
+
+def introduced_speaker(text: str) -> str | None:
+    """'our speaker today is Deputy National Security Advisor Mark Ellery'
+    -> 'Mark Ellery' (the last two words of the name run)."""
+    match = INTRODUCED_SPEAKER.search(text)
+    return " ".join(match.group(1).split()[-2:]) if match else None
 
 
 def self_introduction(text: str) -> str | None:
@@ -241,7 +255,7 @@ def role_of(title: str | None) -> str:
 
 
 NOT_FIRST_NAMES = frozenset("member members leader party minister council government office".split())
-_NAME_AFTER = r"\s+((?:[A-Z][\w'’.-]+)(?:\s+(?:[A-Z][\w'’-]+|de|van|von|al|bin)){1,2})"
+_NAME_AFTER = r",?\s+((?:[A-Z][\w'’.-]+)(?:\s+(?:[A-Z][\w'’-]+|de|van|von|al|bin)){1,2})"
 _FIRST_NAME = r"([A-Z][\w'’-]+(?:\s+[A-Z]\.)?)"
 
 
