@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from pressroom import release
 from pressroom.card import release_documents
 from pressroom.clean import CleanDocument, PreparedDocument, clean, learn_site_boilerplate, prepare
+from pressroom.corpus import attach_clusters, build_quotes, build_speakers
 from pressroom.ingest import RawDocument, ingest
 from pressroom.tables import build_tables
 from schemas.validation import ValidationReport, validate_release
@@ -43,6 +44,13 @@ def prepare_batch(documents: list[RawDocument]) -> list[PreparedDocument]:
 @task(name="clean-batch", cache_policy=NO_CACHE)
 def clean_batch(documents: list[PreparedDocument], site_model) -> list[CleanDocument]:
     return [clean(d, site_model) for d in documents]
+
+
+@task(name="corpus-pass", cache_policy=NO_CACHE)
+def corpus_pass(documents: list[CleanDocument]) -> tuple[list[dict], list[dict]]:
+    """Near-duplicate clusters, the speakers table and the quotes table."""
+    attach_clusters(documents)
+    return build_speakers(documents), build_quotes(documents)
 
 
 @task(name="validate", cache_policy=NO_CACHE)
@@ -135,7 +143,8 @@ def _build(raw_dir: str, releases_dir: str, batch_size: int, gold_dir: str | Non
         prepared = [d for f in prepare_batch.map(batches(documents, batch_size)) for d in f.result()]
         site_model = learn_site_boilerplate(prepared)
         cleaned = [d for f in clean_batch.map(batches(prepared, batch_size), unmapped(site_model)) for d in f.result()]
-        tables = build_tables(cleaned, rejects)
+        speakers, quotes = corpus_pass(cleaned)
+        tables = build_tables(cleaned, rejects, speakers, quotes)
         validate(tables)
         gold = Path(gold_dir) if gold_dir and Path(gold_dir).is_dir() else None
 

@@ -22,9 +22,7 @@ def _type_name(value) -> list[str]:
 
 
 def speaker_id(turn: dict) -> str:
-    if turn["speaker_resolution"] == "unnamed":
-        return f"{turn['doc_id']}:{turn['speaker']}"
-    return turn["speaker"]
+    return turn["speaker_id"]
 
 
 def export_convokit(release_dir: Path, out_dir: Path) -> dict:

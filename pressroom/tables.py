@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from pressroom.clean import CleanDocument
 from pressroom.ingest import Reject
-from schemas.contract import DOCUMENTS, REJECTS, SEGMENTS, TURNS, Table
+from schemas.contract import DOCUMENTS, QUOTES, REJECTS, SEGMENTS, SPEAKERS, TURNS, Table
 
 
 def to_arrow(table: Table, rows: Iterable[dict]) -> pa.Table:
@@ -20,8 +20,11 @@ def to_arrow(table: Table, rows: Iterable[dict]) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=table.arrow_schema)
 
 
-def build_tables(documents: Sequence[CleanDocument], rejects: Sequence[Reject]) -> dict[str, pa.Table]:
+def build_tables(documents: Sequence[CleanDocument], rejects: Sequence[Reject],
+                 speakers: Sequence[dict] = (), quotes: Sequence[dict] = ()) -> dict[str, pa.Table]:
     return {
+        "speakers": to_arrow(SPEAKERS, speakers),
+        "quotes": to_arrow(QUOTES, quotes),
         "documents": to_arrow(DOCUMENTS, (d.document for d in documents)),
         "segments": to_arrow(SEGMENTS, (s for d in documents for s in d.segments)),
         "turns": to_arrow(TURNS, (t for d in documents for t in d.turns)),

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-CONTRACT_VERSION = "1.0.0"
+CONTRACT_VERSION = "1.1.0"
+"""1.1.0 added the speakers and quotes tables and columns (compatible: a minor change)."""
 
 DOC_TYPES = ("transcript", "article", "commentary", "other")
 SEGMENT_STATUSES = ("kept", "trimmed", "boilerplate", "duplicate")
@@ -68,6 +69,11 @@ DOCUMENTS = Table(
         Column("url", pa.string(), True, "the page's address, from front matter or its share/source lines", False),
         Column("authors", pa.list_(pa.string()), False, "author names from front matter or the byline", False),
         Column("raw_nonblank_lines", pa.int32(), False, "non-blank lines of the raw file (each is in exactly one segment)", False),
+        Column("cluster_id", pa.string(), False, "near-duplicate cluster: doc_id of its canonical member (its own id when unique)", False),
+        Column("canonical_doc_id", pa.string(), False, "the cluster's canonical member: the copy most similar to all others, then most words, then smallest doc_id", False),
+        Column("cluster_size", pa.int32(), False, "documents in the cluster (1: unique)", False),
+        Column("similarity_to_canonical", pa.float64(), False, "estimated Jaccard similarity of 5-word shingles to the canonical member", False),
+        Column("duplicate_kind", pa.string(), False, "unique, canonical, exact or near", False),
     ),
     ("doc_id",),
 )
@@ -99,6 +105,7 @@ TURNS = Table(
         Column("doc_id", pa.string(), False, "the transcript"),
         Column("turn_index", pa.int32(), False, "order, from 0"),
         Column("speaker", pa.string(), False, "canonical speaker name; 'Journalist N' for unnamed questioners"),
+        Column("speaker_id", pa.string(), False, "id in the speakers table", False),
         Column("speaker_label", pa.string(), False, "the label exactly as printed"),
         Column("speaker_role", pa.string(), False, "head_of_state, head_of_government, official, moderator, journalist, interpreter, answerer or unknown"),
         Column("turn_type", pa.string(), False, "statement, question, answer, moderation or other"),
@@ -130,5 +137,44 @@ REJECTS = Table(
     ("source_path",),
     )
 
-TABLES: tuple[Table, ...] = (DOCUMENTS, SEGMENTS, TURNS, REJECTS)
+SPEAKERS = Table(
+    "speakers",
+    "One row per speaker across the release's transcripts.",
+    (
+        Column("speaker_id", pa.string(), False, "folded name ('vladimir-putin'); '<doc_id>:<label>' for unnamed questioners"),
+        Column("name", pa.string(), False, "display name (accents restored from the text)"),
+        Column("role", pa.string(), False, "most frequent speaker_role of the speaker's turns"),
+        Column("title", pa.string(), True, "title the documents give, e.g. 'President of France'"),
+        Column("aliases", pa.list_(pa.string()), False, "every label printed for the speaker"),
+        Column("documents", pa.list_(pa.string()), False, "transcripts the speaker speaks in"),
+        Column("turns", pa.int32(), False, "number of turns"),
+    ),
+    ("speaker_id",),
+)
+
+QUOTES = Table(
+    "quotes",
+    "One row per quotation in an article or commentary, linked to the transcript turn it comes from when one matches.",
+    (
+        Column("id", pa.string(), False, "<doc_id>:q<quote_index>"),
+        Column("doc_id", pa.string(), False, "the quoting document"),
+        Column("quote_index", pa.int32(), False, "order in the document, from 0"),
+        Column("kind", pa.string(), False, "inline or block"),
+        Column("rule", pa.string(), False, "how it was found: quote_marks, after_colon, ellipsis_start, speaker_label"),
+        Column("char_start", pa.int32(), False, "start of text in documents.text"),
+        Column("char_end", pa.int32(), False, "end of text in documents.text"),
+        Column("text", pa.string(), False, "the quotation without quote marks, label or leading ellipsis"),
+        Column("word_count", pa.int32(), False, "words in text"),
+        Column("matched_turn_id", pa.string(), True, "turns.id the quotation comes from"),
+        Column("matched_doc_id", pa.string(), True, "that turn's document (never the quoting one)"),
+        Column("matched_speaker", pa.string(), True, "that turn's speaker"),
+        Column("match_score", pa.float64(), True, "0..1"),
+        Column("match_method", pa.string(), True, "shingle, fuzzy or paraphrase"),
+        Column("matched_start", pa.int32(), True, "start of the matched sentences in the turn's text"),
+        Column("matched_end", pa.int32(), True, "end of the matched sentences in the turn's text"),
+    ),
+    ("doc_id", "quote_index"),
+)
+
+TABLES: tuple[Table, ...] = (DOCUMENTS, SEGMENTS, TURNS, SPEAKERS, QUOTES, REJECTS)
 TABLES_BY_NAME = {t.name: t for t in TABLES}

@@ -15,8 +15,8 @@ import pyarrow as pa_arrow
 from pandera.errors import SchemaErrors
 
 from schemas.contract import (
-    DOC_TYPES, DOCUMENTS, REJECTS, SEGMENT_STATUSES, SEGMENTS, SPEAKER_RESOLUTIONS,
-    SPEAKER_ROLES, TURN_TYPES, TURNS, Table,
+    DOC_TYPES, DOCUMENTS, QUOTES, REJECTS, SEGMENT_STATUSES, SEGMENTS, SPEAKER_RESOLUTIONS,
+    SPEAKER_ROLES, SPEAKERS, TURN_TYPES, TURNS, Table,
 )
 
 SHA256 = r"^[0-9a-f]{64}$"
@@ -95,7 +95,30 @@ REJECTS_SCHEMA = pa.DataFrameSchema(
     unique=["source_path"], strict=True, name="rejects",
 )
 
-SCHEMAS = {"documents": DOCUMENTS_SCHEMA, "segments": SEGMENTS_SCHEMA, "turns": TURNS_SCHEMA, "rejects": REJECTS_SCHEMA}
+SPEAKERS_SCHEMA = pa.DataFrameSchema(
+    _columns(SPEAKERS, {"role": [pa.Check.isin(SPEAKER_ROLES)], "turns": [pa.Check.ge(1)]}),
+    unique=["speaker_id"], strict=True, name="speakers",
+)
+
+QUOTES_SCHEMA = pa.DataFrameSchema(
+    _columns(QUOTES, {
+        "kind": [pa.Check.isin(("inline", "block"))],
+        "match_score": [pa.Check.in_range(0, 1)],
+        "match_method": [pa.Check.isin(("shingle", "fuzzy", "paraphrase"))],
+        "char_start": [pa.Check.ge(0)],
+    }),
+    checks=[
+        pa.Check(lambda df: df["char_start"] < df["char_end"], error="char_start < char_end"),
+        pa.Check(lambda df: df[["matched_turn_id", "matched_doc_id", "matched_speaker", "match_score", "match_method"]]
+                 .isna().nunique(axis=1) == 1, error="match columns are all set or all null"),
+        pa.Check(lambda df: df["matched_doc_id"].isna() | (df["matched_doc_id"] != df["doc_id"]),
+                 error="a quote never links to its own document"),
+    ],
+    unique=["id"], strict=True, name="quotes",
+)
+
+SCHEMAS = {"documents": DOCUMENTS_SCHEMA, "segments": SEGMENTS_SCHEMA, "turns": TURNS_SCHEMA,
+           "speakers": SPEAKERS_SCHEMA, "quotes": QUOTES_SCHEMA, "rejects": REJECTS_SCHEMA}
 
 
 @dataclass
@@ -129,7 +152,8 @@ class ValidationReport:
 
 
 def _row_key(frame: pd.DataFrame, table: str, index) -> str:
-    keys = {"documents": ["doc_id"], "segments": ["doc_id", "segment_index"], "turns": ["id"], "rejects": ["source_path"]}[table]
+    keys = {"documents": ["doc_id"], "segments": ["doc_id", "segment_index"], "turns": ["id"],
+            "speakers": ["speaker_id"], "quotes": ["id"], "rejects": ["source_path"]}[table]
     try:
         return "/".join(str(frame.at[index, k]) for k in keys)
     except (KeyError, TypeError):
@@ -163,7 +187,24 @@ def validate_release(tables: dict[str, pa_arrow.Table]) -> ValidationReport:
     check_segment_coverage(report, documents, segments)
     check_turn_spans(report, documents, turns)
     check_question_links(report, turns)
+    if "speakers" in frames:
+        report.add("turns", "speaker_id names a row of speakers",
+                   sorted(set(turns["speaker_id"]) - set(frames["speakers"]["speaker_id"])))
+    if "quotes" in frames:
+        check_quotes(report, documents, turns, frames["quotes"])
     return report
+
+
+def check_quotes(report, documents, turns, quotes) -> None:
+    texts = dict(zip(documents["doc_id"], documents["text"]))
+    report.add("quotes", "text equals the span of documents.text", [
+        row.id for row in quotes.itertuples(index=False)
+        if texts.get(row.doc_id, "")[row.char_start:row.char_end] != row.text
+    ])
+    known = set(turns["id"])
+    report.add("quotes", "matched_turn_id names a turn", [
+        row.id for row in quotes.itertuples(index=False) if pd.notna(row.matched_turn_id) and row.matched_turn_id not in known
+    ])
 
 
 def check_references(report, documents, segments, turns) -> None:

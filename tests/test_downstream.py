@@ -33,7 +33,7 @@ def test_croissant_metadata_validates_and_reads(seed_release):
     import mlcroissant as mlc
 
     dataset = mlc.Dataset(jsonld=str(seed_release / "croissant.json"))
-    assert {rs.name for rs in dataset.metadata.record_sets} == {"documents", "segments", "turns", "rejects"}
+    assert {rs.name for rs in dataset.metadata.record_sets} == {"documents", "segments", "turns", "speakers", "quotes", "rejects"}
     records = list(dataset.records("turns"))
     assert len(records) == 13
     speakers = {r["turns/speaker"].decode() if isinstance(r["turns/speaker"], bytes) else r["turns/speaker"] for r in records}
@@ -55,7 +55,7 @@ def test_convokit_export_follows_convokit_rules(seed_release, tmp_path):
     assert "NaN" not in (out / "utterances.jsonl").read_text()
     speakers = json.loads((out / "speakers.json").read_text())
     assert {u["speaker"] for u in utterances} == set(speakers)
-    assert f"{TRANSCRIPT}:Journalist 1" in speakers
+    assert f"{TRANSCRIPT}:journalist-1" in speakers
     conversations = json.loads((out / "conversations.json").read_text())
     assert list(conversations) == [roots[0]["id"]]
     index = json.loads((out / "index.json").read_text())

@@ -96,8 +96,8 @@ def test_builds_are_byte_identical(seed_release, tmp_path):
 def test_failed_validation_writes_no_release(raw_copy, tmp_path, monkeypatch):
     real = build_flow.build_tables
 
-    def corrupt(documents, rejects):
-        tables = real(documents, rejects)
+    def corrupt(*args):
+        tables = real(*args)
         turns = tables["turns"]
         index = turns.schema.get_field_index("char_end")
         import pyarrow as pa
