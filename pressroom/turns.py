@@ -434,9 +434,10 @@ class TurnShape:
 
 QUESTIONING_ROLES = frozenset({"journalist", "audience"})
 MODERATION = re.compile(
-    r"\b(?:next question|last question|one more question|final question|(?:take|taking) (?:a few |some |two |three |one )?"
-    r"questions?|the floor|go ahead|we have time for|over to you|first question|questions? from|"
-    r"let'?s (?:move|go|take)|you have the floor|please(?:,)? (?:go ahead|keep it short)|thank you(?:,)? (?:all|everyone)|"
+    r"\b(?:(?:next|last|one more|final|first) question(?:s)?(?:,? please|,? from\b| goes to\b|[.!]|$)|"
+    r"(?:take|taking) (?:a few |some |two |three |one )?questions?\b|(?:you have|give|giving|take|have) the floor|"
+    r"go ahead\b|we have time for\b|over to you\b|questions? from (?:the )?[A-Z]|"
+    r"let'?s (?:move on|go to|take)\b|please(?:,)? (?:go ahead|keep (?:it|them) short)|thank you(?:,)? (?:all|everyone)\b|"
     r"(?:^|\. )(?:please|yes),? [A-Z][\w ]{0,30}\.$)",
     re.I,
 )
