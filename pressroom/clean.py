@@ -165,6 +165,7 @@ def clean(doc: PreparedDocument, site_model: boilerplate.SiteBoilerplate | None 
         "authors": authors,
         "text": text,
         "raw_nonblank_lines": doc.nonblank_lines,
+        "repairs": list(doc.raw.repairs),
     }
     result = CleanDocument(document, [segments[p.index] for p in paragraphs])
     if is_transcript:

@@ -1,16 +1,33 @@
 """Ingest: read every file under the raw root, fingerprint it, decode it.
 
-A file that cannot be read as UTF-8 text is not an error of the build: it
-becomes a `Reject` with its reason, and the build goes on with the rest.
+Every file gets a clear outcome, and the build goes on with the others:
+
+* a `RawDocument`, possibly with `repairs` saying what was done to read it
+  (decoded as UTF-16 or cp1252, NUL bytes dropped, text extracted from HTML);
+* or a `Reject` with its reason (empty, whitespace only, binary, a line too
+  long to be text, unreadable, a symlink out of the raw root, ...).
+
+The sha256 is always that of the bytes read, once: a file that changes while
+the build runs is used as it was when read.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from pressroom.html_text import looks_like_html, html_to_text
+
 TEXT_SUFFIX = ".txt"
+MAX_LINE_BYTES = 1_000_000
+"""A 'line' longer than this is not text from a page (minified data, a dump)."""
+MAX_CONTROL_SHARE = 0.01
+"""Share of control characters (other than tab, CR, LF) above which bytes are binary."""
+MAX_NUL_SHARE = 0.001
+"""A few stray NUL bytes in text are dropped; more make the file binary."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -19,6 +36,7 @@ class RawDocument:
     source_path: str  # relative to the raw root, POSIX separators
     source_sha256: str
     text: str
+    repairs: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -42,44 +60,98 @@ def doc_id_for(relative_path: str) -> str:
 
 
 def discover(raw_root: Path) -> list[Path]:
-    """Every regular file under the root, hidden files and folders excepted,
-    in a stable order."""
+    """Every file under the root, hidden files and folders excepted, in a
+    stable order (symlinks included: `read_document` checks where they go)."""
     files = []
     for path in raw_root.rglob("*"):
         relative = path.relative_to(raw_root)
         if any(part.startswith(".") for part in relative.parts):
             continue
-        if path.is_file():
+        if path.is_file() or path.is_symlink():
             files.append(path)
     return sorted(files, key=lambda p: p.relative_to(raw_root).as_posix())
 
 
-def decode(data: bytes) -> tuple[str | None, str | None]:
-    """(text, None) for UTF-8 text, else (None, reason)."""
-    if not data.strip():
-        return None, "empty file" if not data else "whitespace only"
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        return None, f"binary data: NUL byte at offset {nul}"
+def _decode_text(data: bytes) -> tuple[str | None, list[str], str | None]:
+    """(text, repairs, None) or (None, [], reason)."""
+    repairs: list[str] = []
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), ["decoded as UTF-16 (byte order mark)"], None
+        except UnicodeDecodeError as error:
+            return None, [], f"broken UTF-16: {error.reason} at offset {error.start}"
+    nul = data.count(b"\x00")
+    if nul:
+        if nul > MAX_NUL_SHARE * len(data):
+            first = data.index(b"\x00")
+            return None, [], f"binary data: {nul} NUL bytes (first at offset {first})"
+        data = data.replace(b"\x00", b"")
+        repairs.append(f"dropped {nul} NUL byte{'s' if nul > 1 else ''}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        return None, f"not valid UTF-8: byte 0x{data[error.start]:02x} at offset {error.start}"
-    return text, None
+        text = _legacy_decode(data)
+        if text is None:
+            return None, [], f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}) nor cp1252 text"
+        repairs.append(f"decoded as cp1252: not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})")
+    controls = len(_CONTROL.findall(text))
+    if controls > MAX_CONTROL_SHARE * len(text):
+        return None, [], f"binary data: {controls} control characters in {len(text)}"
+    return text, repairs, None
+
+
+def _legacy_decode(data: bytes) -> str | None:
+    """Latin-1/cp1252 text (the usual non-UTF-8 text on the web), or None
+    when the bytes do not read as such text."""
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    letters = sum(c.isalpha() or c.isspace() for c in text)
+    return text if letters >= 0.6 * len(text) else None
+
+
+def decode(data: bytes) -> tuple[str | None, list[str], str | None]:
+    """Bytes to text: (text, repairs, None) or (None, [], reason)."""
+    if not data:
+        return None, [], "empty file"
+    if not data.strip():
+        return None, [], "whitespace only"
+    longest = max((len(line) for line in data.splitlines()), default=0)
+    if longest > MAX_LINE_BYTES:
+        return None, [], f"a line of {longest:,} bytes: not page text (limit {MAX_LINE_BYTES:,} bytes per line)"
+    text, repairs, reason = _decode_text(data)
+    if text is None:
+        return None, [], reason
+    if looks_like_html(text):
+        extracted = html_to_text(text)
+        if not extracted.strip():
+            return None, [], "HTML page with no text"
+        text = extracted
+        repairs.append("extracted the text from HTML")
+    if "\r" in text:
+        repairs.append("line endings normalised (CR or CRLF)")
+    if not text.strip():
+        return None, [], "whitespace only"
+    return text, repairs, None
 
 
 def read_document(raw_root: Path, path: Path) -> RawDocument | Reject:
     relative = path.relative_to(raw_root).as_posix()
     doc_id = doc_id_for(relative)
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(raw_root.resolve()):
+            return Reject(doc_id, relative, None, f"symlink to {target}, outside the raw folder: not followed")
     try:
         data = path.read_bytes()
     except OSError as error:
         return Reject(doc_id, relative, None, f"unreadable: {error.strerror or error}")
     sha256 = hashlib.sha256(data).hexdigest()
-    text, reason = decode(data)
+    text, repairs, reason = decode(data)
     if text is None:
         return Reject(doc_id, relative, sha256, reason or "unknown")
-    return RawDocument(doc_id, relative, sha256, text)
+    return RawDocument(doc_id, relative, sha256, text, tuple(repairs))
 
 
 def ingest(raw_root: Path) -> tuple[list[RawDocument], list[Reject]]:
@@ -99,3 +171,4 @@ def ingest(raw_root: Path) -> tuple[list[RawDocument], list[Reject]]:
             seen[item.doc_id] = item.source_path
         (documents if isinstance(item, RawDocument) else rejects).append(item)
     return documents, rejects
+

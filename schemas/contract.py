@@ -69,6 +69,7 @@ DOCUMENTS = Table(
         Column("url", pa.string(), True, "the page's address, from front matter or its share/source lines", False),
         Column("authors", pa.list_(pa.string()), False, "author names from front matter or the byline", False),
         Column("raw_nonblank_lines", pa.int32(), False, "non-blank lines of the raw file (each is in exactly one segment)", False),
+        Column("repairs", pa.list_(pa.string()), False, "what ingest did to read the file (decoded as cp1252, text extracted from HTML, ...)", False),
         Column("cluster_id", pa.string(), False, "near-duplicate cluster: doc_id of its canonical member (its own id when unique)", False),
         Column("canonical_doc_id", pa.string(), False, "the cluster's canonical member: the copy most similar to all others, then most words, then smallest doc_id", False),
         Column("cluster_size", pa.int32(), False, "documents in the cluster (1: unique)", False),
