@@ -31,12 +31,18 @@ def _prefect_defaults() -> None:
 def cmd_build(args: argparse.Namespace) -> int:
     _prefect_defaults()
     from flows.build import ValidationFailed, build_release
-    from pressroom.release import BuildLocked
+    from pressroom.release import BuildLocked, build_lock
 
     raw = Path(args.raw)
     if not raw.is_dir():
         print(f"pressroom: raw folder not found: {raw} (hint: pass --raw DIR)", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        with build_lock(Path(args.releases)):  # fail fast, before Prefect starts: another build runs
+            pass
+    except BuildLocked as locked:
+        print(f"pressroom: {locked}", file=sys.stderr)
+        return EXIT_LOCKED
     try:
         summary = build_release(raw_dir=str(raw), releases_dir=str(args.releases),
                                 publish_to=args.publish_to, gold_dir=args.gold)

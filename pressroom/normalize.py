@@ -90,9 +90,27 @@ def normalize_whitespace(line: str) -> str:
     return _SPACES.sub(" ", line).strip()
 
 
-def normalize_line(line: str) -> str:
-    """The full per-line normalisation: encoding, markup, whitespace."""
+MAX_NORMALIZE_PASSES = 4
+_MAY_CHANGE_AGAIN = re.compile(r"[\[<&*_]|[^\x00-\x7f]")
+
+
+def _normalize_once(line: str) -> str:
     return normalize_whitespace(strip_markup(fix_encoding(line)))
+
+
+def normalize_line(line: str) -> str:
+    """The full per-line normalisation: encoding, markup, whitespace.
+
+    Idempotent: one step can expose work for another (a repaired character
+    that is a '<', a removed tag that joined two halves of mojibake), so the
+    steps repeat until nothing changes.  Plain ASCII without markup
+    characters is final after one pass."""
+    for _ in range(MAX_NORMALIZE_PASSES):
+        fixed = _normalize_once(line)
+        if fixed == line or not _MAY_CHANGE_AGAIN.search(fixed):
+            return fixed
+        line = fixed
+    return line
 
 
 # --- structure -----------------------------------------------------------------

@@ -16,16 +16,22 @@ S3 endpoint and credentials come from the environment only
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
-from pressroom.release import CATALOG, MANIFEST, catalog_entry, read_manifest, release_files, verify_release
+from pressroom.faults import checkpoint
+from pressroom.release import (
+    CATALOG, MANIFEST, catalog_entry, parse_version, read_manifest, release_files, verify_release,
+)
 
 
 class PublishError(RuntimeError):
@@ -105,10 +111,41 @@ def publish(release_dir: Path, uri: str) -> PublishResult:
         raise PublishError(f"release {release_dir.name} is damaged, not publishing: " + "; ".join(problems))
     manifest = read_manifest(release_dir)
     version = manifest["version"]
+    if parse_version(str(version)) is None:  # a version is also a path at the target: no '..', no '/'
+        raise PublishError(f"release at {release_dir} has an invalid version {version!r}")
     local_manifest = (release_dir / MANIFEST).read_bytes()
     target = open_target(uri)
     target.fs.create_dir(target.base, recursive=True)
 
+    with _publish_lock(target):
+        return _publish(release_dir, target, uri, version, manifest, local_manifest)
+
+
+@contextlib.contextmanager
+def _publish_lock(target: Target):
+    """One publish at a time into a folder target (a second fails at once);
+    staging left by an interrupted publish is removed under the lock.  An
+    object store has no lock: there the catalog, written last, is what
+    readers trust."""
+    if not target.atomic_rename:
+        yield
+        return
+    lock_path = Path(target.base) / ".publish.lock"
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PublishError(f"another publish is writing to {target.uri}; wait for it to finish") from None
+        for stale in Path(target.base).glob(".staging-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _publish(release_dir: Path, target: Target, uri: str, version: str, manifest: dict,
+             local_manifest: bytes) -> PublishResult:
     existing = _read(target, target.path(version, MANIFEST))
     if existing is not None:
         if existing != local_manifest:
@@ -124,9 +161,12 @@ def publish(release_dir: Path, uri: str) -> PublishResult:
         return PublishResult(version, uri, [], f"release {version} is already published at {uri}")
 
     folder = target.path(f".staging-{version}-{os.getpid()}") if target.atomic_rename else target.path(version)
-    files = sorted(p.name for p in release_dir.iterdir() if p.is_file() and p.name != MANIFEST)
+    files = sorted(p.name for p in release_dir.iterdir()
+                   if p.is_file() and not p.is_symlink() and p.name != MANIFEST)
     target.fs.create_dir(folder, recursive=True)
-    for name in files + [MANIFEST]:  # the manifest last: it marks the upload complete
+    for n, name in enumerate(files + [MANIFEST]):  # the manifest last: it marks the upload complete
+        if n == len(files) // 2:
+            checkpoint("mid-upload")
         _write(target, f"{folder}/{name}", (release_dir / name).read_bytes())
     problems = _verify_at_target(target, folder, release_dir)
     if _read(target, f"{folder}/{MANIFEST}") != local_manifest:
