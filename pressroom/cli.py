@@ -23,14 +23,18 @@ SEED_BARS = {
 }
 
 
-def _prefect_defaults() -> None:
-    """No analytics (there may be no internet); set before prefect is imported."""
+def _prefect_defaults(quiet: bool = False) -> None:
+    """No analytics (there may be no internet); with --quiet, Prefect's own
+    INFO lines go too.  Set before prefect is imported."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if quiet:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    _prefect_defaults()
+    _prefect_defaults(args.quiet or args.json)
     from flows.build import ValidationFailed, build_release
+    from pressroom import progress
     from pressroom.release import BuildLocked, build_lock
 
     raw = Path(args.raw)
@@ -44,8 +48,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"pressroom: {locked}", file=sys.stderr)
         return EXIT_LOCKED
     try:
-        summary = build_release(raw_dir=str(raw), releases_dir=str(args.releases),
-                                publish_to=args.publish_to, gold_dir=args.gold)
+        with progress.shown(not (args.quiet or args.json)):
+            summary = build_release(raw_dir=str(raw), releases_dir=str(args.releases),
+                                    publish_to=args.publish_to, gold_dir=args.gold)
     except ValidationFailed as failure:
         print(f"pressroom: no release written, {failure.report}", file=sys.stderr)
         return EXIT_INVALID
@@ -54,7 +59,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         return EXIT_LOCKED
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
-    else:
+    elif not args.quiet:
         print(summary["message"])
     return EXIT_OK
 
@@ -63,6 +68,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     from pressroom.release import list_releases
     from pressroom.scoring import score_release
 
+    for folder, what in ((args.gold, "gold"), (args.raw, "raw")):
+        if not Path(folder).is_dir():
+            print(f"pressroom: {what} folder not found: {folder} (hint: pass --{what} DIR)", file=sys.stderr)
+            return EXIT_USAGE
     releases = Path(args.releases)
     version = args.version or (list_releases(releases) or [None])[-1]
     if version is None or not (releases / version).is_dir():
@@ -270,7 +279,10 @@ def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(
         prog="pressroom",
         description="Turn scraped transcripts and news text into a clean, versioned Parquet dataset.",
-        epilog="example: pressroom build --raw raw --releases releases",
+        epilog="example: pressroom build --raw raw --releases releases\n\n"
+               "exit codes: 0 success (also 'up to date'), 1 validation failed (no release written),\n"
+               "2 usage or input error, 3 another build holds the releases folder, 4 quality bars not met",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = main.add_subparsers(dest="command", required=True)
 
@@ -278,7 +290,8 @@ def parser() -> argparse.ArgumentParser:
                                 epilog="example: pressroom build --raw raw --releases releases")
     build.add_argument("--raw", default="raw", help="folder of raw texts (default: raw)")
     build.add_argument("--releases", default="releases", help="releases folder (default: releases)")
-    build.add_argument("--json", action="store_true", help="print the build summary as JSON")
+    build.add_argument("--json", action="store_true", help="print the build summary as JSON (nothing else)")
+    build.add_argument("--quiet", action="store_true", help="print nothing on success (for schedules and cron)")
     build.add_argument("--publish-to", metavar="URI", help="then publish the latest release there")
     build.add_argument("--gold", metavar="DIR", help="gold labels: quality figures in the run's artifact")
     build.set_defaults(run=cmd_build)

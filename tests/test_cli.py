@@ -67,3 +67,45 @@ def test_serve_without_a_server_explains_what_to_do(monkeypatch, capsys):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     assert main(["serve"]) == 2
     assert "prefect server start" in capsys.readouterr().err
+
+
+def _cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "pressroom.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_every_command_help_has_an_example():
+    commands = ["build", "releases", "show", "diff", "publish", "export", "serve", "score", "validate",
+                "report", "inspect"]
+    for command in commands:
+        run = _cli(command, "--help")
+        assert run.returncode == 0 and "example: pressroom" in run.stdout, command
+    assert "exit codes:" in _cli("--help").stdout
+
+
+def test_quiet_and_json_builds(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "raw", raw)
+    quiet = _cli("build", "--raw", str(raw), "--releases", str(tmp_path / "r"), "--quiet")
+    assert quiet.returncode == 0 and quiet.stdout == "" and "Traceback" not in quiet.stderr
+    assert (tmp_path / "r" / "1.0.0" / "manifest.json").is_file()
+    (raw / "more.txt").write_text("Another article about the summit, with enough words to be an article.")
+    as_json = _cli("build", "--raw", str(raw), "--releases", str(tmp_path / "r"), "--json")
+    summary = json.loads(as_json.stdout)
+    assert summary["version"] == "1.1.0" and summary["rows"]["documents"] == 6
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["validate", "9.9.9", "--releases", "nowhere"], "pressroom: no release 9.9.9 in nowhere"),
+        (["report", "--releases", "nowhere"], "pressroom: no releases in nowhere (hint: run pressroom build)"),
+        (["releases", "--releases", "nowhere"], "pressroom: no releases folder nowhere (hint: run pressroom build)"),
+        (["score", "--gold", "nowhere"], "pressroom: gold folder not found: nowhere (hint: pass --gold DIR)"),
+    ],
+)
+def test_user_errors_are_one_readable_line(args, message, tmp_path):
+    run = _cli(*args, cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.strip().startswith(message) and len(run.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in run.stderr
