@@ -50,3 +50,26 @@ def test_two_highlights_of_one_original_do_not_make_it_a_merge():
     second = "We simply did not expect an attack from that country, and that is why we call it a betrayal."
     original = f"{first} {second} Everyone in the region knows it."
     assert pairs([original, OTHER, first, THIRD, second]) == [(2, 0), (4, 0)]
+
+
+def test_a_refrain_is_kept():
+    refrain = "We shall not give up, we shall not give in, and we shall not forget."
+    verse_one = f"The winter was long and the harvest was poor in the north. {refrain}"
+    verse_two = f"The factories closed and the young people moved to the cities. {refrain}"
+    # each verse holds the refrain; neither verse is a copy of the other
+    assert pairs([verse_one, OTHER, verse_two]) == []
+
+
+def test_a_question_quoting_an_earlier_answer_is_kept_in_a_transcript():
+    from pressroom.clean import clean, prepare
+    from pressroom.ingest import RawDocument
+
+    text = ("Press conference after the talks in Moscow\n\n"
+            "Vladimir Putin: We will not limit ourselves to that. If necessary, we will complement the activity "
+            "of our aircraft by fighters and other means, including electronic warfare.\n\n"
+            "Question: Mr President, you said: we will not limit ourselves to that. If necessary, we will "
+            "complement the activity of our aircraft by fighters. What other means?\n\n"
+            "Vladimir Putin: Electronic warfare, for one.")
+    result = clean(prepare(RawDocument("t", "t.txt", "0" * 64, text)))
+    assert [s["status"] for s in result.segments] == ["kept"] * 4
+    assert [t["turn_type"] for t in result.turns] == ["statement", "question", "answer"]

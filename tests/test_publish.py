@@ -109,3 +109,19 @@ def test_publish_to_s3(seed_release, s3_server):
                 data = stream.read()
             assert b"testing-secret-value" not in data and b"testing-key-id" not in data
     assert publish(seed_release, "s3://datasets/pressroom").uploaded == []
+
+
+def test_credentials_never_reach_output_manifests_or_catalogs(seed_release, s3_server, tmp_path):
+    releases = tmp_path / "releases"
+    import shutil as _shutil
+
+    _shutil.copytree(seed_release, releases / "1.0.0")
+    run = subprocess.run([sys.executable, "-m", "pressroom.cli", "publish", "1.0.0", "--to", "s3://datasets/creds",
+                          "--releases", str(releases)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    output = run.stdout + run.stderr
+    assert "testing-secret-value" not in output and "testing-key-id" not in output
+    for path in (releases / "1.0.0").iterdir():
+        assert b"testing-secret-value" not in path.read_bytes()
+    with s3_server.open_input_stream("datasets/creds/catalog.json") as stream:
+        assert b"testing-secret-value" not in stream.read()
