@@ -31,6 +31,15 @@ def seed_release(tmp_path_factory) -> Path:
     return releases / "1.0.0"
 
 
+def first_release(raw: Path, tmp_path_factory, name: str) -> Path:
+    """Build the first release of a raw folder with the real flow."""
+    from flows.build import build_release
+
+    releases = tmp_path_factory.mktemp(name)
+    assert build_release(raw_dir=str(raw), releases_dir=str(releases))["version"] == "1.0.0"
+    return releases / "1.0.0"
+
+
 @pytest.fixture
 def raw_copy(tmp_path) -> Path:
     """A writable copy of the seed corpus."""

@@ -5,6 +5,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from conftest import first_release
 
 from pressroom.boilerplate import classify, form_rule, trim_inline_notes
 from pressroom.frontmatter import read_front_matter
@@ -133,11 +134,7 @@ def test_glued_caption_is_trimmed_but_brands_are_not():
 
 @pytest.fixture(scope="module")
 def sites_release(tmp_path_factory):
-    from flows.build import build_release
-
-    releases = tmp_path_factory.mktemp("sites")
-    build_release(str(SITES / "raw"), str(releases))
-    return releases / "1.0.0"
+    return first_release(SITES / "raw", tmp_path_factory, "sites")
 
 
 def test_site_corpus_bars(sites_release):

@@ -4,6 +4,7 @@ bars, each label style, canonical speakers and Q&A structure."""
 from pathlib import Path
 
 import pytest
+from conftest import first_release
 
 from pressroom.clean import clean, prepare
 from pressroom.ingest import RawDocument
@@ -20,11 +21,7 @@ def _turns(text: str, name: str = "t.txt") -> list[dict]:
 
 @pytest.fixture(scope="module")
 def transcripts_release(tmp_path_factory):
-    from flows.build import build_release
-
-    releases = tmp_path_factory.mktemp("transcripts")
-    build_release(str(TRANSCRIPTS / "raw"), str(releases))
-    return releases / "1.0.0"
+    return first_release(TRANSCRIPTS / "raw", tmp_path_factory, "transcripts")
 
 
 def test_transcript_corpus_bars(transcripts_release):
