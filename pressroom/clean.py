@@ -59,8 +59,10 @@ def _starts_paragraph(text: str) -> bool:
 
 def prepare(raw: RawDocument) -> PreparedDocument:
     lines = classify_lines(raw.text)
-    front = read_front_matter(split_lines(raw.text))
-    soft_wrapped = front is not None or raw.source_path.lower().endswith(MARKDOWN_SUFFIXES)
+    text_front = read_front_matter(split_lines(raw.text))
+    # a scraped record carries its own title, url and date (pressroom.sources.RecordDocument)
+    front = text_front or getattr(raw, "front_matter", None)
+    soft_wrapped = text_front is not None or raw.source_path.lower().endswith(MARKDOWN_SUFFIXES)
     paragraphs = build_paragraphs(lines, starts_paragraph=_starts_paragraph, soft_wrapped=soft_wrapped)
     title_index = metadata.find_title_paragraph(paragraphs, front.title if front else None)
     labels = {p.index: label for p in paragraphs
@@ -248,6 +250,7 @@ def _turn_rows(doc_id, text, kept, offsets, labels, paragraphs, interviewer=None
             "speaker_title": speaker.title,
             "speaker_resolution": speaker.resolution,
             "turn_type": shape.turn_type,
+            "section": "statements" if all(x.turn_type != "question" for x in shapes[:n + 1]) else "questions",
             "question_id": f"{doc_id}:{shape.question_index}" if shape.question_index is not None else None,
             "reply_to": f"{doc_id}:{shape.reply_to_index}" if shape.reply_to_index is not None else None,
             "translated": marker is not None,

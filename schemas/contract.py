@@ -119,6 +119,7 @@ TURNS = Table(
         Column("speaker_title", pa.string(), True, "title the document gives the speaker, e.g. 'President of France'", False),
         Column("speaker_resolution", pa.string(), False, "how the speaker was resolved: exact, alias, title, unnamed, unresolved", False),
         Column("translation_marker", pa.string(), True, "the translation marker as printed", False),
+        Column("section", pa.string(), False, "statements (before the first question) or questions (the Q&A)", False),
         Column("stage_notes", pa.list_(pa.string()), False, "stage notes in the turn, as printed: (Laughter.), (Inaudible.)", False),
         Column("line_start", pa.int32(), False, "raw line of the label", False),
         Column("line_end", pa.int32(), False, "last raw line of the turn", False),

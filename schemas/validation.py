@@ -80,6 +80,7 @@ TURNS_SCHEMA = pa.DataFrameSchema(
         "speaker_role": [pa.Check.isin(SPEAKER_ROLES)],
         "turn_type": [pa.Check.isin(TURN_TYPES)],
         "speaker_resolution": [pa.Check.isin(SPEAKER_RESOLUTIONS)],
+        "section": [pa.Check.isin(("statements", "questions"))],
         "char_start": [pa.Check.ge(0)],
     }),
     checks=[
