@@ -51,8 +51,8 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
     (name, re.compile(pattern, re.I), max_words)
     for name, pattern, max_words in (
         ("field_line", r"^(?:regions?|themes?|topics?|tags?|categor(?:y|ies)|filed under|"
-         r"keywords|in-depth reports?|subjects?|sections?|permalink|direct link|publication status)\s*:|"
-         r"^(?:tagged|posted in|filed under)\b", 40),
+         r"keywords|in-depth reports?|subjects?|sections?|permalink|direct link|publication status)\s*:", 40),
+        ("field_line", r"^(?:tagged|posted in|filed under)\b", 12),
         ("time_line", r"^(?:end\s+)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?(?:\s+[a-z]{2,4})?$", 6),
         ("release_marker", r"^(?:for immediate release|e\s?&\s?oe|\[?ends?\]?|[-–—]\s?30\s?[-–—]|#{3}|"
          r"check against delivery|\[?provisional translation\]?|\[?unofficial translation\]?|"
@@ -74,7 +74,8 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
          r"^\(c\)\s*\d{4}", 120),
         ("disclaimer", r"^disclaimer\b|\bof sole responsibility of the author|"
          r"^the (?:views|opinions) expressed\b|\breflects? the views of (?:their|its|the) authors?\b|"
-         r"\bdo(?:es)? not necessarily (?:endorse|reflect)\b|\bin a personal capacity\b", 150),
+         r"\bdo(?:es)? not necessarily (?:endorse|reflect) (?:the )?(?:views|opinions|position)", 150),
+        ("disclaimer", r"\b(?:written|writing|notes are written|expressed) in a personal capacity\b", 40),
         ("comment_form", r"^(?:leave a (?:reply|comment)|post a comment|add a comment|"
          r"your email address will not be published|required fields are marked|"
          r"this site uses akismet|you must be logged in|log in to (?:reply|comment)|"
@@ -95,21 +96,23 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
         ("contact_line", r"^for (?:media |press )?(?:inquiries|enquiries|questions)\b|^reply by e-?mail\b|"
          r"\bletters? to the editor\b.{0,40}@|"
          r"^(?:contact|e-?mail)(?: us)?\s*:", 20),
-        ("related_links", r"^(?:read more|also read|related(?: articles| posts| stories| content)?|see also|"
-         r"more from|more on this|recommended(?: for you)?|you may also like|trending(?: now)?|related coverage|"
-         r"most (?:read|popular))\b\s*:?", 15),
+        ("related_links", r"^(?:read more|also read|related(?: articles| posts| stories| content| coverage)?|"
+         r"recommended(?: for you)?|you may also like|trending(?: now)?|most (?:read|popular))\b\s*:?|"
+         r"^(?:see also|more from|more on this)\b.{0,40}:|^(?:see also|more from .{1,30}|more on this)$", 15),
         ("navigation", r"^(?:skip to (?:main )?content|menu|main menu|sign in|log in|search|home|"
          r"back to top|print(?: this)?(?: article| page| story)?|advertisement\b.*|sponsored(?: content)?|"
          r"accept(?: all)?(?: \| .*)?|purchase licensing rights|open in the .{1,30} app\b.*|"
          r"download the .{1,30} app\b.*|view (?:this email |it )?in (?:your |a )?browser\b.*|"
          r"page \d+ of \d+|« ?previous.*|previous (?:post|article|story)\b.*|next (?:post|article|story)\b.*|"
-         r"return to\b.*|reposted with permission\.?|archived\b.{0,30}\d{4}\.?|\[embedded content\]|"
+         r"return to (?:the )?(?:top|index|home|homepage|front page|list|archive|main page|.{0,40}\bindex)\b.*|"
+         r"reposted with permission\.?|archived\b.{0,30}\d{4}\.?|\[embedded content\]|"
          r"continue reading\b.*|scroll to continue|listen to this article\b.*|listen on\b.*|"
          r"(?:← ?)?(?:older|newer) (?:post|entries)\b.*)$", 14),
         ("embed_notice", r"\bif the (?:map|video|embed|player|content|audio) does(?:n't| not) (?:load|play|display)\b|"
          r"\b(?:video|audio|media) player is loading\b|^\d{1,2}:\d{2}$", 40),
         ("site_description", r"^(?:the )?[A-Z][\w .'’-]{2,40} is (?:an? )?(?:independent|non-?profit|one-person|"
-         r"reader-(?:supported|funded)|nonpartisan)\b", 60),
+         r"reader-(?:supported|funded)|nonpartisan)\b.{0,60}\b(?:newsroom|publication|blog|site|magazine|"
+         r"outlet|media|journal|newsletter|organi[sz]ation|think tank|news)\b", 60),
         ("byline_meta", r"^\d+ min(?:ute)?s? read\b|^(?:\d+ (?:comments?|shares|views)\b[ ·|]*)+$|"
          r"^comments? \(\d+\)$", 10),
         ("byline", r"^(?:posted|published|written|updated)(?: on)?\b.{0,60}\bby [A-Z]|^posted by [A-Z]|"
@@ -126,7 +129,8 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
          r"^get (?:the|our) .{0,40}\b(?:in your inbox|newsletter)\b|\bsign up\b.{0,40}\bnewsletter\b|"
          r"\bnewsletter\b.{0,40}\bsign up\b|^subscribe to\b", 40),
         ("donation_prompt", r"\breader-(?:supported|funded)\b|\bplease consider (?:a )?donat|"
-         r"^buy me a coffee\b|^donate\b|\bneeds (?:local |your )?support\b.{0,40}\bdonate\b|\bchip in\b|"
+         r"^buy me a coffee\b|^donate\b|\bneeds (?:local |your )?support\b.{0,40}\bdonate\b|"
+         r"\bchip in (?:at|here|today|now)\b|"
          r"\bfunded by (?:readers|listeners|members)\b|\bsubscribe today\b", 40),
         ("license", r"^republish this (?:article|story)\b|\bcreative commons licen[cs]e\b|"
          r"\blicensed under (?:a |the )?creative commons\b|"
@@ -135,7 +139,8 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
          r"^an html attachment was scrubbed|^-+ ?next part ?-+$|^url: <https?://|"
          r"^\[[\w-]+\] .{0,80}$", 25),
         ("image_caption", r"^\[caption\b|\((?:photo:? ?)?[A-Z][^()/]{1,60}/[^()]{1,60}\)$|"
-         r"\bphoto(?:graph)?s?: [A-Z]|\((?:[LRC]|left|right|center|centre)\)|"
+         r"\bphoto(?:graph)?s?: [A-Z]|\((?:[LRC]|left|right|center|centre)\) (?:greets|meets|shakes|speaks|talks|"
+         r"walks|arrives|listens|attends|waves|poses|looks|gestures|holds|signs|chats|welcomes)\b|"
          r",\s*(?:left|right|center|centre),|\bpool photo\b|\(photo[^)]*\)|"
          r"\bphoto(?:graph)? (?:by|courtesy)\b|^<figcaption|"
          r"\. [A-Z][\w ]{1,40}/[A-Z][\w .]{1,40}$", 60),
@@ -244,6 +249,7 @@ CAPTION_CUES = re.compile(
 )
 HEADING_PREFIX = re.compile(r"^(?:point|part|chapter|section|step|update)\s+[\dIVX]+\b", re.I)
 CAPTION_MAX_WORDS = 60
+CAPTION_MIN_WORDS = 7
 GLUED_CAPTION_MAX_WORDS = 8
 
 
@@ -320,6 +326,8 @@ def caption_between_gaps(layout: DocumentLayout, i: int) -> bool:
         return False
     if layout.words(i) > CAPTION_MAX_WORDS or is_heading_like(here.text):
         return False
+    if layout.words(i) < CAPTION_MIN_WORDS and not CAPTION_CUES.search(here.text):
+        return False  # a short line between gaps is a subheading ("What comes next")
     if here.text.endswith(":"):
         return False
     return not ends_sentence(here.text) or bool(CAPTION_CUES.search(here.text))
@@ -517,7 +525,12 @@ def author_bio(layout: DocumentLayout, i: int, authors: Sequence[str]) -> bool:
     if not match:
         return False
     name = match.group(1)
-    return any(name in a or a in name for a in authors) or bool(BIO_WORDS.search(layout.text(i)))
+    if any(name in a or a in name for a in authors):
+        return True
+    # someone else's bio only inside the closing chrome: next to boilerplate or last
+    n = len(layout.paragraphs)
+    beside_chrome = (i + 1 >= n or (i + 1) in layout.decided or (i - 1) in layout.decided)
+    return beside_chrome and bool(BIO_WORDS.search(layout.text(i)))
 
 
 def classify(

@@ -76,3 +76,7 @@ def shown(enabled: bool) -> Iterator[None]:
     finally:
         reporter.stop()
         reporter = previous
+
+
+def stop() -> None:
+    reporter.stop()
