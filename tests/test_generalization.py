@@ -108,7 +108,13 @@ def test_more_named_rules(line, rule):
 def test_keep_lines_that_only_look_like_chrome():
     for line in ("By 2030, the two governments aim to have a shared network.", "What comes next",
                  "In the video of his speech, the minister describes the country as a table.",
-                 "Watch:"):
+                 "Watch:", "This does not necessarily reflect a change in policy, officials said.",
+                 "Allies will chip in for the reconstruction of the bridge.",
+                 "Sen. John Smith (R) said the vote would be close.",
+                 "Posted in Kabul for three years, the general knows the region well and says so often.",
+                 "Return to normal life is not expected before the spring, the mayor said.",
+                 "See also the statement by the ministry on Tuesday, which went further.",
+                 "Mirenia is an independent country with a small army."):
         assert form_rule(line) is None, line
 
 
