@@ -17,7 +17,7 @@ copy cannot serve as an original.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -78,6 +78,10 @@ def find_repeated_highlights(paragraphs: Mapping[int, str]) -> list[Duplicate]:
     words = {i: tokens(t) for i, t in paragraphs.items()}
     profiles = {i: _Profile(w) for i, w in words.items() if len(w) >= MIN_WORDS}
     parts = {i: sentences(paragraphs[i]) for i in profiles}
+    postings: dict[tuple[str, str], list[int]] = defaultdict(list)  # word pair -> paragraphs holding it
+    for j, profile in profiles.items():
+        for pair in profile.bigrams:
+            postings[pair].append(j)
     copies: dict[int, Duplicate] = {}
 
     def source_ok_merge(i: int, j: int, sentence: list[str]) -> bool:
@@ -91,7 +95,7 @@ def find_repeated_highlights(paragraphs: Mapping[int, str]) -> list[Duplicate]:
         for i in sorted(profiles, key=lambda i: (len(words[i]), -i)):
             if i in copies or not parts[i]:
                 continue
-            found = _cover(i, parts[i], profiles, copies, source_ok)
+            found = _cover(i, parts[i], profiles, postings, copies, source_ok)
             if found and len(found[0]) >= min_sources:
                 support, similarity = found
                 original = max(support, key=lambda j: (support[j], -j))
@@ -99,14 +103,26 @@ def find_repeated_highlights(paragraphs: Mapping[int, str]) -> list[Duplicate]:
     return sorted(copies.values(), key=lambda d: d.index)
 
 
-def _cover(i, parts, profiles, copies, source_ok) -> tuple[Counter[int], float] | None:
+def _candidates(sentence: list[str], postings) -> list[int]:
+    """Paragraphs holding enough of the sentence's word pairs to pass the
+    pair test (the index spares comparing every paragraph with every one)."""
+    pairs = list(zip(sentence, sentence[1:]))
+    hits: Counter[int] = Counter()
+    for pair in pairs:
+        hits.update(postings.get(pair, ()))
+    needed = BIGRAM_CONTAINMENT * len(pairs) - 1e-9
+    return sorted(j for j, n in hits.items() if n >= needed)
+
+
+def _cover(i, parts, profiles, postings, copies, source_ok) -> tuple[Counter[int], float] | None:
     """Which paragraphs cover each sentence of paragraph i (words per source),
     and the overall similarity; None when some sentence is not covered."""
     support: Counter[int] = Counter()
     matched = 0.0
     for sentence in parts:
         best, score = None, 0.0
-        for j, profile in profiles.items():
+        for j in _candidates(sentence, postings):
+            profile = profiles[j]
             if j == i or j in copies or not source_ok(i, j, sentence):
                 continue
             s = profile.contains(sentence)
