@@ -20,8 +20,9 @@ from the paragraph by `trim_inline_notes`, which also names its rule.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -282,7 +283,18 @@ class DocumentLayout:
     def words(self, i: int) -> int:
         return len(self.paragraphs[i].text.split())
 
-    @property
+    @functools.cached_property
+    def earlier_copies(self) -> list[int]:
+        """For each paragraph, how many earlier paragraphs have the same text."""
+        seen: Counter[str] = Counter()
+        counts = []
+        for p in self.paragraphs:
+            key = p.text.casefold()
+            counts.append(seen[key])
+            seen[key] += 1
+        return counts
+
+    @functools.cached_property
     def mostly_blank_separated(self) -> bool:
         gaps = [p.blank_before for p in self.paragraphs[1:]]
         return bool(gaps) and sum(g > 0 for g in gaps) >= 0.7 * len(gaps)
@@ -358,10 +370,9 @@ def repeated_page_header(layout: DocumentLayout, i: int) -> bool:
     """A later verbatim copy of a heading-sized line (a page header printed
     again at each page break): it follows a page gap of two or more blank
     lines, or the line occurs three times or more."""
-    text = layout.text(i).casefold()
     if not 5 <= layout.words(i) <= 25:
         return False
-    earlier = sum(1 for j in range(i) if layout.paragraphs[j].text.casefold() == text)
+    earlier = layout.earlier_copies[i]
     return earlier >= 2 or (earlier >= 1 and layout.paragraphs[i].blank_before >= 2)
 
 

@@ -99,7 +99,7 @@ def test_author_box_at_the_bottom():
 
 
 def test_speech_is_protected_from_layout_guesses():
-    lines = [BODY[0], "", "", "Q: And then", "", "", BODY[1]]
+    lines = [BODY[0], "", "", "Q: And then what did the minister tell the press on that day", "", "", BODY[1]]
     paragraphs = build_paragraphs(lines)
     assert classify(paragraphs) == {1: "image_caption"}
     assert classify(paragraphs, protected=frozenset({1})) == {}
