@@ -215,15 +215,21 @@ def has_no_words(text: str) -> bool:
 def is_media_banner(text: str) -> bool:
     """'COMPLETE VIDEO, WITH ENGLISH VOICE OVER': a mostly upper-case line
     announcing an embedded video or audio player."""
+    if len(text) > 200 or len(text.split()) > 20:
+        return False
     letters = [c for c in text if c.isalpha()]
-    if len(text.split()) > 20 or len(letters) < 5:
+    if len(letters) < 5:
         return False
     upper = sum(c.isupper() for c in letters) / len(letters)
     return upper >= 0.6 and bool(re.search(r"\b(?:VIDEO|AUDIO|WATCH|LIVE ?STREAM|PODCAST)\b", text))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def form_rule(text: str) -> str | None:
-    """The name of the first form rule the paragraph matches, if any."""
+    """The name of the first form rule the paragraph matches, if any.
+
+    Cached: the paragraph builder, the site guess and the classifier ask
+    about the same lines, and chrome lines repeat across a site's pages."""
     if is_byline(text):
         return "byline"
     if is_site_date_line(text):
