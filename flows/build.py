@@ -1,13 +1,38 @@
 """The build flow: raw/ in, one validated, versioned Parquet release out.
 
-The flow only orchestrates; every step is a plain function of a stage module.
-Documents travel in batches (one Prefect task per batch, never per document:
-a task costs about 10 ms of bookkeeping).  The cross-document pass (site
-boilerplate) sits between the two per-batch passes.
+The flow only orchestrates; every step is a plain function of a stage module
+(`pressroom.shards` holds the per-shard and corpus passes).  Documents travel
+in shards of about `SHARD_DOCS` (one Prefect task per shard and pass, never
+per document: a task costs about 10 ms of bookkeeping):
+
+    scan                 driver: every input fingerprinted, shards planned (no text kept)
+    prepare-shard        map:    read, normalise, paragraphs, labels; site signatures
+    (site support)       reduce: lines repeated across a site's documents
+    clean-shard          map:    boilerplate, highlights, metadata, turns; dedup
+                                 signatures, quotations found, speaker turns
+    corpus-pass          reduce: near-duplicate clusters, speakers, quotes linked
+    assemble-shard       map:    final rows of the shard, validated, Arrow parts
+    (write)              driver: parts streamed into one Parquet file per table
+
+Every map result is cached per shard (`pressroom.cache`), keyed by the
+shard's input hashes, the code fingerprint, the configuration and, for the
+later passes, what the shard sees of the corpus passes.  A rebuild runs only
+the shards whose key changed; the reduce passes start again from the cached
+signatures.  The result is the same as a full build, byte for byte.
+
+Task runners: by default Prefect's thread pool (one process).  `dask_address`
+runs the shard tasks on an existing Dask cluster, `local_cluster` on a new
+local one of that many single-threaded worker processes (see README,
+"Throughput and Dask").
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,15 +40,20 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from pressroom import release
+from pressroom import progress, release, shards
+from pressroom.cache import PackStore, key
 from pressroom.card import release_documents
-from pressroom.clean import CleanDocument, PreparedDocument, clean, learn_site_boilerplate, prepare
-from pressroom.corpus import attach_clusters, build_quotes, build_speakers
-from pressroom.ingest import RawDocument, ingest
-from pressroom.tables import build_tables
-from schemas.validation import ValidationReport, validate_release
+from pressroom.changes import ReleaseSummary
+from pressroom.faults import checkpoint
+from pressroom.sources import scan
+from pressroom.tables import build_tables, to_arrow
+from schemas.contract import QUOTES, REJECTS, SPEAKERS, TABLES_BY_NAME
+from schemas.validation import ValidationReport
 
-BATCH_SIZE = 200
+SHARD_DOCS = shards.SHARD_DOCS
+BATCH_SIZE = SHARD_DOCS  # the former name of the shard size
+CACHE_DIR = ".cache"
+"""The per-shard cache, inside the releases folder unless told otherwise."""
 
 
 class ValidationFailed(release.ReleaseError):
@@ -36,25 +66,36 @@ def batches(items: Sequence, size: int) -> list[list]:
     return [list(items[i:i + size]) for i in range(0, len(items), size)]
 
 
-@task(name="prepare-batch", cache_policy=NO_CACHE)
-def prepare_batch(documents: list[RawDocument]) -> list[PreparedDocument]:
-    return [prepare(d) for d in documents]
+@task(name="prepare-shard", cache_policy=NO_CACHE)
+def prepare_shard(raw_uri: str, items: list, keys: list[str], cache_root: str) -> int:
+    shards.prepare_batch(raw_uri, items, keys, PackStore(cache_root))
+    return len(items)
 
 
-@task(name="clean-batch", cache_policy=NO_CACHE)
-def clean_batch(documents: list[PreparedDocument], site_model) -> list[CleanDocument]:
-    return [clean(d, site_model) for d in documents]
+@task(name="clean-shard", cache_policy=NO_CACHE)
+def clean_shard(raw_uri: str, items: list, first_keys: list[str], keys: list[str], supported,
+                cache_root: str) -> int:
+    shards.clean_batch(raw_uri, items, first_keys, keys, supported, PackStore(cache_root))
+    return len(items)
 
 
 @task(name="corpus-pass", cache_policy=NO_CACHE)
-def corpus_pass(documents: list[CleanDocument]) -> tuple[list[dict], list[dict]]:
-    """Near-duplicate clusters, the speakers table and the quotes table."""
-    attach_clusters(documents)
-    return build_speakers(documents), build_quotes(documents)
+def corpus_pass(cache_root: str, documents: list[tuple[str, tuple, str]]) -> dict:
+    """Near-duplicate clusters, the speakers table and the quotes linked to
+    turns, from the documents' cached summaries."""
+    return shards.corpus_pass(PackStore(cache_root), documents)
+
+
+@task(name="assemble-shard", cache_policy=NO_CACHE)
+def assemble_shard(cache_root: str, documents: list[tuple[str, str, str]], clusters: dict) -> shards.AssembleResult:
+    return shards.assemble_batch(PackStore(cache_root), documents, clusters, build_tables)
 
 
 @task(name="validate", cache_policy=NO_CACHE)
 def validate(tables) -> None:
+    """Validate whole tables (kept for library use; the flow validates per shard)."""
+    from schemas.validation import validate_release
+
     report = validate_release(tables)
     if not report.ok:
         raise ValidationFailed(report)
@@ -96,14 +137,20 @@ def build_release(
     batch_size: int = BATCH_SIZE,
     publish_to: str | None = None,
     gold_dir: str | None = None,
+    cache_dir: str | None = None,
+    use_cache: bool = True,
 ) -> dict:
-    """Build a release from `raw_dir` into `releases_dir`; returns a summary.
+    """Build a release from `raw_dir` (a folder or fsspec URI) into
+    `releases_dir`; returns a summary.
 
     Makes no release when the latest one has the same inputs and code.  With
     `publish_to`, the latest release is then published there (a no-op when it
     already is).  With `gold_dir`, quality figures join the run's artifact.
+    `batch_size` is the mean number of documents per shard; `cache_dir` the
+    per-shard cache (default `<releases_dir>/.cache`); `use_cache=False`
+    builds everything again in a temporary folder.
     """
-    summary = _build(raw_dir, releases_dir, batch_size, gold_dir)
+    summary = _build(raw_dir, releases_dir, batch_size, gold_dir, cache_dir, use_cache)
     if publish_to and summary["latest"]:
         summary["published"] = publish_release(str(Path(releases_dir) / summary["latest"]), publish_to)
     scores = None
@@ -122,37 +169,268 @@ def build_release(
     return summary
 
 
-def _build(raw_dir: str, releases_dir: str, batch_size: int, gold_dir: str | None = None) -> dict:
+class _Clock:
+    """Seconds spent per phase, for the summary (and the benchmark)."""
+
+    def __init__(self):
+        self.phases: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = round(self.phases.get(name, 0.0) + now - self.last, 3)
+        self.last = now
+
+
+@contextlib.contextmanager
+def _cache_root(releases_root: Path, cache_dir: str | None, use_cache: bool):
+    if use_cache:
+        root = Path(cache_dir) if cache_dir else releases_root / CACHE_DIR
+        root.mkdir(parents=True, exist_ok=True)
+        yield root, True
+    else:
+        with tempfile.TemporaryDirectory(prefix=".work-", dir=cache_dir or releases_root) as work:
+            yield Path(work), False
+
+
+def _build(raw_dir: str, releases_dir: str, batch_size: int, gold_dir: str | None = None,
+           cache_dir: str | None = None, use_cache: bool = True) -> dict:
     logger = get_run_logger()
-    raw_root, releases_root = Path(raw_dir), Path(releases_dir)
+    clock = _Clock()
+    releases_root = Path(releases_dir)
     with release.build_lock(releases_root):
         stale = release.remove_stale_staging(releases_root)
         if stale:
             logger.warning("removed staging left by an interrupted build: %s", ", ".join(stale))
-        documents, rejects = ingest(raw_root)
+        items, rejects = scan(raw_dir)
         for reject in rejects:
             logger.warning("rejected %s: %s", reject.source_path, reject.reason)
-        fingerprints = {"input": release.input_fingerprint(documents, rejects), "code": release.code_fingerprint()}
+        fingerprints = {"input": release.input_fingerprint(items, rejects), "code": release.code_fingerprint()}
         fingerprints["build"] = release.build_fingerprint(fingerprints["input"], fingerprints["code"])
+        clock.lap("scan")
         previous = release.latest_manifest(releases_root)
         if previous and previous.get("build_fingerprint") == fingerprints["build"]:
             message = f"up to date: release {previous['version']} has the same inputs and code"
             logger.info(message)
-            return {"version": None, "latest": previous["version"], "message": message}
+            return {"version": None, "latest": previous["version"], "message": message, "timings": clock.phases}
+        with _cache_root(releases_root, cache_dir, use_cache) as (cache_root, keep):
+            result = _build_shards(raw_dir, releases_root, str(cache_root), items, rejects, fingerprints,
+                                   batch_size, gold_dir, clock, logger, keep)
+        return result
 
-        prepared = [d for f in prepare_batch.map(batches(documents, batch_size)) for d in f.result()]
-        site_model = learn_site_boilerplate(prepared)
-        cleaned = [d for f in clean_batch.map(batches(prepared, batch_size), unmapped(site_model)) for d in f.result()]
-        speakers, quotes = corpus_pass(cleaned)
-        tables = build_tables(cleaned, rejects, speakers, quotes)
-        validate(tables)
-        gold = Path(gold_dir) if gold_dir and Path(gold_dir).is_dir() else None
 
-        def describe(manifest: dict, staging: Path) -> dict[str, str]:
-            return release_documents(manifest, staging, gold, raw_root)
+def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprints, batch_size, gold_dir,
+                  clock, logger, keep_cache) -> dict:
+    store = PackStore(cache_root)
+    config = key(fingerprints["code"], json.dumps(release.configuration(), sort_keys=True))
+    counts = {"documents": len(items), "batch_size": batch_size}
+    progress.start(2 * len(items), "documents")
 
-        result = release.write_release(releases_root, tables, fingerprints, describe=describe)
-        logger.info(result.message)
-        rows = {name: t.num_rows for name, t in tables.items()}
-        return {"version": result.version, "latest": result.manifest["version"], "path": str(result.path),
-                "rows": rows, "changes": result.manifest["changes"], "message": result.message}
+    # pass 1: prepare the documents not in the cache, in shards
+    first = [shards.prepare_key(config, item) for item in items]
+    index = store.index("prepare")
+    todo = [(item, k) for item, k in zip(items, first) if k not in index]
+    counts["prepared"] = len(todo)
+    progress.advance(len(items) - len(todo))
+    _run(prepare_shard, [dict(items=[i for i, _ in b], keys=[k for _, k in b]) for b in shards.batches(todo, batch_size)],
+         raw_uri=raw_dir, cache_root=cache_root)
+    store = PackStore(cache_root)  # the packs the tasks wrote
+    signatures = _load_many(store, "prepare", "sig", first)
+    rejects = rejects + [s.reject for s in signatures if s.reject is not None]
+    supported = shards.site_support(signatures)
+    live = [(item, k, s) for item, k, s in zip(items, first, signatures) if s.reject is None]
+    second = [shards.clean_key(k, s, supported) for _, k, s in live]
+    del signatures
+    clock.lap("prepare")
+    checkpoint("processing")
+
+    # pass 2: clean, with the site lines each document sees
+    index = store.index("clean")
+    todo = [(item, k, c) for (item, k, _), c in zip(live, second) if c not in index]
+    counts["cleaned"] = len(todo)
+    progress.advance(len(items) - len(todo))
+    _run(clean_shard, [dict(items=[i for i, _, _ in b], first_keys=[k for _, k, _ in b], keys=[c for _, _, c in b])
+                       for b in shards.batches(todo, batch_size)],
+         raw_uri=raw_dir, cache_root=cache_root, supported=supported)
+    clock.lap("clean")
+
+    # the corpus passes: clusters, speakers, quotes
+    corpus = corpus_pass(cache_root, [(item.doc_id, item.order, c) for (item, _, _), c in zip(live, second)])
+    clock.lap("corpus")
+
+    # assembly: the final rows of each document, validated
+    clusters = corpus["clusters"]
+    third = [shards.final_key(c, clusters[item.doc_id]) for (item, _, _), c in zip(live, second)]
+    store = PackStore(cache_root)
+    index = store.index("final")
+    todo = [(item.doc_id, c, f) for (item, _, _), c, f in zip(live, second, third) if f not in index]
+    counts["assembled"] = len(todo)
+    assembled = _run(assemble_shard, [dict(documents=b, clusters={d: clusters[d] for d, _, _ in b})
+                                      for b in shards.batches(todo, batch_size)], advance=False, cache_root=cache_root)
+    report = ValidationReport([failure for a in assembled for failure in a.failures])
+    whole = {"speakers": to_arrow(SPEAKERS, corpus["speakers"]), "quotes": to_arrow(QUOTES, corpus["quotes"]),
+             "rejects": to_arrow(REJECTS, (vars(r) for r in rejects))}
+    report.failures += shards.validate_corpus(whole, corpus["turn_ids"], corpus["turn_speakers"]).failures
+    del corpus
+    clock.lap("assemble")
+    if not report.ok:
+        raise ValidationFailed(report)
+
+    store = PackStore(cache_root)
+    documents, turns, rows = {}, {}, {name: 0 for name in shards.PART_TABLES}
+    for meta in _load_many(store, "final", "meta", third):
+        documents[meta["doc_id"]] = meta["sha256"]
+        turns.update(meta["turns"])
+        for name, (_, n) in meta["rows"].items():
+            rows[name] += n
+    rows.update({name: table.num_rows for name, table in whole.items()})
+    schemas = {name: TABLES_BY_NAME[name].arrow_schema
+               for name in ("speakers", "quotes", "documents", "segments", "turns", "rejects")}
+
+    def write(staging: Path) -> dict[str, int]:
+        written = {}
+        for name, schema in schemas.items():
+            writer = release.TableWriter(staging / f"{name}.parquet", schema,
+                                         release.ROW_GROUP_ROWS.get(name, release.DEFAULT_ROW_GROUP_ROWS))
+            parts = [whole[name]] if name in whole else shards.document_slices(store, third, name)
+            for part in parts:
+                checkpoint("writing-tables")
+                writer.write(part)
+            written[name] = writer.close()
+        return written
+
+    gold = Path(gold_dir) if gold_dir and Path(gold_dir).is_dir() else None
+
+    def describe(manifest: dict, staging: Path) -> dict[str, str]:
+        return release_documents(manifest, staging, gold, Path(raw_dir))
+
+    streamed = release.StreamedTables(write, ReleaseSummary(None, documents, turns, rows), schemas)
+    result = release.write_release(releases_root, streamed, fingerprints, describe=describe)
+    clock.lap("write")
+    if keep_cache:
+        store.prune({"prepare": first, "clean": second, "final": third})
+    logger.info(result.message)
+    table_rows = {name: result.manifest["tables"][name]["rows"] for name in schemas}
+    return {"version": result.version, "latest": result.manifest["version"], "path": str(result.path),
+            "rows": table_rows, "changes": result.manifest["changes"], "message": result.message,
+            "timings": clock.phases, "work": counts}
+
+
+def _run(task_, batches: list[dict], advance: bool = True, **shared) -> list:
+    """One task run per batch, the shared arguments unmapped; the results in
+    order.  With `advance`, the progress bar moves by each batch's size."""
+    if not batches:
+        return []
+    mapped = {name: [b[name] for b in batches] for name in batches[0]}
+    futures = task_.map(**mapped, **{name: unmapped(value) for name, value in shared.items()})
+    results = []
+    for future, batch in zip(futures, batches):
+        results.append(future.result())
+        if advance:
+            progress.advance(len(next(iter(batch.values()))))
+    return results
+
+
+def _load_many(store: PackStore, stage: str, part: str, keys: Sequence[str]) -> list:
+    """The values of `keys` in the packs of a stage, in the order of `keys`
+    (each pack read once, kept only while needed)."""
+    index = store.index(stage)
+    by_pack: dict[str, list[int]] = {}
+    for position, k in enumerate(keys):
+        by_pack.setdefault(index[k], []).append(position)
+    values: list = [None] * len(keys)
+    for pack, positions in by_pack.items():
+        loaded = store.load(stage, pack, part)
+        for position in positions:
+            values[position] = loaded[keys[position]]
+    return values
+
+
+# --- task runners --------------------------------------------------------------
+
+
+def task_runner(dask_address: str | None = None, local_cluster: int | None = None):
+    """The task runner for the shard tasks: an existing Dask cluster
+    (`tcp://HOST:PORT`), a new local cluster of `local_cluster` worker
+    processes of one thread each, or None (Prefect's default thread pool)."""
+    if not dask_address and not local_cluster:
+        return None
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # no INFO line per worker start
+    from prefect_dask import DaskTaskRunner
+
+    if dask_address:
+        return DaskTaskRunner(address=dask_address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": int(local_cluster), "threads_per_worker": 1,
+                                          "processes": True, "dashboard_address": None})
+
+
+def _die_with_parent() -> None:
+    """In a child process: SIGTERM when the parent dies (Linux), so that a
+    build killed with kill -9 leaves no temporary server behind."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _temporary_server():
+    """Prefect's temporary API server, as Prefect starts it, but quiet and
+    ended with this process even when it is killed."""
+    import subprocess
+
+    from prefect.server.api.server import SubprocessASGIServer
+
+    class TemporaryServer(SubprocessASGIServer):
+        _instances: dict = {}
+
+        def _run_uvicorn_command(self):
+            process = super()._run_uvicorn_command  # the command Prefect runs, with our process options
+            original = subprocess.Popen
+
+            def popen(*args, **kwargs):
+                kwargs.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                return original(*args, **kwargs)
+
+            subprocess.Popen = popen
+            try:
+                return process()
+            finally:
+                subprocess.Popen = original
+
+    return TemporaryServer()
+
+
+@contextlib.contextmanager
+def prefect_api_for_workers(needed: bool = True):
+    """Task runs report to a Prefect API.  Without PREFECT_API_URL every
+    worker process would start a temporary server of its own (8-15 s each,
+    and SQLite lock contention): start one here, on loopback, and hand its
+    address to this process and to the workers (through the environment,
+    which the local cluster's processes inherit).  The server ends with this
+    process, even on kill -9."""
+    if not needed or os.environ.get("PREFECT_API_URL"):
+        yield os.environ.get("PREFECT_API_URL")
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    server = _temporary_server()
+    server.start()
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()
+
+
+def run_build(dask_address: str | None = None, local_cluster: int | None = None, **parameters) -> dict:
+    """`build_release` on the task runner asked for (see `task_runner`)."""
+    runner = task_runner(dask_address, local_cluster)
+    with prefect_api_for_workers(not dask_address):
+        if runner is None:
+            return build_release(**parameters)
+        return build_release.with_options(task_runner=runner)(**parameters)

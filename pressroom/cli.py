@@ -33,14 +33,25 @@ def _prefect_defaults(quiet: bool = False) -> None:
 
 def cmd_build(args: argparse.Namespace) -> int:
     _prefect_defaults(args.quiet or args.json)
-    from flows.build import ValidationFailed, build_release
+    from flows.build import ValidationFailed, run_build
     from pressroom import progress
     from pressroom.release import BuildLocked, build_lock
 
-    raw = Path(args.raw)
-    if not raw.is_dir():
+    raw = args.raw if "://" in str(args.raw) else Path(args.raw)
+    if isinstance(raw, Path) and not raw.is_dir():
         print(f"pressroom: raw folder not found: {raw} (hint: pass --raw DIR)", file=sys.stderr)
         return EXIT_USAGE
+    if isinstance(raw, str):
+        from pressroom.sources import root_exists
+
+        try:
+            found = root_exists(raw)
+        except (ImportError, ValueError, OSError) as error:
+            print(f"pressroom: cannot open {raw}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        if not found:
+            print(f"pressroom: raw folder not found: {raw} (hint: pass --raw DIR or URI)", file=sys.stderr)
+            return EXIT_USAGE
     try:
         with build_lock(Path(args.releases)):  # fail fast, before Prefect starts: another build runs
             pass
@@ -49,8 +60,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         return EXIT_LOCKED
     try:
         with progress.shown(not (args.quiet or args.json)):
-            summary = build_release(raw_dir=str(raw), releases_dir=str(args.releases),
-                                    publish_to=args.publish_to, gold_dir=args.gold)
+            summary = run_build(dask_address=args.dask_address, local_cluster=args.local_cluster,
+                                raw_dir=str(raw), releases_dir=str(args.releases),
+                                publish_to=args.publish_to, gold_dir=args.gold, batch_size=args.shard_size,
+                                cache_dir=args.cache_dir, use_cache=not args.no_cache)
     except ValidationFailed as failure:
         print(f"pressroom: no release written, {failure.report}", file=sys.stderr)
         return EXIT_INVALID
@@ -288,12 +301,23 @@ def parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build", help="build a new release from raw texts",
                                 epilog="example: pressroom build --raw raw --releases releases")
-    build.add_argument("--raw", default="raw", help="folder of raw texts (default: raw)")
+    build.add_argument("--raw", default="raw",
+                       help="folder or fsspec URI of raw texts and record shards (.jsonl[.gz], .parquet) (default: raw)")
     build.add_argument("--releases", default="releases", help="releases folder (default: releases)")
     build.add_argument("--json", action="store_true", help="print the build summary as JSON (nothing else)")
     build.add_argument("--quiet", action="store_true", help="print nothing on success (for schedules and cron)")
     build.add_argument("--publish-to", metavar="URI", help="then publish the latest release there")
     build.add_argument("--gold", metavar="DIR", help="gold labels: quality figures in the run's artifact")
+    scale = build.add_argument_group("throughput (see README, 'Throughput and Dask')")
+    runner = scale.add_mutually_exclusive_group()
+    runner.add_argument("--dask-address", metavar="tcp://HOST:PORT",
+                        help="run the shard tasks on this Dask scheduler (its workers need PREFECT_API_URL)")
+    runner.add_argument("--local-cluster", metavar="N", type=int,
+                        help="run the shard tasks on a local Dask cluster of N worker processes")
+    scale.add_argument("--shard-size", metavar="DOCS", type=int, default=200,
+                       help="documents per shard task (default: 200)")
+    scale.add_argument("--cache-dir", metavar="DIR", help="per-document cache (default: RELEASES/.cache)")
+    scale.add_argument("--no-cache", action="store_true", help="rebuild every document, keep no cache")
     build.set_defaults(run=cmd_build)
 
     score = commands.add_parser("score", help="score a release against gold labels",

@@ -34,7 +34,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import pressroom
-from pressroom.changes import changelog, compare, read_summary, summarize
+from pressroom.changes import ReleaseSummary, changelog, compare, read_summary, summarize
+from pressroom.faults import checkpoint
 from pressroom.ingest import RawDocument, Reject
 from pressroom.normalize import FTFY_OPTIONS
 from schemas.contract import CONTRACT_VERSION, TABLES_BY_NAME
@@ -81,9 +82,10 @@ def file_sha256(path: Path) -> str:
 
 
 def input_fingerprint(documents: Sequence[RawDocument], rejects: Sequence[Reject]) -> str:
-    """sha256 over every input file's path and content hash."""
+    """sha256 over every input document's path and content hash (documents
+    are `RawDocument`s or planned `sources.Item`s)."""
     entries = sorted(
-        [(d.source_path, d.source_sha256) for d in documents]
+        [(d.source_path, getattr(d, "source_sha256", None) or d.sha256) for d in documents]
         + [(r.source_path, r.source_sha256 or "unreadable") for r in rejects]
     )
     return _sha256("".join(f"{p}\t{h}\n" for p, h in entries).encode())
@@ -243,8 +245,63 @@ class ReleaseResult:
     message: str
 
 
-def _write_table(table: pa.Table, path: Path) -> None:
-    pq.write_table(table, path, **PARQUET_OPTIONS)
+ROW_GROUP_BYTES = 64 << 20
+"""Rows per row group are chosen per table from the schema (about this many
+bytes of Arrow data), never from how the rows arrive, so a table written
+part by part has the same bytes as one written whole."""
+ROW_GROUP_ROWS = {"documents": 8_192, "segments": 131_072, "turns": 65_536}
+DEFAULT_ROW_GROUP_ROWS = 131_072
+
+
+class TableWriter:
+    """One Parquet file written from parts in order, with bounded memory:
+    rows are buffered until a row group is full, then written."""
+
+    def __init__(self, path: Path, schema: pa.Schema, row_group_rows: int = DEFAULT_ROW_GROUP_ROWS):
+        self.path, self.schema, self.row_group_rows = path, schema, row_group_rows
+        self.writer = pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
+        self.buffer: list[pa.Table] = []
+        self.buffered = 0
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        self.buffer.append(table.cast(self.schema) if table.schema != self.schema else table)
+        self.buffered += table.num_rows
+        self.rows += table.num_rows
+        while self.buffered >= self.row_group_rows:
+            self._flush(self.row_group_rows)
+
+    def _flush(self, rows: int) -> None:
+        pending = pa.concat_tables(self.buffer)
+        # one contiguous chunk: Parquet pages would otherwise follow how the rows arrived
+        self.writer.write_table(pending.slice(0, rows).combine_chunks(), row_group_size=rows)
+        rest = pending.slice(rows)
+        self.buffer, self.buffered = ([rest] if rest.num_rows else []), rest.num_rows
+
+    def close(self) -> int:
+        if self.buffered:
+            self._flush(self.buffered)
+        self.writer.close()
+        return self.rows
+
+
+def _write_table(table: pa.Table, path: Path, name: str | None = None) -> None:
+    writer = TableWriter(path, table.schema, ROW_GROUP_ROWS.get(name, DEFAULT_ROW_GROUP_ROWS))
+    writer.write(table)
+    writer.close()
+
+
+@dataclass
+class StreamedTables:
+    """Tables written part by part (a sharded build): `write(staging)` writes
+    `<name>.parquet` for every table and returns the rows of each; `summary`
+    is what `changes.compare` needs, gathered while the parts were made."""
+
+    write: Callable[[Path], dict[str, int]]
+    summary: ReleaseSummary
+    schemas: dict[str, pa.Schema]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -257,12 +314,13 @@ def _fsync_dir(path: Path) -> None:
 
 def write_release(
     releases_root: Path,
-    tables: dict[str, pa.Table],
+    tables: dict[str, pa.Table] | StreamedTables,
     fingerprints: dict[str, str],
     describe: Callable[[dict, Path], dict[str, str]] | None = None,
     now: dt.datetime | None = None,
 ) -> ReleaseResult:
-    """Write validated tables as a new release (call under `build_lock`).
+    """Write validated tables as a new release (call under `build_lock`):
+    whole Arrow tables, or `StreamedTables` written part by part.
 
     `describe(manifest, staging_dir)` returns further text files for the
     release (dataset card, Croissant metadata, report), by file name; it may
@@ -271,7 +329,8 @@ def write_release(
     if previous and previous.get("build_fingerprint") == fingerprints["build"]:
         return ReleaseResult(None, None, previous, f"up to date: release {previous['version']} has the same inputs and code")
     previous_summary = read_summary(releases_root / previous["version"]) if previous else None
-    changes = compare(previous_summary, summarize(None, tables))
+    streamed = isinstance(tables, StreamedTables)
+    changes = compare(previous_summary, tables.summary if streamed else summarize(None, tables))
     bump = bump_kind(previous, changes)
     version = next_version(previous, bump)
     changes["version"] = version
@@ -283,14 +342,21 @@ def write_release(
     staging.mkdir(parents=True)
     try:
         table_entries = {}
-        for name, table in tables.items():
+        if streamed:
+            rows, schemas = tables.write(staging), tables.schemas
+        else:
+            rows, schemas = {}, {}
+            for name, table in tables.items():
+                checkpoint("writing-tables")
+                _write_table(table, staging / f"{name}.parquet", name)
+                rows[name], schemas[name] = table.num_rows, table.schema
+        for name, schema in schemas.items():
             filename = f"{name}.parquet"
-            _write_table(table, staging / filename)
             table_entries[name] = {
                 "files": [{"path": filename, "sha256": file_sha256(staging / filename),
                            "bytes": (staging / filename).stat().st_size}],
-                "rows": table.num_rows,
-                "schema": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in table.schema],
+                "rows": rows[name],
+                "schema": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema],
                 "description": TABLES_BY_NAME[name].description,
             }
         created = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
@@ -328,6 +394,7 @@ def write_release(
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
         _fsync_dir(staging)
+        checkpoint("before-rename")
         os.rename(staging, final)
         _fsync_dir(releases_root)
     except BaseException:

@@ -229,7 +229,8 @@ def check_segment_coverage(report, documents, segments) -> None:
         overlapping += [f"{doc_id}:{starts[k]}" for k in range(1, len(starts)) if starts[k] <= ends[k - 1]]
         if int(group["line_count"].sum()) != expected.get(doc_id, -1):
             miscounted.append(doc_id)
-    miscounted += [d for d, n in expected.items() if n and d not in set(segments["doc_id"])]
+    segmented = set(segments["doc_id"])
+    miscounted += [d for d, n in expected.items() if n and d not in segmented]
     report.add("segments", "segments do not overlap", overlapping)
     report.add("segments", "segments cover every non-blank raw line", miscounted)
 

@@ -1,6 +1,7 @@
 """The release commands at the terminal: releases, show, diff, publish, export."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -109,3 +110,22 @@ def test_user_errors_are_one_readable_line(args, message, tmp_path):
     assert run.returncode == 2
     assert run.stderr.strip().startswith(message) and len(run.stderr.strip().splitlines()) == 1
     assert "Traceback" not in run.stderr
+
+
+def test_progress_bar_at_a_terminal(tmp_path):
+    """At a terminal (a pty here) a build shows documents per second; --quiet shows nothing."""
+    import pty
+
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "tests" / "corpus" / "sites" / "raw", raw)
+    output = bytearray()
+
+    def read(fd):
+        data = os.read(fd, 4096)
+        output.extend(data)
+        return data
+
+    env_cmd = [sys.executable, "-m", "pressroom.cli", "build", "--raw", str(raw), "--releases", str(tmp_path / "r")]
+    status = pty.spawn(env_cmd, read)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert b"docs/s" in output

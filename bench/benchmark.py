@@ -1,0 +1,164 @@
+"""End-to-end throughput of `pressroom build` on a generated corpus.
+
+    .venv/bin/python bench/benchmark.py --mb 200 [--workers 1 2] [--work /tmp/pressroom-bench]
+
+Prints, for each number of workers (a local Dask cluster of single-thread
+worker processes, `--local-cluster N`):
+
+* MB/s per core end to end: input megabytes / (build seconds x workers),
+  where build seconds run from the flow's start to the release on disk;
+  Prefect's start-up (its temporary API server, the cluster) is measured
+  apart and reported beside it;
+* the seconds of each phase (scan, prepare, clean, corpus, assemble, write);
+* peak RSS of the whole process tree (driver, workers, Prefect server),
+  sampled every 0.2 s;
+
+then the speed-up of N workers over one, and an incremental rebuild after
+`--changed` (default 1%) of the documents were edited in place, against the
+full build with the same workers, and whether its tables are byte-identical
+to a full build of the edited corpus (`--check-identical`, one more full
+build).  Not a test: it takes minutes, and the figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from generate import generate, mutate  # noqa: E402
+
+TABLES = ("documents", "segments", "turns", "speakers", "quotes", "rejects")
+
+
+class PeakRSS:
+    """Peak of the summed RSS of a process and all its descendants."""
+
+    def __init__(self, pid: int, every: float = 0.2):
+        self.process, self.every, self.peak = psutil.Process(pid), every, 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.done.is_set():
+            try:
+                tree = [self.process] + self.process.children(recursive=True)
+                total = 0
+                for p in tree:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                pass
+            self.done.wait(self.every)
+
+    def stop(self) -> int:
+        self.done.set()
+        self.thread.join()
+        return self.peak
+
+
+def build(raw: Path, releases: Path, workers: int, cache: bool = True, shard_size: int = 200) -> dict:
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
+    env.pop("PREFECT_API_URL", None)
+    command = [str(ROOT / ".venv" / "bin" / "pressroom"), "build", "--raw", str(raw), "--releases", str(releases),
+               "--json", "--shard-size", str(shard_size), "--local-cluster", str(workers)]
+    if not cache:
+        command.append("--no-cache")
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    sampler = PeakRSS(process.pid)
+    out, err = process.communicate()
+    wall = time.perf_counter() - started
+    peak = sampler.stop()
+    if process.returncode != 0:
+        raise SystemExit(f"build failed ({process.returncode}):\n{err[-4000:]}")
+    summary = json.loads(out)
+    build_seconds = sum(summary.get("timings", {}).values())
+    return {"wall": wall, "build": build_seconds, "startup": wall - build_seconds, "peak_rss": peak,
+            "timings": summary.get("timings"), "work": summary.get("work"), "version": summary.get("version"),
+            "path": summary.get("path")}
+
+
+def megabytes(raw: Path) -> float:
+    return sum(p.stat().st_size for p in raw.rglob("*") if p.is_file()) / 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mb", type=float, default=200.0, help="size of the generated corpus")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--changed", type=float, default=0.01, help="share of documents edited for the rebuild")
+    parser.add_argument("--shard-size", type=int, default=200)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/pressroom-bench"))
+    parser.add_argument("--check-identical", action="store_true",
+                        help="also build the edited corpus from scratch and compare the bytes")
+    args = parser.parse_args(argv)
+
+    raw = args.work / f"raw-{args.mb:g}mb-seed{args.seed}"
+    if not raw.is_dir():
+        started = time.perf_counter()
+        counts = generate(raw, args.mb, args.seed)
+        print(f"generated {counts['documents']} documents, {counts['bytes'] / 1e6:.1f} MB in "
+              f"{time.perf_counter() - started:.0f} s: {raw}")
+    size = megabytes(raw)
+    print(f"corpus: {raw} ({size:.1f} MB, {sum(1 for _ in raw.rglob('*.txt'))} documents); "
+          f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
+
+    full: dict[int, dict] = {}
+    for workers in args.workers:
+        releases = args.work / f"releases-{workers}w"
+        shutil.rmtree(releases, ignore_errors=True)
+        result = build(raw, releases, workers, shard_size=args.shard_size)
+        full[workers] = result
+        per_core = size / result["build"] / workers
+        print(f"\n{workers} worker(s): {result['build']:.1f} s build + {result['startup']:.1f} s Prefect/cluster "
+              f"start-up; {size / result['build']:.2f} MB/s, {per_core:.2f} MB/s per core; "
+              f"peak RSS {result['peak_rss'] / 2**30:.2f} GiB")
+        print("  phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items()))
+    if 1 in full and len(full) > 1:
+        best = max(full)
+        print(f"\nspeed-up of {best} workers over 1: {full[1]['build'] / full[best]['build']:.2f}x")
+
+    workers = max(full)
+    edited = args.work / f"edited-{args.mb:g}mb"
+    shutil.rmtree(edited, ignore_errors=True)
+    shutil.copytree(raw, edited)
+    releases = args.work / "releases-incremental"
+    shutil.rmtree(releases, ignore_errors=True)
+    shutil.copytree(args.work / f"releases-{workers}w", releases)
+    changed = mutate(edited, args.changed, args.seed)
+    result = build(edited, releases, workers, shard_size=args.shard_size)
+    share = result["build"] / full[workers]["build"]
+    print(f"\nincremental rebuild after {len(changed)} documents ({args.changed:.0%}) edited, {workers} worker(s): "
+          f"{result['build']:.1f} s = {share:.1%} of the full build "
+          f"(+{result['startup']:.1f} s start-up); peak RSS {result['peak_rss'] / 2**30:.2f} GiB")
+    print("  phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items()))
+    print("  work: " + json.dumps(result["work"]))
+    if args.check_identical:
+        scratch = args.work / "releases-scratch"
+        shutil.rmtree(scratch, ignore_errors=True)
+        again = build(edited, scratch, workers, cache=False, shard_size=args.shard_size)
+        same = all((Path(result["path"]) / f"{t}.parquet").read_bytes()
+                   == (Path(again["path"]) / f"{t}.parquet").read_bytes() for t in TABLES)
+        print(f"  identical to a full build of the edited corpus: {'yes' if same else 'NO'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The per-document cache of a build, stored in packs.
+
+Every pass caches its result PER DOCUMENT, under a key that is a sha256
+over everything the result depends on: the document (doc_id, source path,
+sha256 of its bytes), the code fingerprint (`release.code_fingerprint`),
+the configuration (`release.configuration`) and, for the later passes,
+what the document sees of the corpus passes (the site lines it shares with
+other documents of its site; its duplicate cluster).  A rebuild after 1% of
+the documents changed redoes 1% of the per-document work, wherever those
+documents are.
+
+A task handles a batch of documents and writes one PACK per pass: a few
+files named by the sha256 of the pack's keys, written under a temporary
+name and renamed into place (a crashed build leaves no half pack; the
+`<pack>.keys` file is written last and is what makes a pack visible).  The
+store's index (key -> pack) is read from the `.keys` files when a build
+starts.
+
+Pickles are trusted here: the cache lives beside the releases and only the
+build writes it.  With a Dask cluster on several machines the cache folder
+must be shared by them (the same path everywhere, or a network mount).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+STAGES = ("prepare", "clean", "final")
+
+
+def key(*parts: object) -> str:
+    """sha256 over the parts' text, separated so that ('ab', 'c') != ('a', 'bc')."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(str(part).encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def _write_atomic(path: Path, value) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(temporary, "wb") as handle:
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, path)
+
+
+class PackStore:
+    """Packs at `<root>/<stage>/<pack>.<part>` (part: keys, data, meta, ...)."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self._index: dict[str, dict[str, str]] = {}
+
+    def folder(self, stage: str) -> Path:
+        path = self.root / stage
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def path(self, stage: str, pack: str, part: str) -> Path:
+        return self.root / stage / f"{pack}.{part}"
+
+    def index(self, stage: str) -> dict[str, str]:
+        """key -> pack of every complete pack of the stage (read once)."""
+        if stage not in self._index:
+            found: dict[str, str] = {}
+            for keys_file in sorted(self.folder(stage).glob("*.keys")):
+                try:
+                    with open(keys_file, "rb") as handle:
+                        keys = pickle.load(handle)
+                except (OSError, EOFError, pickle.UnpicklingError):
+                    continue
+                found.update(dict.fromkeys(keys, keys_file.name[:-len(".keys")]))
+            self._index[stage] = found
+        return self._index[stage]
+
+    def write(self, stage: str, keys: Iterable[str], parts: Mapping[str, object]) -> str:
+        """Write a pack: each part pickled (bytes written as they are), then
+        the keys; returns the pack's name."""
+        keys = list(keys)
+        pack = key(stage, *sorted(keys))[:32]
+        folder = self.folder(stage)
+        for part, value in parts.items():
+            target = folder / f"{pack}.{part}"
+            if isinstance(value, Path):  # a file the caller wrote: move it into place
+                os.replace(value, target)
+            else:
+                _write_atomic(target, value)
+        _write_atomic(folder / f"{pack}.keys", keys)
+        if stage in self._index:
+            self._index[stage].update(dict.fromkeys(keys, pack))
+        return pack
+
+    def temporary(self, stage: str, name: str) -> Path:
+        return self.folder(stage) / f".{name}.{uuid.uuid4().hex}.tmp"
+
+    def load(self, stage: str, pack: str, part: str):
+        with open(self.path(stage, pack, part), "rb") as handle:
+            return pickle.load(handle)
+
+    def prune(self, used: Mapping[str, Iterable[str]]) -> int:
+        """Delete the packs of which no key is in `used[stage]`, and stray
+        temporary files; returns how many packs went."""
+        removed = 0
+        for stage in STAGES:
+            index = self.index(stage)
+            keep = {index[k] for k in used.get(stage, ()) if k in index}
+            folder = self.folder(stage)
+            for path in folder.iterdir():
+                pack = path.name.split(".")[0]
+                if path.name.startswith("."):
+                    path.unlink(missing_ok=True)
+                elif pack not in keep:
+                    removed += path.name.endswith(".keys")
+                    path.unlink(missing_ok=True)
+            self._index.pop(stage, None)
+        return removed
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())

@@ -1,0 +1,426 @@
+"""The corpus in shards: the build as map passes per shard and reduce passes
+over compact signatures.  Plain functions, callable without Prefect; the
+flow (`flows/build.py`) runs each map as one task per shard.
+
+    prepare_batch(...)       map       read, normalise, paragraphs, labels (`clean.prepare`);
+                                       site signatures: hashes of the short lines, per document
+    site_support(sigs)       reduce    the (site, line) hashes seen in >= min_support documents
+    clean_batch(...)         map       `clean.clean` with the site lines each document sees;
+                                       dedup signatures, quotations found, speaker turns
+    corpus_pass(...)         reduce    near-duplicate clusters (`dedup.cluster_signatures`),
+                                       the speakers table, quotes linked to turns
+    assemble_batch(...)      map       final rows, validated; Arrow parts with row ranges
+    document_slices(...)     driver    the parts, in doc_id order, for the Parquet writer
+
+Each map runs over a batch (a shard) of the documents whose cached result
+is missing, and caches its result per document (`pressroom.cache`), so a
+rebuild after a few documents changed does work for those documents only,
+wherever they sit in the corpus.  Nothing depends on how documents were
+batched: the result is the same for any batch size (tested).
+
+Site boilerplate as map/reduce: `clean.learn_site_boilerplate` counts each
+short line once per document and site and keeps those seen in at least
+`min_support` documents.  Here each document contributes the 64-bit hashes
+of its (site, line key) pairs, a shard sums them, the reduce keeps the
+hashes with enough support.  A document is then cleaned with a
+`SiteBoilerplate` holding exactly its own lines whose hash has support:
+`boilerplate.classify` only asks about the document's own lines, so the
+answer is the one the whole-corpus model gives.  That set, per document, is
+also part of the second pass's cache key: when a new document lifts a
+line of a site over the support bar, the documents of that site holding it
+are cleaned again, and no others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from pressroom import dedup, quotes
+from pressroom.boilerplate import SiteBoilerplate, line_key
+from pressroom.cache import PackStore, key
+from pressroom.changes import _turn_hash
+from pressroom.clean import CleanDocument, PreparedDocument, clean, learn_site_boilerplate, prepare
+from pressroom.corpus import speaker_id
+from pressroom.ingest import Reject
+from pressroom.sources import Item, read_items
+
+SHARD_DOCS = 200
+"""Documents per shard: one task of each pass handles this many."""
+SITE_MIN_SUPPORT: int = inspect.signature(learn_site_boilerplate).parameters["min_support"].default
+
+
+# --- planning --------------------------------------------------------------------
+
+
+def batches(items: Sequence, size: int) -> list[list]:
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def prepare_key(config: str, item: Item) -> str:
+    """A document's first-pass key: its identity and bytes, code and configuration."""
+    return key("prepare", config, item.doc_id, item.source_path, item.sha256)
+
+
+# --- pass 1: prepare ----------------------------------------------------------------
+
+
+def _site_hash(site: str, line: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{site}\x00{line}".encode("utf-8", "surrogatepass"),
+                                          digest_size=8).digest(), "little")
+
+
+def _hashes(site: str, lines: Iterable[str]) -> np.ndarray:
+    return np.unique(np.fromiter((_site_hash(site, k) for k in lines), dtype=np.uint64))
+
+
+_EMPTY = np.zeros(0, dtype=np.uint64)
+
+
+@dataclass
+class SiteSignature:
+    """What the site pass needs of one document (small): the hashes it adds
+    to its site's counts, and those of every line it may ask about."""
+
+    doc_id: str
+    learned: np.ndarray
+    asked: np.ndarray
+    reject: Reject | None = None  # the document could not be read
+
+
+def site_signature(doc: PreparedDocument) -> SiteSignature:
+    """The first part comes from `learn_site_boilerplate` itself."""
+    if doc.site_key is None:
+        return SiteSignature(doc.raw.doc_id, _EMPTY, _EMPTY)
+    learned = learn_site_boilerplate([doc], min_support=1).lines_by_site.get(doc.site_key, frozenset())
+    return SiteSignature(doc.raw.doc_id, _hashes(doc.site_key, learned),
+                         _hashes(doc.site_key, {line_key(p.text) for p in doc.paragraphs}))
+
+
+def prepare_batch(raw_uri: str, items: Sequence[Item], keys: Sequence[str], store: PackStore) -> str:
+    """Pass 1 of a batch of documents: the prepared documents and their site
+    signatures, stored as one pack; returns the pack's name."""
+    found = read_items(raw_uri, items)
+    prepared, signatures = {}, {}
+    for k, document in zip(keys, found):
+        if isinstance(document, Reject):
+            signatures[k] = SiteSignature(document.doc_id, _EMPTY, _EMPTY, document)
+            continue
+        prepared[k] = prepare(document)
+        signatures[k] = site_signature(prepared[k])
+    return store.write("prepare", keys, {"sig": signatures, "data": prepared})
+
+
+def site_support(signatures: Iterable[SiteSignature], min_support: int = SITE_MIN_SUPPORT) -> np.ndarray:
+    """Reduce: the sorted (site, line) hashes seen in >= min_support documents."""
+    learned = [s.learned for s in signatures if len(s.learned)]
+    if not learned:
+        return _EMPTY
+    unique, counts = np.unique(np.concatenate(learned), return_counts=True)
+    return unique[counts >= min_support]
+
+
+def _member(supported: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which of `values` are in `supported` (sorted): a boolean mask."""
+    if not len(supported) or not len(values):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(supported, values), len(supported) - 1)
+    return supported[at] == values
+
+
+def clean_key(first: str, signature: SiteSignature, supported: np.ndarray) -> str:
+    """A document's second-pass key: its first-pass key and the site lines it sees."""
+    seen = signature.asked[_member(supported, signature.asked)]
+    return key("clean", first, seen.tobytes().hex())
+
+
+def site_model(doc: PreparedDocument, supported: np.ndarray) -> SiteBoilerplate:
+    """The document's own lines that the corpus repeats enough: to
+    `boilerplate.classify` the same answers as the whole-corpus model."""
+    if doc.site_key is None:
+        return SiteBoilerplate({}, SITE_MIN_SUPPORT)
+    hashes = {k: _site_hash(doc.site_key, k) for k in {line_key(p.text) for p in doc.paragraphs}}
+    known = _member(supported, np.fromiter(hashes.values(), dtype=np.uint64, count=len(hashes)))
+    mine = frozenset(k for k, found in zip(hashes, known) if found)
+    return SiteBoilerplate({doc.site_key: mine} if mine else {}, SITE_MIN_SUPPORT)
+
+
+# --- pass 2: clean ---------------------------------------------------------------------
+
+
+@dataclass
+class DocumentSummary:
+    """What the corpus passes need of one cleaned document."""
+
+    signature: dict  # dedup.DocumentSignature.to_record()
+    speaker_turns: list[tuple]  # (turn_index, speaker_id, speaker, title, label, role)
+    quotes_found: list[dict]  # quotations of a non-transcript, not yet linked
+    link_turns: list[dict]  # id, doc_id, speaker, text of every turn (quote linking)
+
+
+def document_quotes(document: CleanDocument) -> list[dict]:
+    """The quotations of one document, as `corpus.build_quotes` finds them."""
+    row = document.document
+    if row["doc_type"] == "transcript" or not row["text"]:
+        return []
+    lines = [(s["line_start"], s["line_end"]) for s in document.segments if s["status"] in ("kept", "trimmed")]
+    return quotes.extract_quotes(row["doc_id"], row["text"], lines)
+
+
+def summarize_document(result: CleanDocument) -> DocumentSummary:
+    row = result.document
+    return DocumentSummary(
+        dedup.document_signature(row["doc_id"], row["text"]).to_record(),
+        [(t["turn_index"], speaker_id(t), t["speaker"], t["speaker_title"], t["speaker_label"], t["speaker_role"])
+         for t in result.turns],
+        document_quotes(result),
+        [{"id": t["id"], "doc_id": t["doc_id"], "speaker": t["speaker"], "text": t["text"]} for t in result.turns],
+    )
+
+
+def clean_batch(raw_uri: str, items: Sequence[Item], first_keys: Sequence[str], keys: Sequence[str],
+                supported: np.ndarray, store: PackStore) -> str:
+    """Pass 2 of a batch of documents (none of them rejected): cleaned with
+    the site lines each sees, summarised for the corpus passes; one pack."""
+    index = store.index("prepare")
+    packs: dict[str, dict] = {}
+    cleaned, summaries = {}, {}
+    for item, first, k in zip(items, first_keys, keys):
+        pack = index.get(first)
+        if pack is not None and pack not in packs:
+            try:
+                packs[pack] = store.load("prepare", pack, "data")
+            except OSError:
+                packs[pack] = {}
+        doc = packs.get(pack, {}).get(first)
+        if doc is None:  # pruned or lost: prepare it again
+            document = read_items(raw_uri, [item])[0]
+            if isinstance(document, Reject):
+                raise RuntimeError(f"{item.source_path} can no longer be read: {document.reason}")
+            doc = prepare(document)
+        cleaned[k] = clean(doc, site_model(doc, supported))
+        summaries[k] = summarize_document(cleaned[k])
+    return store.write("clean", keys, {"sum": summaries, "data": cleaned})
+
+
+# --- reduce: the corpus passes -----------------------------------------------------
+
+
+def cluster_columns(signatures: Iterable[dict]) -> dict[str, dict]:
+    """doc_id -> the duplicate-cluster columns (`dedup.cluster_rows`)."""
+    clusters = dedup.cluster_signatures([dedup.DocumentSignature.from_record(r) for r in signatures])
+    return {row["doc_id"]: {k: v for k, v in row.items() if k != "doc_id"} for row in dedup.cluster_rows(clusters)}
+
+
+def speaker_rows(turns: Iterable[tuple]) -> list[dict]:
+    """The speakers table from compact turns, as `corpus.build_speakers` makes
+    it: turns in ingest order, the first turn of a speaker names it, the most
+    frequent role wins (ties: not 'unknown', then the name of the role)."""
+    seen: dict[str, tuple] = {}
+    labels: dict[str, set[str]] = defaultdict(set)
+    docs: dict[str, set[str]] = defaultdict(set)
+    roles: dict[str, Counter] = defaultdict(Counter)
+    for _, _, sid, speaker, title, label, role, doc_id in sorted(turns, key=lambda t: (t[0], t[1])):
+        seen.setdefault(sid, (speaker, title))
+        labels[sid].add(label)
+        docs[sid].add(doc_id)
+        roles[sid][role] += 1
+    rows = []
+    for sid, (name, title) in seen.items():
+        role = max(roles[sid], key=lambda r: (roles[sid][r], r != "unknown", r))
+        rows.append({"speaker_id": sid, "name": name, "role": role, "title": title, "aliases": sorted(labels[sid]),
+                     "documents": sorted(docs[sid]), "turns": sum(roles[sid].values())})
+    return rows
+
+
+def link_quotes(found: Sequence[dict], turns: Iterable[dict]) -> dict[str, list[dict]]:
+    """doc_id -> its quotes, linked to the turns they come from (`quotes.link_quotes`)."""
+    linked = quotes.link_quotes(found, list(turns)) if found else []
+    by_doc: dict[str, list[dict]] = defaultdict(list)
+    for row in linked:
+        by_doc[row["doc_id"]].append(row)
+    return dict(by_doc)
+
+
+def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -> dict:
+    """Reduce: near-duplicate clusters, the speakers table and the quotes
+    linked to turns, from the cached summaries of `documents` ((doc_id,
+    ingest order, clean key) triples).  Returns the clusters by doc_id, the
+    speakers and quotes rows, every turn id and every turn's speaker_id."""
+    index = store.index("clean")
+    by_pack: dict[str, list[tuple[str, tuple, str]]] = defaultdict(list)
+    for doc_id, order, k in documents:
+        by_pack[index[k]].append((doc_id, order, k))
+    signatures, speaker_turns, found, link_turns = [], [], [], []
+    for pack, members in sorted(by_pack.items()):
+        summaries = store.load("clean", pack, "sum")
+        for doc_id, order, k in members:
+            summary: DocumentSummary = summaries[k]
+            signatures.append(summary.signature)
+            speaker_turns += [(order, *turn, doc_id) for turn in summary.speaker_turns]
+            found += summary.quotes_found
+            link_turns += summary.link_turns
+        del summaries
+    clusters = cluster_columns(signatures)
+    del signatures
+    speakers = speaker_rows(speaker_turns)
+    turn_speakers = {t[2] for t in speaker_turns}
+    del speaker_turns
+    linked = link_quotes(found, link_turns)
+    return {"clusters": clusters, "speakers": speakers, "quotes": [q for rows in linked.values() for q in rows],
+            "turn_ids": {t["id"] for t in link_turns}, "turn_speakers": turn_speakers}
+
+
+# --- assembly ---------------------------------------------------------------------------
+
+
+PART_TABLES = ("documents", "segments", "turns")
+"""Tables assembled per document; speakers, quotes and rejects come whole
+from the reduce passes."""
+_MATCH_COLUMNS = ("matched_turn_id", "matched_doc_id", "matched_speaker", "match_score", "match_method",
+                  "matched_start", "matched_end")
+
+
+def finish_documents(cleaned: Sequence[CleanDocument], clusters: Mapping[str, dict]) -> list[CleanDocument]:
+    """The documents with their cluster columns, and turns with speaker_id."""
+    for document in cleaned:
+        document.document.update(clusters[document.document["doc_id"]])
+        for turn in document.turns:
+            turn["speaker_id"] = speaker_id(turn)
+    return cleaned
+
+
+def final_key(clean: str, cluster: Mapping[str, object]) -> str:
+    """A document's last key: its clean key and its duplicate-cluster columns."""
+    return key("final", clean, sorted(cluster.items()))
+
+
+def _runs(column: pa.ChunkedArray) -> dict[str, tuple[int, int]]:
+    """doc_id -> (first row, rows) in a table sorted by doc_id."""
+    runs: dict[str, tuple[int, int]] = {}
+    for row, doc_id in enumerate(column.to_pylist()):
+        first, count = runs.get(doc_id, (row, 0))
+        runs[doc_id] = (first, count + 1)
+    return runs
+
+
+@dataclass
+class AssembleResult:
+    pack: str | None
+    failures: list  # schemas.validation.Failure (empty: valid)
+
+
+def assemble_batch(store: PackStore, documents: Sequence[tuple[str, str, str]], clusters: Mapping[str, dict],
+                   build_tables) -> AssembleResult:
+    """The final documents, segments and turns rows of a batch of documents
+    ((doc_id, clean key, final key) triples), validated (every check within a
+    document, and quote spans against their document), stored as a pack of
+    Arrow files with each document's row range.  `build_tables` is
+    `tables.build_tables`."""
+    from schemas.validation import validate_release
+
+    index = store.index("clean")
+    by_pack: dict[str, list[str]] = defaultdict(list)
+    for _, k, _ in documents:
+        by_pack[index[k]].append(k)
+    cleaned, found = {}, []
+    for pack, keys in by_pack.items():
+        data, summaries = store.load("clean", pack, "data"), store.load("clean", pack, "sum")
+        for k in keys:
+            cleaned[k] = data[k]
+            found += [{**q, **dict.fromkeys(_MATCH_COLUMNS)} for q in summaries[k].quotes_found]
+    docs = finish_documents([cleaned[k] for _, k, _ in documents], clusters)
+    tables = build_tables(docs, [], (), found)
+    report = validate_release({name: tables[name] for name in (*PART_TABLES, "quotes")})
+    if not report.ok:
+        return AssembleResult(None, report.failures)
+    runs = {name: _runs(tables[name].column("doc_id")) for name in PART_TABLES}
+    shas, turn_hashes = table_summary(tables)
+    meta = {}
+    for doc_id, _, final in documents:
+        meta[final] = {"doc_id": doc_id, "sha256": shas[doc_id],
+                       "rows": {name: runs[name].get(doc_id, (0, 0)) for name in PART_TABLES},
+                       "turns": {t: h for t, h in turn_hashes.items() if t.rsplit(":", 1)[0] == doc_id}}
+    parts = {}
+    for name in PART_TABLES:
+        path = store.temporary("final", name)
+        write_part(tables[name], path)
+        parts[f"{name}.arrow"] = path
+    parts["meta"] = meta
+    return AssembleResult(store.write("final", [f for _, _, f in documents], parts), [])
+
+
+def table_summary(tables: Mapping[str, pa.Table]) -> tuple[dict[str, str], dict[str, str]]:
+    """(doc_id -> source sha256, turn id -> turn hash) for `changes.compare`."""
+    docs, turns = tables["documents"], tables["turns"]
+    return (dict(zip(docs.column("doc_id").to_pylist(), docs.column("source_sha256").to_pylist())),
+            {i: _turn_hash(s, k, t) for i, s, k, t in zip(
+                turns.column("id").to_pylist(), turns.column("speaker").to_pylist(),
+                turns.column("turn_type").to_pylist(), turns.column("text").to_pylist())})
+
+
+def write_part(table: pa.Table, path) -> None:
+    """An Arrow IPC file (lz4-compressed buffers)."""
+    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+
+
+def read_part(path) -> pa.Table:
+    with pa.memory_map(str(path), "r") as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def document_slices(store: PackStore, finals: Sequence[str], name: str) -> Iterable[pa.Table]:
+    """The rows of table `name` for the documents `finals` (final keys, in
+    doc_id order), as slices of the packs' tables (consecutive rows of a
+    pack are one slice)."""
+    index = store.index("final")
+    tables: dict[str, pa.Table] = {}
+    metas: dict[str, dict] = {}
+    run: list = []  # [pack, first, count]
+    for final in finals:
+        pack = index[final]
+        if pack not in metas:
+            metas[pack] = store.load("final", pack, "meta")
+        first, count = metas[pack][final]["rows"][name]
+        if not count:
+            continue
+        if run and run[0] == pack and run[1] + run[2] == first:
+            run[2] += count
+            continue
+        if run:
+            yield _slice(store, tables, name, *run)
+        run = [pack, first, count]
+    if run:
+        yield _slice(store, tables, name, *run)
+
+
+def _slice(store: PackStore, tables: dict, name: str, pack: str, first: int, count: int) -> pa.Table:
+    if pack not in tables:
+        tables[pack] = read_part(store.path("final", pack, f"{name}.arrow"))
+    return tables[pack].slice(first, count)
+
+
+def validate_corpus(tables: Mapping[str, pa.Table], turn_ids: set[str], turn_speakers: set[str]):
+    """The checks that need the whole corpus and are not in `assemble_batch`:
+    the speakers, quotes (with their links) and rejects tables against their
+    schemas, every turn's speaker_id in speakers, every link to a real turn."""
+    from schemas.validation import ValidationReport, _check_schema, to_pandas
+
+    report = ValidationReport()
+    for name in ("speakers", "quotes", "rejects"):
+        _check_schema(report, name, to_pandas(tables[name]))
+    known = set(tables["speakers"].column("speaker_id").to_pylist())
+    report.add("turns", "speaker_id names a row of speakers", sorted(turn_speakers - known))
+    quotes_table = tables["quotes"]
+    report.add("quotes", "matched_turn_id names a turn", [
+        q for q, m in zip(quotes_table.column("id").to_pylist(), quotes_table.column("matched_turn_id").to_pylist())
+        if m is not None and m not in turn_ids])
+    return report

@@ -1,0 +1,331 @@
+"""Inputs: a folder of text files, and shards of scraped records.
+
+The raw root is a local folder or any fsspec URI (``file:///srv/raw``,
+``s3://bucket/raw``, ``memory://raw``).  Under it:
+
+* every ``.jsonl``, ``.ndjson`` (plain or ``.gz``) and ``.parquet`` file is a
+  shard of scraped RECORDS: one document per record, with a text field
+  (``text``, ``content`` or ``body``) and optionally ``id``, ``url``,
+  ``title`` and a date (``date``, ``published``, ``published_at``);
+* every other file is one text DOCUMENT, read exactly as `pressroom.ingest`
+  reads it (same doc_id, same rejects).
+
+Hidden files and folders are skipped, as by `ingest.discover`.
+
+Record doc_ids are ``<doc_id of the file>#<key>``: the key is the record's
+``id`` when it has one (stable when records are added or reordered), else its
+1-based line number (JSON Lines) or row number (Parquet).  ':' and '%' in a
+key are escaped as in `ingest.doc_id_for`, so a doc_id never holds ':'.  A
+record's ``source_path`` is ``<file>#<key>`` (unique, as `rejects` needs) and
+its ``source_sha256`` the sha256 of the record: the raw line for JSON Lines,
+the canonical JSON of its fields for Parquet.
+
+Reading happens twice, on purpose: `scan` (the build's driver) reads every
+file once to fingerprint it and plan the shards, keeping no text; `read_items`
+(a shard task, possibly on another machine) reads the documents of one
+shard.  Memory stays bounded by a shard, not the corpus.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlparse
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from pressroom.frontmatter import FrontMatter
+from pressroom.ingest import RawDocument, Reject, decode, discover, doc_id_for, read_document
+
+RECORD_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".parquet")
+TEXT_FIELDS = ("text", "content", "body")
+ID_FIELDS = ("id", "doc_id", "record_id")
+TITLE_FIELDS = ("title", "headline")
+URL_FIELDS = ("url", "link", "source_url")
+DATE_FIELDS = ("date", "published", "published_at", "publish_date")
+
+
+@dataclass(frozen=True)
+class RecordDocument(RawDocument):
+    """A document read from a record, with the record's own metadata."""
+
+    title: str | None = None
+    url: str | None = None
+    published: dt.date | None = None
+
+    @property
+    def front_matter(self) -> FrontMatter | None:
+        """The record's metadata in the form `clean.prepare` reads from a
+        front-matter block (the site from the url's host); None without any."""
+        if not (self.title or self.url or self.published):
+            return None
+        host = urlparse(self.url).netloc.removeprefix("www.") if self.url else ""
+        fields = {"title": self.title, "url": self.url, "date": self.published}
+        return FrontMatter(title=self.title, published=self.published, url=self.url, site=host or None,
+                           fields={k: v for k, v in fields.items() if v})
+
+
+@dataclass(frozen=True)
+class Item:
+    """One planned document: where it is and what its bytes hash to."""
+
+    doc_id: str
+    source_path: str  # relative path, with '#<key>' for a record
+    file: str  # relative path of the file holding it
+    record: int | None  # 1-based line or row number of a record; None for a text file
+    sha256: str
+    size: int  # bytes of the document (file or record)
+
+    @property
+    def order(self) -> tuple[str, int]:
+        """The ingest order: files by relative path, records in file order."""
+        return (self.file, self.record or 0)
+
+
+def is_record_file(relative: str) -> bool:
+    return relative.lower().endswith(RECORD_SUFFIXES)
+
+
+def open_root(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem and root path of a local folder or fsspec URI."""
+    fs, root = fsspec.core.url_to_fs(str(uri))
+    return fs, root.rstrip("/")
+
+
+def root_exists(uri: str) -> bool:
+    fs, root = open_root(uri)
+    return fs.isdir(root)
+
+
+def list_files(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
+    """Relative POSIX paths of every file under root, hidden ones skipped, sorted."""
+    found = []
+    for path in fs.find(root, withdirs=False):
+        relative = PurePosixPath(path).relative_to(PurePosixPath(root)).as_posix()
+        if any(part.startswith(".") for part in PurePosixPath(relative).parts):
+            continue
+        found.append(relative)
+    return sorted(found)
+
+
+def _key(value: object) -> str:
+    return str(value).replace("%", "%25").replace(":", "%3A")
+
+
+def _first(record: dict, fields: Sequence[str]):
+    return next((record[f] for f in fields if record.get(f) not in (None, "")), None)
+
+
+def _date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
+        except ValueError:
+            from pressroom.metadata import parse_date
+
+            return parse_date(value)
+    return None
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- reading record files ------------------------------------------------------
+
+
+def _open_bytes(fs, path: str) -> bytes:
+    with fs.open(path, "rb") as handle:
+        data = handle.read()
+    return gzip.decompress(data) if path.lower().endswith(".gz") else data
+
+
+def _jsonl_records(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(line number, line bytes) of the non-blank lines."""
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        line = line.rstrip(b"\r")
+        if line.strip():
+            yield number, line
+
+
+def _parquet_rows(fs, path: str, wanted: set[int] | None = None) -> Iterator[tuple[int, dict]]:
+    import pyarrow.parquet as pq
+
+    with fs.open(path, "rb") as handle:
+        parquet = pq.ParquetFile(io.BytesIO(handle.read()))
+    names = set(parquet.schema_arrow.names)
+    columns = [c for c in (*TEXT_FIELDS, *ID_FIELDS, *TITLE_FIELDS, *URL_FIELDS, *DATE_FIELDS) if c in names]
+    number = 0
+    for group in range(parquet.num_row_groups):
+        rows = parquet.metadata.row_group(group).num_rows
+        if wanted is not None and not any(number < w <= number + rows for w in wanted):
+            number += rows
+            continue
+        for row in parquet.read_row_group(group, columns=columns).to_pylist():
+            number += 1
+            if wanted is None or number in wanted:
+                yield number, row
+
+
+def _canonical(row: dict) -> bytes:
+    return json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode()
+
+
+def _parse_record(relative: str, number: int, raw: bytes | dict) -> tuple[str, dict | None, str | None]:
+    """(key, record or None, reason when unusable)."""
+    if isinstance(raw, dict):
+        record = raw
+    else:
+        try:
+            record = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            return str(number), None, f"not valid JSON: {error}"
+        if not isinstance(record, dict):
+            return str(number), None, "not a JSON object"
+    ident = _first(record, ID_FIELDS)
+    key = _key(ident) if ident is not None else str(number)
+    text = _first(record, TEXT_FIELDS)
+    if not isinstance(text, str):
+        return key, None, f"no text field ({', '.join(TEXT_FIELDS)})"
+    if not text.strip():
+        return key, None, "empty text" if not text else "whitespace only"
+    return key, record, None
+
+
+def scan_records(fs, root: str, relative: str) -> tuple[list[Item], list[Reject]]:
+    """Plan the records of one record file (driver side: keeps no text)."""
+    path = f"{root}/{relative}"
+    base = doc_id_for(relative)
+    items, rejects = [], []
+    try:
+        if relative.lower().endswith(".parquet"):
+            entries: Iterable = ((n, row, _canonical(row)) for n, row in _parquet_rows(fs, path))
+        else:
+            entries = ((n, line, line) for n, line in _jsonl_records(_open_bytes(fs, path)))
+        for number, raw, data in entries:
+            key, record, reason = _parse_record(relative, number, raw)
+            source = f"{relative}#{key}"
+            if record is None:
+                rejects.append(Reject(f"{base}#{key}", source, _sha256(data), reason or "unusable record"))
+            else:
+                items.append(Item(f"{base}#{key}", source, relative, number, _sha256(data), len(data)))
+    except (OSError, EOFError, ValueError) as error:  # unreadable, truncated gzip, broken Parquet
+        rejects.append(Reject(base, relative, None, f"unreadable record file: {error}"))
+        items = []
+    return items, rejects
+
+
+def scan(uri: str) -> tuple[list[Item], list[Reject]]:
+    """Every document under the raw root, fingerprinted, sorted by doc_id;
+    documents whose doc_id is taken by an earlier one (in ingest order) are
+    rejected, as `ingest.ingest` does."""
+    fs, root = open_root(uri)
+    if not fs.isdir(root):
+        raise FileNotFoundError(f"raw folder not found: {uri}")
+    items: list[Item] = []
+    rejects: list[Reject] = []
+    if isinstance(fs, LocalFileSystem):  # the same files as `ingest.discover`, symlinks included
+        relatives = [p.relative_to(Path(root)).as_posix() for p in discover(Path(root))]
+    else:
+        relatives = list_files(fs, root)
+    for relative in relatives:
+        if is_record_file(relative):
+            found, bad = scan_records(fs, root, relative)
+            items += found
+            rejects += bad
+            continue
+        try:
+            with fs.open(f"{root}/{relative}", "rb") as handle:
+                data = handle.read()
+        except OSError as error:
+            rejects.append(Reject(doc_id_for(relative), relative, None, f"unreadable: {error.strerror or error}"))
+            continue
+        items.append(Item(doc_id_for(relative), relative, relative, None, _sha256(data), len(data)))
+    owners: dict[str, str] = {}
+    kept = []
+    for item in sorted(items, key=lambda i: i.order):
+        if item.doc_id in owners:
+            rejects.append(Reject(item.doc_id, item.source_path, item.sha256,
+                                  f"doc_id {item.doc_id!r} already taken by {owners[item.doc_id]}"))
+        else:
+            owners[item.doc_id] = item.source_path
+            kept.append(item)
+    kept.sort(key=lambda i: i.doc_id)
+    return kept, sorted(rejects, key=lambda r: r.source_path)
+
+
+# --- reading documents (shard side) ---------------------------------------------
+
+
+def _record_document(item: Item, record: dict, sha256: str) -> RecordDocument:
+    title = _first(record, TITLE_FIELDS)
+    url = _first(record, URL_FIELDS)
+    return RecordDocument(item.doc_id, item.source_path, sha256, _first(record, TEXT_FIELDS),
+                          title=str(title).strip() if title else None, url=str(url) if url else None,
+                          published=_date(_first(record, DATE_FIELDS)))
+
+
+def _read_text_file(fs, root: str, relative: str) -> RawDocument | Reject:
+    """One text file, exactly as `ingest` reads it: a local file through
+    `ingest.read_document` (symlink checks included), a remote one through
+    `ingest.decode`."""
+    if isinstance(fs, LocalFileSystem):
+        return read_document(Path(root), Path(root) / relative)
+    doc_id = doc_id_for(relative)
+    try:
+        with fs.open(f"{root}/{relative}", "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        return Reject(doc_id, relative, None, f"unreadable: {error.strerror or error}")
+    sha256 = _sha256(data)
+    text, repairs, reason = decode(data)
+    if text is None:
+        return Reject(doc_id, relative, sha256, reason or "unknown")
+    return RawDocument(doc_id, relative, sha256, text, tuple(repairs))
+
+
+def read_items(uri: str, items: Sequence[Item]) -> list[RawDocument | Reject]:
+    """The documents of `items` (one shard), in the order given.
+
+    A text file that is not UTF-8 text becomes a `Reject` (`ingest.decode`);
+    a file or record that changed since the scan keeps its new content and
+    hash (the build notices: the hash differs from the planned one)."""
+    fs, root = open_root(uri)
+    found: dict[str, RawDocument | Reject] = {}
+    by_file: dict[str, list[Item]] = {}
+    for item in items:
+        by_file.setdefault(item.file, []).append(item)
+    for relative, members in by_file.items():
+        path = f"{root}/{relative}"
+        if members[0].record is None:
+            found[members[0].doc_id] = _read_text_file(fs, root, relative)
+            continue
+        wanted = {m.record: m for m in members}
+        try:
+            if relative.lower().endswith(".parquet"):
+                entries: Iterable = ((n, row, _canonical(row)) for n, row in _parquet_rows(fs, path, set(wanted)))
+            else:
+                entries = ((n, line, line) for n, line in _jsonl_records(_open_bytes(fs, path)) if n in wanted)
+            for number, raw, data in entries:
+                item = wanted[number]
+                _, record, reason = _parse_record(relative, number, raw)
+                if record is None:
+                    found[item.doc_id] = Reject(item.doc_id, item.source_path, _sha256(data), reason or "unusable")
+                else:
+                    found[item.doc_id] = _record_document(item, record, _sha256(data))
+        except (OSError, EOFError, ValueError) as error:
+            for item in members:
+                found[item.doc_id] = Reject(item.doc_id, item.source_path, None, f"unreadable record file: {error}")
+    return [found.get(i.doc_id) or Reject(i.doc_id, i.source_path, None, "record vanished since the scan")
+            for i in items]

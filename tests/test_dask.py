@@ -1,0 +1,129 @@
+"""The shard tasks on Dask: a real `distributed` scheduler and two workers
+started here on loopback, reporting to a real Prefect server; and the local
+cluster option.  Either way the release has the bytes of a one-process build."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+TABLES = ("documents", "segments", "turns", "speakers", "quotes", "rejects")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _healthy(api: str) -> bool:
+    try:
+        return httpx.get(f"{api}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A Prefect server, a Dask scheduler and two single-thread workers, all
+    on 127.0.0.1; the workers report to the server (PREFECT_API_URL)."""
+    prefect_port, scheduler_port = _free_port(), _free_port()
+    api = f"http://127.0.0.1:{prefect_port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": api,
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",
+           "DASK_LOGGING__DISTRIBUTED": "warning"}
+    processes = []
+    log = open(tmp_path / "cluster.log", "w")
+
+    def start(*command):
+        processes.append(subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT))
+
+    try:
+        start(str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(prefect_port))
+        address = f"tcp://127.0.0.1:{scheduler_port}"
+        start(str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(scheduler_port),
+              "--no-dashboard")
+        for n in range(2):
+            start(str(BIN / "dask"), "worker", address, "--nthreads", "1", "--nworkers", "1",
+                  "--host", "127.0.0.1", "--no-dashboard", "--name", f"worker-{n}")
+        _wait(lambda: _healthy(api), 120, "the Prefect server")
+
+        def workers_ready():
+            from distributed import Client
+
+            with Client(address, timeout=5) as client:
+                return len(client.scheduler_info()["workers"]) == 2
+
+        _wait(workers_ready, 60, "two Dask workers")
+        yield address, env
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+
+
+def _same_tables(a: Path, b: Path) -> None:
+    for name in TABLES:
+        assert (a / f"{name}.parquet").read_bytes() == (b / f"{name}.parquet").read_bytes(), name
+
+
+def test_build_on_a_dask_cluster(cluster, seed_release, tmp_path):
+    address, env = cluster
+    releases = tmp_path / "releases"
+    run = subprocess.run(
+        [sys.executable, "-m", "pressroom.cli", "build", "--raw", str(ROOT / "raw"), "--releases", str(releases),
+         "--dask-address", address, "--shard-size", "2", "--json"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert '"version": "1.0.0"' in run.stdout
+    _same_tables(releases / "1.0.0", seed_release)
+    # the shard tasks ran on the cluster's workers and reported to the server
+    from prefect.client.orchestration import get_client
+
+    async def task_names():
+        async with get_client() as client:
+            runs = await client.read_task_runs()
+            return {r.name.rsplit("-", 1)[0] for r in runs if r.state and r.state.is_completed()}
+
+    import asyncio
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):
+        names = asyncio.run(task_names())
+    assert {"prepare-shard", "clean-shard", "corpus-pass", "assemble-shard"} <= names
+
+
+def test_build_on_a_local_cluster(seed_release, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    releases = tmp_path / "releases"
+    run = subprocess.run(
+        [sys.executable, "-m", "pressroom.cli", "build", "--raw", str(ROOT / "raw"), "--releases", str(releases),
+         "--local-cluster", "2", "--shard-size", "2", "--quiet"],
+        capture_output=True, text=True, env={**env, "PREFECT_LOGGING_LEVEL": "WARNING"}, cwd=ROOT, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    _same_tables(releases / "1.0.0", seed_release)

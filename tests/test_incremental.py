@@ -1,0 +1,114 @@
+"""Sharded, cached builds: the same tables as the whole corpus cleaned in
+memory, whatever the shard size; a rebuild after a few documents changed
+does the work of those documents only and gives the same bytes as a full
+build."""
+
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from flows.build import build_release
+from pressroom.clean import clean, learn_site_boilerplate, prepare
+from pressroom.corpus import attach_clusters, build_quotes, build_speakers
+from pressroom.ingest import ingest
+from pressroom.tables import build_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLES = ("documents", "segments", "turns", "speakers", "quotes", "rejects")
+SITES = ROOT / "tests" / "corpus" / "sites" / "raw"
+
+
+def in_memory(raw: Path) -> dict:
+    """The whole corpus in memory, stage by stage: the reference."""
+    documents, rejects = ingest(raw)
+    prepared = [prepare(d) for d in documents]
+    model = learn_site_boilerplate(prepared)
+    cleaned = [clean(p, model) for p in prepared]
+    attach_clusters(cleaned)
+    return build_tables(cleaned, rejects, build_speakers(cleaned), build_quotes(cleaned))
+
+
+def _build(raw, releases, **options) -> dict:
+    return build_release(raw_dir=str(raw), releases_dir=str(releases), **options)
+
+
+def _same_bytes(a: Path, b: Path) -> None:
+    for name in TABLES:
+        assert (a / f"{name}.parquet").read_bytes() == (b / f"{name}.parquet").read_bytes(), name
+
+
+@pytest.mark.parametrize("corpus", ["raw", "tests/corpus/sites/raw", "tests/corpus/transcripts/raw",
+                                    "tests/corpus/quotes"])
+def test_sharded_build_equals_the_corpus_in_memory(corpus, tmp_path):
+    raw = ROOT / corpus
+    summary = _build(raw, tmp_path / "releases", batch_size=3)
+    release = tmp_path / "releases" / "1.0.0"
+    reference = in_memory(raw)
+    for name in TABLES:
+        assert pq.read_table(release / f"{name}.parquet").to_pylist() == reference[name].to_pylist(), name
+    assert summary["work"]["prepared"] == reference["documents"].num_rows
+
+
+def test_shard_size_does_not_change_a_byte(tmp_path):
+    _build(SITES, tmp_path / "a", batch_size=1)
+    _build(SITES, tmp_path / "b", batch_size=200, use_cache=False)
+    _same_bytes(tmp_path / "a" / "1.0.0", tmp_path / "b" / "1.0.0")
+    assert not list((tmp_path / "b").glob(".work-*"))  # no cache kept
+
+
+def test_rebuild_after_edits_redoes_only_those_documents(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(SITES, raw)
+    releases = tmp_path / "releases"
+    first = _build(raw, releases, batch_size=4)
+    assert first["work"]["prepared"] == 30
+
+    # one edit, one new document, one removed
+    edited = raw / "105_courier-trade-mission.txt"
+    edited.write_text(edited.read_text() + "\n\nThe governor's office published the agreement text on Monday.\n")
+    (raw / "199_new-note.txt").write_text("A short note on the trade mission, published on Tuesday by the desk.\n")
+    (raw / "103_wire-mirenia-election.txt").unlink()
+    second = _build(raw, releases, batch_size=4)
+    assert second["version"] == "1.1.0"
+    assert second["work"]["prepared"] == 2  # the edited and the new document
+    assert second["work"]["cleaned"] <= 4  # and those whose site lines changed
+
+    full = _build(raw, tmp_path / "full", batch_size=7, use_cache=False)
+    assert full["version"] == "1.0.0"
+    _same_bytes(releases / "1.1.0", tmp_path / "full" / "1.0.0")
+    # the cache holds what the latest build used, nothing more
+    cache = releases / ".cache"
+    assert len(list((cache / "prepare").glob("*.keys"))) <= 30 / 4 + 3
+
+
+def test_a_new_document_that_makes_a_line_site_boilerplate(tmp_path):
+    """Site lines are learned across documents: a third document of a site
+    holding a line lifts it over the support bar, and the two earlier
+    documents holding it are cleaned again, though their bytes did not change."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    chrome = "The quiet bells of the harbor ring at noon."
+    body = ("{n}. The ministers met in {city} on Monday and agreed to continue the talks on the border crossings "
+            "next month, officials from both delegations said after the meeting ended late in the evening.")
+    after = "The next round is planned for {city} in the spring, when the river commission meets again."
+
+    def page(n, city):
+        return (f"Harbor Ledger\n\n{body.format(n=n, city=city)}\n\n{chrome}\n\n{after.format(city=city)}\n\n"
+                "Copyright 2024 harborledger.com\n")
+
+    for n, city in enumerate(["Brevik", "Seren"], start=1):
+        (raw / f"{n}.txt").write_text(page(n, city))
+    releases = tmp_path / "releases"
+    _build(raw, releases)
+    segments = pq.read_table(releases / "1.0.0" / "segments.parquet").to_pylist()
+    assert not any(s["text"] == chrome and s["status"] == "boilerplate" for s in segments)
+
+    (raw / "3.txt").write_text(page(3, "Tavros"))
+    summary = _build(raw, releases)
+    assert summary["work"]["prepared"] == 1 and summary["work"]["cleaned"] == 3
+    segments = pq.read_table(releases / "1.1.0" / "segments.parquet").to_pylist()
+    assert sum(s["text"] == chrome and s["reason"] == "site_repeated_line" for s in segments) == 3
+    _build(raw, tmp_path / "full", use_cache=False)
+    _same_bytes(releases / "1.1.0", tmp_path / "full" / "1.0.0")

@@ -1,0 +1,80 @@
+"""Pieces of the scaled build: the streaming Parquet writer, the site
+boilerplate as map/reduce over hashes, the per-document cache, and the
+benchmark's corpus generator."""
+
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pressroom import shards
+from pressroom.cache import PackStore
+from pressroom.clean import learn_site_boilerplate, prepare
+from pressroom.ingest import ingest
+from pressroom.release import TableWriter
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def test_table_writer_bytes_do_not_depend_on_the_parts(tmp_path):
+    table = pa.table({"doc_id": [f"d{i:05d}" for i in range(1000)], "n": list(range(1000))})
+    whole, parts = tmp_path / "whole.parquet", tmp_path / "parts.parquet"
+    writer = TableWriter(whole, table.schema, row_group_rows=300)
+    writer.write(table)
+    assert writer.close() == 1000
+    writer = TableWriter(parts, table.schema, row_group_rows=300)
+    for start, size in ((0, 7), (7, 400), (407, 1), (408, 592)):
+        writer.write(table.slice(start, size))
+    writer.close()
+    assert whole.read_bytes() == parts.read_bytes()
+    metadata = pq.read_metadata(whole)
+    assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [300, 300, 300, 100]
+    assert pq.read_table(parts).equals(table)
+
+
+def test_site_support_from_hashes_is_learn_site_boilerplate():
+    documents, _ = ingest(ROOT / "tests" / "corpus" / "sites" / "raw")
+    prepared = [prepare(d) for d in documents]
+    model = learn_site_boilerplate(prepared)
+    signatures = [shards.site_signature(p) for p in prepared]
+    supported = shards.site_support(signatures)
+    for doc in prepared:
+        mine = shards.site_model(doc, supported)
+        for paragraph in doc.paragraphs:
+            assert mine.is_boilerplate(doc.site_key, paragraph.text) == model.is_boilerplate(doc.site_key, paragraph.text)
+    assert any(shards.site_model(doc, supported).lines_by_site for doc in prepared)
+
+
+def test_pack_store_index_and_prune(tmp_path):
+    store = PackStore(tmp_path)
+    first = store.write("clean", ["a", "b"], {"data": {"a": 1, "b": 2}})
+    second = store.write("clean", ["c"], {"data": {"c": 3}})
+    assert PackStore(tmp_path).index("clean") == {"a": first, "b": first, "c": second}
+    assert PackStore(tmp_path).load("clean", first, "data")["b"] == 2
+    (tmp_path / "clean" / ".stray.tmp").write_text("left by a crash")
+    assert PackStore(tmp_path).prune({"clean": ["b"]}) == 1
+    assert PackStore(tmp_path).index("clean") == {"a": first, "b": first}
+    assert not list((tmp_path / "clean").glob(".*"))
+
+
+def test_generator_is_seeded_and_prefix_stable(tmp_path):
+    from generate import generate, mutate
+
+    small, large = tmp_path / "small", tmp_path / "large"
+    counts = generate(small, 0.2, seed=3)
+    generate(large, 0.4, seed=3)
+    files = sorted(p.relative_to(small) for p in small.rglob("*.txt"))
+    assert len(files) == counts["documents"] > 10
+    for relative in files:
+        assert (small / relative).read_bytes() == (large / relative).read_bytes()
+    texts = [(small / f).read_text() for f in files]
+    assert any("Q:" in t or "QUESTION" in t for t in texts)  # transcripts
+    assert any("â€" in t for t in texts) or any("’" in t for t in texts)
+    assert any("originally published" in t for t in texts)  # reposts
+    changed = mutate(small, 0.1, seed=3)
+    assert 1 <= len(changed) <= len(files) // 5
+    records = tmp_path / "records"
+    generate(records, 0.1, seed=3, fmt="jsonl.gz")
+    assert list(records.glob("*.jsonl.gz"))

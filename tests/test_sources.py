@@ -1,0 +1,114 @@
+"""Record inputs: JSON Lines (plain and gzip) and Parquet shards of scraped
+records, from a folder or any fsspec URI, with stable record doc_ids."""
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pressroom.ingest import RawDocument, Reject
+from pressroom.sources import RecordDocument, read_items, scan
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = (ROOT / "raw" / "004_bba586f07c384d09.txt").read_text()
+TRANSCRIPT = (ROOT / "raw" / "001_3bccebe78fcd7704.txt").read_text()
+
+
+def _records():
+    return [
+        {"id": "a:1", "url": "https://www.example.org/news/1", "title": "Putin and Hollande in Moscow",
+         "date": "2015-11-26", "text": TRANSCRIPT},
+        {"id": "a2", "text": ARTICLE, "url": None},
+    ]
+
+
+@pytest.fixture
+def record_root(tmp_path) -> Path:
+    root = tmp_path / "raw"
+    (root / "feeds").mkdir(parents=True)
+    lines = [json.dumps(r) for r in _records()] + ["{not json", json.dumps({"title": "no text"}), ""]
+    (root / "feeds" / "day1.jsonl").write_text("\n".join(lines) + "\n")
+    (root / "feeds" / "day2.jsonl.gz").write_bytes(gzip.compress(
+        (json.dumps({"content": "Second day.\n\nThe talks went on in Moscow on Friday, officials said."}) + "\n").encode()))
+    pq.write_table(pa.Table.from_pylist([{"text": ARTICLE, "title": "A repost", "published": "2015-11-30"}]),
+                   root / "feeds" / "day3.parquet")
+    (root / "plain.txt").write_text("A plain text document about the summit, reported on Friday.")
+    return root
+
+
+def test_scan_plans_every_record_with_stable_ids(record_root):
+    items, rejects = scan(str(record_root))
+    ids = [i.doc_id for i in items]
+    assert ids == sorted(ids)
+    assert set(ids) == {"feeds/day1.jsonl#a%3A1", "feeds/day1.jsonl#a2", "feeds/day2.jsonl.gz#1",
+                        "feeds/day3.parquet#1", "plain"}
+    assert all(":" not in i for i in ids)
+    by_id = {i.doc_id: i for i in items}
+    assert by_id["feeds/day1.jsonl#a2"].record == 2 and by_id["feeds/day1.jsonl#a2"].file == "feeds/day1.jsonl"
+    assert by_id["feeds/day1.jsonl#a2"].source_path == "feeds/day1.jsonl#a2"
+    reasons = {r.source_path: r.reason for r in rejects}
+    assert reasons["feeds/day1.jsonl#3"].startswith("not valid JSON")
+    assert reasons["feeds/day1.jsonl#4"].startswith("no text field")
+    # the same input scans the same; a record's hash is its line's
+    again, _ = scan(str(record_root))
+    assert again == items
+
+
+def test_records_read_with_their_metadata(record_root):
+    items, _ = scan(str(record_root))
+    found = {d.doc_id: d for d in read_items(str(record_root), items)}
+    first = found["feeds/day1.jsonl#a%3A1"]
+    assert isinstance(first, RecordDocument) and first.text == TRANSCRIPT
+    assert first.title == "Putin and Hollande in Moscow" and first.published == dt.date(2015, 11, 26)
+    assert first.front_matter.site == "example.org" and first.front_matter.url == "https://www.example.org/news/1"
+    assert found["feeds/day1.jsonl#a2"].front_matter is None
+    assert found["feeds/day2.jsonl.gz#1"].text.startswith("Second day.")
+    assert found["feeds/day3.parquet#1"].published == dt.date(2015, 11, 30)
+    assert isinstance(found["plain"], RawDocument) and not isinstance(found["plain"], RecordDocument)
+
+
+def test_text_files_read_as_ingest_reads_them(tmp_path):
+    (tmp_path / "bad.txt").write_bytes(b"\x00\x01\x02" * 100)
+    (tmp_path / "ok.txt").write_text("Fine text.")
+    items, _ = scan(str(tmp_path))
+    found = read_items(str(tmp_path), items)
+    assert isinstance(found[0], Reject) and found[0].reason.startswith("binary data")
+    assert isinstance(found[1], RawDocument) and found[1].doc_id == "ok"
+
+
+def test_an_fsspec_uri_is_read_like_a_folder(record_root):
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    for path in record_root.rglob("*"):
+        if path.is_file():
+            memory.pipe(f"/raw-test/{path.relative_to(record_root).as_posix()}", path.read_bytes())
+    local, _ = scan(str(record_root))
+    remote, _ = scan("memory://raw-test")
+    assert [(i.doc_id, i.sha256) for i in remote] == [(i.doc_id, i.sha256) for i in local]
+    texts = [d.text for d in read_items("memory://raw-test", remote)]
+    assert texts == [d.text for d in read_items(str(record_root), local)]
+    memory.rm("/raw-test", recursive=True)
+
+
+def test_a_release_from_records(record_root, tmp_path):
+    from flows.build import build_release
+
+    summary = build_release(raw_dir=str(record_root), releases_dir=str(tmp_path / "releases"), batch_size=2)
+    assert summary["version"] == "1.0.0"
+    release = tmp_path / "releases" / "1.0.0"
+    documents = {d["doc_id"]: d for d in pq.read_table(release / "documents.parquet").to_pylist()}
+    first = documents["feeds/day1.jsonl#a%3A1"]
+    assert first["title"] == "Putin and Hollande in Moscow" and first["site"] == "example.org"
+    assert first["published"] == dt.date(2015, 11, 26) and first["doc_type"] == "transcript"
+    turns = pq.read_table(release / "turns.parquet").to_pylist()
+    assert turns and all(t["doc_id"] == "feeds/day1.jsonl#a%3A1" for t in turns)
+    assert turns[0]["id"] == "feeds/day1.jsonl#a%3A1:0"
+    rejects = pq.read_table(release / "rejects.parquet").to_pylist()
+    assert {r["source_path"] for r in rejects} == {"feeds/day1.jsonl#3", "feeds/day1.jsonl#4"}
+    # the repost in the Parquet shard is clustered with the article it copies
+    assert documents["feeds/day3.parquet#1"]["cluster_id"] == documents["feeds/day1.jsonl#a2"]["cluster_id"]
