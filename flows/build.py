@@ -423,8 +423,22 @@ def prefect_api_for_workers(needed: bool = True):
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield server.api_url
     finally:
+        _drain_prefect_workers()  # send the run's last logs and events while the server still listens
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
+
+
+def _drain_prefect_workers() -> None:
+    """Flush Prefect's log and event workers (bounded): otherwise they retry
+    against the stopped server for a minute and print 'Error logging to API'."""
+    try:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=5)
+        EventsWorker.drain_all(timeout=5)
+    except Exception:  # a best effort at shutdown: never fail a finished build
+        pass
 
 
 def run_build(dask_address: str | None = None, local_cluster: int | None = None, **parameters) -> dict:

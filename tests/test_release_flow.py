@@ -122,7 +122,7 @@ def test_cli_build_prints_no_traceback_or_error(raw_copy, tmp_path):
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
     assert "release 1.0.0 written" in run.stdout
-    assert "Traceback" not in output and "| ERROR" not in output
+    assert "Traceback" not in output and "| ERROR" not in output and "Error logging to API" not in output
 
 
 def test_cli_user_errors_are_one_line(tmp_path):
