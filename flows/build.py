@@ -51,7 +51,6 @@ from schemas.contract import QUOTES, REJECTS, SPEAKERS, TABLES_BY_NAME
 from schemas.validation import ValidationReport
 
 SHARD_DOCS = shards.SHARD_DOCS
-BATCH_SIZE = SHARD_DOCS  # the former name of the shard size
 CACHE_DIR = ".cache"
 """The per-shard cache, inside the releases folder unless told otherwise."""
 
@@ -60,10 +59,6 @@ class ValidationFailed(release.ReleaseError):
     def __init__(self, report: ValidationReport):
         super().__init__(str(report))
         self.report = report
-
-
-def batches(items: Sequence, size: int) -> list[list]:
-    return [list(items[i:i + size]) for i in range(0, len(items), size)]
 
 
 @task(name="prepare-shard", cache_policy=NO_CACHE)
@@ -89,16 +84,6 @@ def corpus_pass(cache_root: str, documents: list[tuple[str, tuple, str]]) -> dic
 @task(name="assemble-shard", cache_policy=NO_CACHE)
 def assemble_shard(cache_root: str, documents: list[tuple[str, str, str]], clusters: dict) -> shards.AssembleResult:
     return shards.assemble_batch(PackStore(cache_root), documents, clusters, build_tables)
-
-
-@task(name="validate", cache_policy=NO_CACHE)
-def validate(tables) -> None:
-    """Validate whole tables (kept for library use; the flow validates per shard)."""
-    from schemas.validation import validate_release
-
-    report = validate_release(tables)
-    if not report.ok:
-        raise ValidationFailed(report)
 
 
 @task(name="publish", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
@@ -134,7 +119,7 @@ def summary_markdown(summary: dict, scores=None) -> str:
 def build_release(
     raw_dir: str = "raw",
     releases_dir: str = "releases",
-    batch_size: int = BATCH_SIZE,
+    batch_size: int = SHARD_DOCS,
     publish_to: str | None = None,
     gold_dir: str | None = None,
     cache_dir: str | None = None,
