@@ -134,6 +134,20 @@ def clean(doc: PreparedDocument, site_model: boilerplate.SiteBoilerplate | None 
         )
         del kept[copy.index]
 
+    # copies set inside a paragraph of other text: only the copy is cut
+    originals = {i: t for i, t in kept.items() if i != doc.title_index and paragraphs[i].kind != "heading"}
+    label_ends = {i: label.text_offset for i, label in doc.labels.items()}
+    for copy in highlights.find_inline_copies(originals, fixed=label_ends, context=_turn_context(kept, doc.labels)):
+        row, text = segments[copy.index], kept[copy.index]
+        cut = text[copy.start:copy.end]
+        kept[copy.index] = f"{text[:copy.start].rstrip()} {text[copy.end:].lstrip()}".strip()
+        row.update(
+            status="trimmed",
+            reason="repeated_highlight" if row["reason"] is None else f"{row['reason']}+repeated_highlight",
+            removed_text=cut if row["removed_text"] is None else f"{row['removed_text']} … {cut}",
+            duplicate_of=copy.original, similarity=copy.similarity,
+        )
+
     # the cleaned text, and where each kept paragraph sits in it
     offsets: dict[int, int] = {}
     parts: list[str] = []
@@ -174,6 +188,18 @@ def clean(doc: PreparedDocument, site_model: boilerplate.SiteBoilerplate | None 
         interviewer = next((m.group(1) for p in paragraphs[:12] if (m := turns.INTERVIEWER.search(p.text))), None)
         result.turns = _turn_rows(doc_id, text, kept, offsets, labels, paragraphs, interviewer)
     return result
+
+
+def _turn_context(kept: dict[int, str], labels) -> dict[int, str]:
+    """For each paragraph of a labelled turn, the other paragraphs of it."""
+    groups: list[list[int]] = []
+    for index in kept:
+        if index in labels or not groups:
+            groups.append([])
+        groups[-1].append(index)
+    if not labels:
+        return {}
+    return {i: "\n".join(kept[j] for j in group if j != i) for group in groups for i in group}
 
 
 def _named_from_turns(speakers, cores, texts, interviewer):

@@ -134,3 +134,180 @@ def _cover(i, parts, profiles, postings, copies, source_ok) -> tuple[Counter[int
         matched += score * len(sentence)
     total = sum(len(s) for s in parts)
     return support, round(matched / total, 4)
+
+
+# -- copies inside a paragraph ---------------------------------------------------
+#
+# A site may also set the highlight into a paragraph of other text: the
+# paragraph keeps its own sentences, and a run of sentences in it repeats,
+# word for word or shortened, a passage that stands in context elsewhere.
+# Only that run is cut (the segment is `trimmed`).  Legitimate repetition
+# looks the same on the surface, so the test is stricter than for whole
+# paragraphs and a run is kept when
+#   * the words are announced as a repetition or a report ("I repeat",
+#     "as I said", "you said: ..."),
+#   * they are quoted (an opening quotation mark the original lacks),
+#   * the paragraph or the speaker turn it belongs to asks about them (a
+#     question mark outside the run),
+#   * they are a refrain: the sentence stands verbatim in two or more other
+#     paragraphs, or verbatim at the same end (first or last sentence) of
+#     both paragraphs,
+#   * the run is short (fewer than INLINE_MIN_WORDS words).
+# A verbatim sentence in the middle of two paragraphs is a copy in the later
+# one; a shortened or merged one is a copy wherever it stands.
+
+INLINE_MIN_WORDS = 10
+INLINE_WORD_CONTAINMENT = 0.9
+INLINE_BIGRAM_CONTAINMENT = 0.75
+REPETITION_CUE = re.compile(
+    r"\b(?:repeat(?:ed|ing)?|again|once more|as (?:I|we|you|he|she|they) (?:have |had |just )?(?:said|put it|noted|mentioned)"
+    r"|(?:I|we|you|he|she|they) (?:have |had |just )?(?:said|say|says|stated|noted|told|wrote)"
+    r"|in (?:his|her|your|their|my) (?:own )?words|quot(?:e|ed|ing))\b",
+    re.IGNORECASE,
+)
+_OPENING_QUOTE = re.compile(r"[“«„\"]|(?:^|\s)['‘]")
+_BOUNDARY = re.compile(r"(?<=[.!?…])([\"”’]?)\s+(?=[\"“‘(\[]?[A-Z0-9])")
+
+
+@dataclass(frozen=True)
+class InlineCopy:
+    index: int  # the paragraph holding the copy
+    start: int  # character span of the copy in that paragraph's text
+    end: int
+    original: int  # the paragraph holding the in-context passage
+    similarity: float
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    start: int
+    end: int
+    words: tuple[str, ...]
+
+
+def sentence_spans(text: str) -> list[_Sentence]:
+    """Sentences of `text` with their character spans (same cuts as
+    `sentences`, but every sentence, short ones included)."""
+    out, start = [], 0
+    for match in _BOUNDARY.finditer(text):
+        end = match.start() + len(match.group(1))
+        out.append(_Sentence(start, end, tuple(tokens(text[start:match.start()]))))
+        start = match.end()
+    out.append(_Sentence(start, len(text), tuple(tokens(text[start:]))))
+    return [s for s in out if s.words]
+
+
+def find_inline_copies(paragraphs: Mapping[int, str], copyable: set[int] | None = None,
+                       fixed: Mapping[int, int] | None = None,
+                       context: Mapping[int, str] | None = None) -> list[InlineCopy]:
+    """Runs of sentences inside a paragraph that repeat a passage of another.
+
+    `paragraphs` are the paragraphs still in the document (index -> text),
+    all of which may serve as originals; `copyable` limits where copies are
+    looked for (default: all); `fixed` gives, per paragraph, a prefix no copy
+    may touch (a speaker label); `context`, per paragraph, the text said with
+    it (the rest of its speaker turn), so that a question asked there about
+    the words keeps them.  At most one run per paragraph is reported: the
+    longest."""
+    fixed, context = fixed or {}, context or {}
+    split = {i: sentence_spans(t) for i, t in paragraphs.items()}
+    profiles = {i: _Profile([w for s in ss for w in s.words]) for i, ss in split.items()}
+    postings: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for j, profile in profiles.items():
+        for pair in profile.bigrams:
+            postings[pair].append(j)
+    occurrences: Counter[tuple[str, ...]] = Counter()
+    for ss in split.values():
+        occurrences.update({s.words for s in ss})
+
+    found: list[InlineCopy] = []
+    for i in sorted(copyable if copyable is not None else paragraphs):
+        sentences_i = split.get(i, [])
+        if len(sentences_i) < 2:
+            continue  # a whole-paragraph copy is the other finder's business
+        matches = [_inline_source(i, n, sentences_i, split, profiles, postings, occurrences)
+                   for n in range(len(sentences_i))]
+        best = None
+        for first, last in _runs(matches):
+            run = sentences_i[first:last + 1]
+            words = sum(len(s.words) for s in run)
+            rest = [s for n, s in enumerate(sentences_i) if not first <= n <= last]
+            if words < INLINE_MIN_WORDS or sum(len(s.words) for s in rest) < MIN_SENTENCE_WORDS:
+                continue
+            if sentences_i[first].start < fixed.get(i, 0):
+                continue
+            if _legitimate(paragraphs[i], sentences_i, first, last, rest) or "?" in context.get(i, ""):
+                continue
+            if best is None or words > best[2]:
+                best = (first, last, words)
+        if best is None:
+            continue
+        first, last, words = best
+        support: Counter[int] = Counter()
+        matched = 0.0
+        for n in range(first, last + 1):
+            j, score = matches[n]
+            support[j] += len(sentences_i[n].words)
+            matched += score * len(sentences_i[n].words)
+        original = max(support, key=lambda j: (support[j], -j))
+        found.append(InlineCopy(i, sentences_i[first].start, sentences_i[last].end, original, round(matched / words, 4)))
+    return found
+
+
+def _inline_source(i, n, sentences_i, split, profiles, postings, occurrences) -> tuple[int, float] | None:
+    """The paragraph whose passage sentence n of paragraph i copies, with the
+    word containment; None when it copies none (or is a refrain)."""
+    sentence = sentences_i[n]
+    if len(sentence.words) < MIN_SENTENCE_WORDS:
+        return None
+    words = list(sentence.words)
+    if occurrences[sentence.words] >= 3:
+        return None  # said in three paragraphs or more: a refrain
+    best = None
+    pairs = list(zip(words, words[1:]))
+    for j in _candidates(words, postings):
+        if j == i:
+            continue
+        profile = profiles[j]
+        counts = Counter(words)
+        word_share = sum(min(c, profile.words[w]) for w, c in counts.items()) / len(words)
+        pair_share = sum(p in profile.bigrams for p in pairs) / len(pairs)
+        if word_share < INLINE_WORD_CONTAINMENT or pair_share < INLINE_BIGRAM_CONTAINMENT:
+            continue
+        twin = next((m for m, s in enumerate(split[j]) if s.words == sentence.words), None)
+        if twin is not None:
+            # the same sentence word for word: the later one is the copy, and
+            # the same place in both paragraphs (first or last) is a refrain
+            if j > i:
+                continue
+            at_end = n == len(sentences_i) - 1 and twin == len(split[j]) - 1
+            at_start = n == 0 and twin == 0
+            if at_end or at_start:
+                continue
+        elif not any(len(s.words) >= len(words) for s in split[j]) and profile.n <= len(words):
+            continue  # the other paragraph is no longer than the sentence: not its context
+        if best is None or word_share > best[1]:
+            best = (j, word_share)
+    return best
+
+
+def _runs(matches) -> list[tuple[int, int]]:
+    runs, first = [], None
+    for n, match in enumerate([*matches, None]):
+        if match is not None and first is None:
+            first = n
+        elif match is None and first is not None:
+            runs.append((first, n - 1))
+            first = None
+    return runs
+
+
+def _legitimate(text: str, sentences_i, first: int, last: int, rest) -> bool:
+    run_text = text[sentences_i[first].start:sentences_i[last].end]
+    before = text[sentences_i[first - 1].start:sentences_i[first].start] if first else ""
+    lead = " ".join(run_text.split()[:6])
+    if REPETITION_CUE.search(before) or REPETITION_CUE.search(lead):
+        return True  # announced: "I repeat", "as I said", "you said: ..."
+    if _OPENING_QUOTE.search(run_text) or before.rstrip().endswith((":", "“", "\"", "«")):
+        return True  # quoted or introduced as a quotation
+    return any("?" in text[s.start:s.end] for s in rest)  # the paragraph asks about it

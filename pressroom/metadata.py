@@ -68,8 +68,9 @@ def find_title_paragraph(paragraphs: Sequence, front_matter_title: str | None = 
         if p.text.isupper() and words <= 4:  # a masthead ("THE WHITE HOUSE"), not a headline
             continue
         following = paragraphs[position + 1] if position + 1 < len(paragraphs) else None
-        with_dek = (following is not None and p.blank_after == 0 and following.blank_after > 0
-                    and following.kind == "text" and len(following.text.split()) <= BODY_WORDS)
+        with_dek = (following is not None and p.blank_after == 0 and following.kind == "text"
+                    and (following.blank_after > 0 and len(following.text.split()) <= BODY_WORDS
+                         or form_rule(following.text) in HEADLINE_FOLLOWERS))
         standalone = (p.blank_after > 0 or with_dek) and (position == 0 or p.blank_before > 0)
         if not standalone or p.text.endswith((",", ";", ":")):
             continue
@@ -105,7 +106,8 @@ def find_site_name(chrome: Iterable[str], masthead: str | None = None) -> str | 
     for text in chrome:
         match = COPYRIGHT_HOLDER.search(text)
         if match and len(match.group(1).split()) <= 5:
-            return match.group(1).strip()
+            # "Copyright Northern Observer 2025": the year is not the name
+            return re.sub(r"\s*[-–]?\s*\b\d{4}(?:\s*[-–]\s*\d{4})?$", "", match.group(1).strip()) or None
     return masthead
 
 
@@ -126,7 +128,10 @@ def authors_from_byline(text: str) -> list[str]:
 
 NOT_NAMES = re.compile(
     r"\b(?:desk|staff|writers?|reporters?|editors?|correspondents?|bureau|team|wire|agency|news|"
-    r"press|service|newsroom)\b",
+    r"press|service|newsroom|"
+    # mastheads: "By Marta Kowalczyk, Northern Observer, 14 March 2025"
+    r"observer|times|post|herald|journal|tribune|gazette|guardian|telegraph|chronicle|monitor|courier|"
+    r"standard|express|daily|weekly|dispatch|gazette|bulletin|review|magazine)\b",
     re.I,
 )
 

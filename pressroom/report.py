@@ -574,7 +574,7 @@ def section_removed(data: ReleaseData) -> str:
             f'<p>Raw lines in segments that were not plainly kept: '
             f'{metric("removed-lines", total, tag="b", cls="")} of {fmt(raw_total)} non-blank raw lines '
             f'({_share(total, raw_total, 1)}). <i>trimmed</i> segments are kept with '
-            f'inline boilerplate cut. Every decision is a row of <code>segments</code>.</p>'
+            f'inline boilerplate or a highlight copy cut. Every decision is a row of <code>segments</code>.</p>'
             f'{legend(STATUS_COLOURS, statuses)}'
             f'<div class="grid"><figure><figcaption>by reason</figcaption>{reason_chart}</figure>'
             f'<figure><figcaption>by site</figcaption>{site_chart}</figure></div>'

@@ -8,6 +8,11 @@ own tables and the raw files the gold line numbers refer to:
 * boilerplate lines removed: gold boilerplate lines whose segment is not kept;
 * repeated highlights removed: gold duplicate lines whose segment is a
   `duplicate` whose `duplicate_of` segment holds the gold original line;
+* highlights inside paragraphs cut (gold `inline_duplicates`): the line's
+  segment is trimmed of a removed text holding the gold copy, and its
+  `duplicate_of` segment holds the gold original line;
+* legitimate repetitions kept (gold `repeats_kept`): the line's segment is
+  kept and nothing removed from it holds the gold text;
 * broken lines joined: gold broken pairs that fall in one segment;
 * doc_type and title: per gold file;
 * turns found: gold turns with a release turn starting on the label line;
@@ -29,7 +34,8 @@ from pressroom.ingest import doc_id_for
 from pressroom.normalize import split_lines
 
 FIGURES = (
-    "content_kept", "boilerplate_removed", "partial_removed", "highlights_removed", "broken_joined",
+    "content_kept", "boilerplate_removed", "partial_removed", "highlights_removed", "inline_highlights_removed",
+    "repeats_kept", "broken_joined",
     "doc_type", "title", "site", "published", "authors", "url",
     "turns_found", "speaker_correct", "turn_type_correct", "answers_linked",
 )
@@ -37,6 +43,8 @@ LABELS = {
     "content_kept": "content lines kept",
     "boilerplate_removed": "boilerplate lines removed",
     "highlights_removed": "repeated highlights removed",
+    "inline_highlights_removed": "highlights inside paragraphs cut",
+    "repeats_kept": "legitimate repetitions kept",
     "broken_joined": "broken lines joined",
     "partial_removed": "inline boilerplate removed",
     "doc_type": "doc_type",
@@ -172,9 +180,23 @@ def _score_lines(rel, doc_id, where, gold, raw_lines, figures) -> None:
         ok = bool(segment and segment["status"] == "duplicate" and target
                   and target["line_start"] <= original <= target["line_end"])
         figures["highlights_removed"].count(ok, f"{where}:{dup}->{original}")
+    for item in gold.get("inline_duplicates", []):
+        segment = rel.segment_at(doc_id, item["line"])
+        target = rel.segment(doc_id, segment["duplicate_of"]) if segment and segment["duplicate_of"] is not None else None
+        ok = bool(segment and segment["status"] == "trimmed" and _holds(segment["removed_text"], item["text"])
+                  and target and target["line_start"] <= item["original_line"] <= target["line_end"])
+        figures["inline_highlights_removed"].count(ok, f"{where}:{item['line']} {item['text'][:40]!r}")
+    for item in gold.get("repeats_kept", []):
+        segment = rel.segment_at(doc_id, item["line"])
+        ok = bool(segment and segment["status"] in KEPT and not _holds(segment["removed_text"], item["text"]))
+        figures["repeats_kept"].count(ok, f"{where}:{item['line']} {item['text'][:40]!r}")
     for first, second in gold["broken_lines"]:
         a, b = rel.segment_at(doc_id, first), rel.segment_at(doc_id, second)
         figures["broken_joined"].count(bool(a and b and a["segment_index"] == b["segment_index"]), f"{where}:{first}+{second}")
+
+
+def _holds(removed: str | None, text: str) -> bool:
+    return bool(removed) and " ".join(text.split()) in " ".join(removed.split())
 
 
 def _score_turns(rel, doc_id, where, gold, figures) -> list[str]:

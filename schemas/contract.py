@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-CONTRACT_VERSION = "1.1.0"
+CONTRACT_VERSION = "1.2.0"
 """1.1.0 added the speakers and quotes tables and columns (compatible: a minor change)."""
 
 DOC_TYPES = ("transcript", "article", "commentary", "other")
@@ -87,12 +87,12 @@ SEGMENTS = Table(
         Column("segment_index", pa.int32(), False, "order in the raw document, from 0"),
         Column("line_start", pa.int32(), False, "first raw line (1-based)"),
         Column("line_end", pa.int32(), False, "last raw line (1-based)"),
-        Column("status", pa.string(), False, "kept, trimmed (kept with inline boilerplate cut), boilerplate or duplicate"),
+        Column("status", pa.string(), False, "kept, trimmed (kept with inline boilerplate or a highlight copy cut), boilerplate or duplicate"),
         Column("reason", pa.string(), True, "the rule that decided, for everything not plainly kept"),
-        Column("duplicate_of", pa.int32(), True, "segment_index of the passage a duplicate repeats"),
+        Column("duplicate_of", pa.int32(), True, "segment_index of the passage a duplicate (or the highlight copy cut from a trimmed segment) repeats"),
         Column("text", pa.string(), False, "the normalised paragraph text"),
         Column("line_count", pa.int32(), False, "non-blank raw lines in the segment", False),
-        Column("similarity", pa.float64(), True, "for a duplicate: share of its words found in the original", False),
+        Column("similarity", pa.float64(), True, "with duplicate_of: share of the copy's words found in the original", False),
         Column("removed_text", pa.string(), True, "for a trimmed segment: the text cut from it", False),
     ),
     ("doc_id", "segment_index"),

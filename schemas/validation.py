@@ -55,6 +55,11 @@ DOCUMENTS_SCHEMA = pa.DataFrameSchema(
     unique=["doc_id"], strict=True, name="documents",
 )
 
+def _trimmed_copy(df):
+    """A segment trimmed of a highlight copy it held inside."""
+    return (df["status"] == "trimmed") & df["reason"].fillna("").str.contains("repeated_highlight", regex=False)
+
+
 SEGMENTS_SCHEMA = pa.DataFrameSchema(
     _columns(SEGMENTS, {
         "segment_index": [pa.Check.ge(0)],
@@ -67,7 +72,9 @@ SEGMENTS_SCHEMA = pa.DataFrameSchema(
     checks=[
         pa.Check(lambda df: df["line_start"] <= df["line_end"], error="line_start <= line_end"),
         pa.Check(lambda df: (df["status"] == "kept") | df["reason"].notna(), error="every removal has a reason"),
-        pa.Check(lambda df: (df["status"] == "duplicate") == df["duplicate_of"].notna(), error="duplicate_of set exactly for duplicates"),
+        pa.Check(lambda df: ((df["status"] == "duplicate") | _trimmed_copy(df)) == df["duplicate_of"].notna(),
+                 error="duplicate_of set exactly for duplicates and trimmed highlight copies"),
+        pa.Check(lambda df: df["duplicate_of"].notna() == df["similarity"].notna(), error="similarity set exactly with duplicate_of"),
         pa.Check(lambda df: (df["status"] == "trimmed") == df["removed_text"].notna(), error="removed_text set exactly for trimmed segments"),
     ],
     unique=["doc_id", "segment_index"], strict=True, name="segments",
