@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,7 +31,6 @@ BIGRAM_CONTAINMENT = 0.6
 """Share of its word pairs found in the original: the order must match too."""
 
 _WORD = re.compile(r"[\w'’-]+")
-_SENTENCE = re.compile(r"(?<=[.!?…])[\"”’]?\s+(?=[\"“‘(\[]?[A-Z0-9])")
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,17 @@ class Duplicate:
 
 
 def tokens(text: str) -> list[str]:
-    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    return [w.lower() for w in _WORD.findall(text.replace("’", "'"))]
+
+
+@lru_cache(maxsize=16384)
+def _words(text: str) -> tuple[str, ...]:
+    """A paragraph's tokens, cached: both finders ask for them."""
+    return tuple(tokens(text))
 
 
 def sentences(text: str) -> list[list[str]]:
-    return [t for s in _SENTENCE.split(text) if len(t := tokens(s)) >= MIN_SENTENCE_WORDS]
+    return [list(s.words) for s in sentence_spans(text) if len(s.words) >= MIN_SENTENCE_WORDS]
 
 
 class _Profile:
@@ -75,7 +81,7 @@ def find_repeated_highlights(paragraphs: Mapping[int, str]) -> list[Duplicate]:
     paragraphs (such a copy may be longer than each of its sources), then
     copies of a single longer paragraph.
     """
-    words = {i: tokens(t) for i, t in paragraphs.items()}
+    words = {i: _words(t) for i, t in paragraphs.items()}
     profiles = {i: _Profile(w) for i, w in words.items() if len(w) >= MIN_WORDS}
     parts = {i: sentences(paragraphs[i]) for i in profiles}
     postings: dict[tuple[str, str], list[int]] = defaultdict(list)  # word pair -> paragraphs holding it
@@ -107,10 +113,15 @@ def _candidates(sentence: list[str], postings) -> list[int]:
     """Paragraphs holding enough of the sentence's word pairs to pass the
     pair test (the index spares comparing every paragraph with every one)."""
     pairs = list(zip(sentence, sentence[1:]))
-    hits: Counter[int] = Counter()
-    for pair in pairs:
-        hits.update(postings.get(pair, ()))
     needed = BIGRAM_CONTAINMENT * len(pairs) - 1e-9
+    # most sentences share few word pairs with any other paragraph: the pairs
+    # held by two paragraphs or more bound every other paragraph's hits
+    shared = [p for pair in pairs if len(p := postings.get(pair, ())) >= 2]
+    if len(shared) < needed:
+        return []
+    hits: Counter[int] = Counter()
+    for holders in shared:
+        hits.update(holders)
     return sorted(j for j, n in hits.items() if n >= needed)
 
 
@@ -185,7 +196,8 @@ class _Sentence:
     words: tuple[str, ...]
 
 
-def sentence_spans(text: str) -> list[_Sentence]:
+@lru_cache(maxsize=16384)
+def sentence_spans(text: str) -> tuple[_Sentence, ...]:
     """Sentences of `text` with their character spans (same cuts as
     `sentences`, but every sentence, short ones included)."""
     out, start = [], 0
@@ -194,7 +206,7 @@ def sentence_spans(text: str) -> list[_Sentence]:
         out.append(_Sentence(start, end, tuple(tokens(text[start:match.start()]))))
         start = match.end()
     out.append(_Sentence(start, len(text), tuple(tokens(text[start:]))))
-    return [s for s in out if s.words]
+    return tuple(s for s in out if s.words)
 
 
 def find_inline_copies(paragraphs: Mapping[int, str], copyable: set[int] | None = None,
@@ -210,22 +222,21 @@ def find_inline_copies(paragraphs: Mapping[int, str], copyable: set[int] | None 
     the words keeps them.  At most one run per paragraph is reported: the
     longest."""
     fixed, context = fixed or {}, context or {}
-    split = {i: sentence_spans(t) for i, t in paragraphs.items()}
-    profiles = {i: _Profile([w for s in ss for w in s.words]) for i, ss in split.items()}
+    profiles = {i: _Profile(_words(t)) for i, t in paragraphs.items()}
     postings: dict[tuple[str, str], list[int]] = defaultdict(list)
     for j, profile in profiles.items():
         for pair in profile.bigrams:
             postings[pair].append(j)
-    occurrences: Counter[tuple[str, ...]] = Counter()
-    for ss in split.values():
-        occurrences.update({s.words for s in ss})
+    split = _LazySplit(paragraphs)
 
     found: list[InlineCopy] = []
     for i in sorted(copyable if copyable is not None else paragraphs):
-        sentences_i = split.get(i, [])
+        if i not in paragraphs or sum(len(postings[p]) >= 2 for p in profiles[i].bigrams) < _INLINE_MIN_SHARED:
+            continue  # too few word pairs in common with any other paragraph (most paragraphs)
+        sentences_i = split[i]
         if len(sentences_i) < 2:
             continue  # a whole-paragraph copy is the other finder's business
-        matches = [_inline_source(i, n, sentences_i, split, profiles, postings, occurrences)
+        matches = [_inline_source(i, n, sentences_i, split, profiles, postings)
                    for n in range(len(sentences_i))]
         best = None
         for first, last in _runs(matches):
@@ -254,18 +265,39 @@ def find_inline_copies(paragraphs: Mapping[int, str], copyable: set[int] | None 
     return found
 
 
-def _inline_source(i, n, sentences_i, split, profiles, postings, occurrences) -> tuple[int, float] | None:
+_INLINE_MIN_SHARED = 5
+"""A run of >= INLINE_MIN_WORDS words in sentences of >= MIN_SENTENCE_WORDS
+has at least 0.75 x (10 - 2) = 6 word pairs that another paragraph holds:
+a paragraph with fewer such pairs cannot hold a copy."""
+
+
+class _LazySplit(dict):
+    """Sentence spans of a paragraph, computed when first asked for."""
+
+    def __init__(self, paragraphs: Mapping[int, str]):
+        super().__init__()
+        self.paragraphs = paragraphs
+
+    def __missing__(self, i: int) -> tuple[_Sentence, ...]:
+        self[i] = sentence_spans(self.paragraphs[i])
+        return self[i]
+
+
+def _inline_source(i, n, sentences_i, split, profiles, postings) -> tuple[int, float] | None:
     """The paragraph whose passage sentence n of paragraph i copies, with the
     word containment; None when it copies none (or is a refrain)."""
     sentence = sentences_i[n]
     if len(sentence.words) < MIN_SENTENCE_WORDS:
         return None
     words = list(sentence.words)
-    if occurrences[sentence.words] >= 3:
-        return None  # said in three paragraphs or more: a refrain
+    candidates = [j for j in _candidates(words, postings) if j != i]
+    # a paragraph holding the sentence word for word holds all its pairs, so
+    # it is a candidate: three paragraphs or more make a refrain
+    if sum(any(s.words == sentence.words for s in split[j]) for j in candidates) >= 2:
+        return None
     best = None
     pairs = list(zip(words, words[1:]))
-    for j in _candidates(words, postings):
+    for j in candidates:
         if j == i:
             continue
         profile = profiles[j]
