@@ -44,7 +44,7 @@ def tokens(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text.replace("’", "'"))]
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _words(text: str) -> tuple[str, ...]:
     """A paragraph's tokens, cached: both finders ask for them."""
     return tuple(tokens(text))
@@ -196,7 +196,7 @@ class _Sentence:
     words: tuple[str, ...]
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def sentence_spans(text: str) -> tuple[_Sentence, ...]:
     """Sentences of `text` with their character spans (same cuts as
     `sentences`, but every sentence, short ones included)."""

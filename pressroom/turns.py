@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 LABEL = re.compile(r"^(?P<label>[^:\n]{1,100}?)\s?:(?:\s+(?=\S)|$)")
@@ -151,6 +152,7 @@ def text_translation_marker(text: str) -> str | None:
     return match.group(0) if match else None
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case- and accent-insensitive key: 'François' and 'Francois' meet."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -259,6 +261,38 @@ _NAME_AFTER = r",?\s+((?:[A-Z][\w'’.-]+)(?:\s+(?:[A-Z][\w'’-]+|de|van|von|al
 _FIRST_NAME = r"([A-Z][\w'’-]+(?:\s+[A-Z]\.)?)"
 
 
+# What the text says of a name depends on the text and the name only, and a
+# document's two resolvers (and its many labels) ask the same questions:
+# the answers are cached.
+
+
+@lru_cache(maxsize=512)  # the entries of the documents being cleaned
+def _spellings(document_text: str, key: str) -> Counter[str]:
+    """Every spelling of the folded name `key` in the text (accents, case)."""
+    words = key.split()
+    pattern = r"\b" + r"\s+".join(r"[\w'’-]{%d,%d}" % (max(1, len(w) - 1), len(w) + 1) for w in words) + r"\b"
+    found: Counter[str] = Counter()
+    for match in re.finditer(f"(?=({pattern}))", document_text):  # overlapping matches
+        if fold(match.group(1)) == key:
+            found[match.group(1)] += 1
+    return found
+
+
+@lru_cache(maxsize=512)  # the entries of the documents being cleaned
+def _full_names(document_text: str, surname: str) -> Counter[str]:
+    """'First Surname' mentions of `surname` in the text, counted."""
+    found: Counter[str] = Counter()
+    for match in re.finditer(_FIRST_NAME + r"\s+((?i:" + re.escape(surname) + r"))\b", document_text):
+        first, last_name = match.group(1), match.group(2)
+        if (first.isupper() or TITLE_PREFIX.match(first) or HONORIFIC.match(first)
+                or first.lower() in CONNECTORS or first.lower() in NOT_FIRST_NAMES):
+            continue
+        if last_name.isupper():
+            continue
+        found[f"{first} {last_name}"] += 1
+    return found
+
+
 @dataclass
 class SpeakerResolver:
     """Resolves the labels of one document against what the document says:
@@ -286,11 +320,7 @@ class SpeakerResolver:
 
     def _count_variants(self, key: str) -> None:
         """Count every spelling of the name found in the text (accents, case)."""
-        words = key.split()
-        pattern = r"\b" + r"\s+".join(r"[\w'’-]{%d,%d}" % (max(1, len(w) - 1), len(w) + 1) for w in words) + r"\b"
-        for match in re.finditer(f"(?=({pattern}))", self.document_text):  # overlapping matches
-            if fold(match.group(1)) == key:
-                self._names[key][match.group(1)] += 1
+        self._names[key].update(_spellings(self.document_text, key))
 
     @staticmethod
     def _role_word(text: str) -> str | None:
@@ -334,15 +364,7 @@ class SpeakerResolver:
         matches = [k for k in self._names if k.split()[-1] == last]
         if len(matches) == 1:
             return matches[0]
-        found: Counter[str] = Counter()
-        for match in re.finditer(_FIRST_NAME + r"\s+((?i:" + re.escape(surname) + r"))\b", self.document_text):
-            first, last_name = match.group(1), match.group(2)
-            if (first.isupper() or TITLE_PREFIX.match(first) or HONORIFIC.match(first)
-                    or first.lower() in CONNECTORS or first.lower() in NOT_FIRST_NAMES):
-                continue
-            if last_name.isupper():
-                continue
-            found[f"{first} {last_name}"] += 1
+        found = _full_names(self.document_text, surname)
         if not found:
             return None
         name = found.most_common(1)[0][0]
