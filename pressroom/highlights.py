@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from functools import lru_cache
-from collections.abc import Mapping
+from functools import cached_property, lru_cache
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 MIN_WORDS = 8
@@ -57,10 +57,15 @@ def sentences(text: str) -> list[list[str]]:
 class _Profile:
     """Word and word-pair counts of one candidate original."""
 
-    def __init__(self, words: list[str]):
+    def __init__(self, words: Sequence[str]):
+        self._tokens = words
         self.n = len(words)
-        self.words = Counter(words)
         self.bigrams = set(zip(words, words[1:]))
+
+    @cached_property
+    def words(self) -> Counter[str]:
+        """Counted when first compared (most paragraphs never are)."""
+        return Counter(self._tokens)
 
     def contains(self, sentence: list[str]) -> float:
         """Containment of `sentence` in this paragraph, 0..1."""
@@ -84,10 +89,7 @@ def find_repeated_highlights(paragraphs: Mapping[int, str]) -> list[Duplicate]:
     words = {i: _words(t) for i, t in paragraphs.items()}
     profiles = {i: _Profile(w) for i, w in words.items() if len(w) >= MIN_WORDS}
     parts = {i: sentences(paragraphs[i]) for i in profiles}
-    postings: dict[tuple[str, str], list[int]] = defaultdict(list)  # word pair -> paragraphs holding it
-    for j, profile in profiles.items():
-        for pair in profile.bigrams:
-            postings[pair].append(j)
+    index = _PairIndex(profiles)
     copies: dict[int, Duplicate] = {}
 
     def source_ok_merge(i: int, j: int, sentence: list[str]) -> bool:
@@ -101,7 +103,7 @@ def find_repeated_highlights(paragraphs: Mapping[int, str]) -> list[Duplicate]:
         for i in sorted(profiles, key=lambda i: (len(words[i]), -i)):
             if i in copies or not parts[i]:
                 continue
-            found = _cover(i, parts[i], profiles, postings, copies, source_ok)
+            found = _cover(i, parts[i], profiles, index, copies, source_ok)
             if found and len(found[0]) >= min_sources:
                 support, similarity = found
                 original = max(support, key=lambda j: (support[j], -j))
@@ -109,30 +111,45 @@ def find_repeated_highlights(paragraphs: Mapping[int, str]) -> list[Duplicate]:
     return sorted(copies.values(), key=lambda d: d.index)
 
 
-def _candidates(sentence: list[str], postings) -> list[int]:
-    """Paragraphs holding enough of the sentence's word pairs to pass the
-    pair test (the index spares comparing every paragraph with every one)."""
-    pairs = list(zip(sentence, sentence[1:]))
-    needed = BIGRAM_CONTAINMENT * len(pairs) - 1e-9
-    # most sentences share few word pairs with any other paragraph: the pairs
-    # held by two paragraphs or more bound every other paragraph's hits
-    shared = [p for pair in pairs if len(p := postings.get(pair, ())) >= 2]
-    if len(shared) < needed:
-        return []
-    hits: Counter[int] = Counter()
-    for holders in shared:
-        hits.update(holders)
-    return sorted(j for j, n in hits.items() if n >= needed)
+class _PairIndex:
+    """Which paragraphs hold each word pair (the index spares comparing every
+    paragraph with every one), and the pairs that two paragraphs or more
+    hold: only those can make a sentence of one paragraph found in another."""
+
+    def __init__(self, profiles: Mapping[int, _Profile]):
+        counts: Counter[tuple[str, str]] = Counter()
+        for profile in profiles.values():
+            counts.update(profile.bigrams)
+        self.shared = {pair for pair, n in counts.items() if n >= 2}
+        self.postings: dict[tuple[str, str], list[int]] = defaultdict(list)  # of the shared pairs
+        for j, profile in profiles.items():
+            for pair in profile.bigrams & self.shared:
+                self.postings[pair].append(j)
+
+    def candidates(self, sentence: Sequence[str], containment: float) -> list[int]:
+        """Paragraphs holding at least `containment` of the sentence's word
+        pairs (the sentence's own paragraph among them)."""
+        pairs = list(zip(sentence, sentence[1:]))
+        needed = containment * len(pairs) - 1e-9
+        distinct = set(pairs)
+        common = distinct & self.shared
+        if len(common) < needed and (len(distinct) == len(pairs) or sum(pair in common for pair in pairs) < needed):
+            return []  # most sentences: few pairs in common with any other paragraph
+        hits: Counter[int] = Counter()
+        for pair in pairs:
+            if pair in common:
+                hits.update(self.postings[pair])
+        return sorted(j for j, n in hits.items() if n >= needed)
 
 
-def _cover(i, parts, profiles, postings, copies, source_ok) -> tuple[Counter[int], float] | None:
+def _cover(i, parts, profiles, index, copies, source_ok) -> tuple[Counter[int], float] | None:
     """Which paragraphs cover each sentence of paragraph i (words per source),
     and the overall similarity; None when some sentence is not covered."""
     support: Counter[int] = Counter()
     matched = 0.0
     for sentence in parts:
         best, score = None, 0.0
-        for j in _candidates(sentence, postings):
+        for j in index.candidates(sentence, BIGRAM_CONTAINMENT):
             profile = profiles[j]
             if j == i or j in copies or not source_ok(i, j, sentence):
                 continue
@@ -223,20 +240,17 @@ def find_inline_copies(paragraphs: Mapping[int, str], copyable: set[int] | None 
     longest."""
     fixed, context = fixed or {}, context or {}
     profiles = {i: _Profile(_words(t)) for i, t in paragraphs.items()}
-    postings: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for j, profile in profiles.items():
-        for pair in profile.bigrams:
-            postings[pair].append(j)
+    index = _PairIndex(profiles)
     split = _LazySplit(paragraphs)
 
     found: list[InlineCopy] = []
     for i in sorted(copyable if copyable is not None else paragraphs):
-        if i not in paragraphs or sum(len(postings[p]) >= 2 for p in profiles[i].bigrams) < _INLINE_MIN_SHARED:
+        if i not in paragraphs or len(profiles[i].bigrams & index.shared) < _INLINE_MIN_SHARED:
             continue  # too few word pairs in common with any other paragraph (most paragraphs)
         sentences_i = split[i]
         if len(sentences_i) < 2:
             continue  # a whole-paragraph copy is the other finder's business
-        matches = [_inline_source(i, n, sentences_i, split, profiles, postings)
+        matches = [_inline_source(i, n, sentences_i, split, profiles, index)
                    for n in range(len(sentences_i))]
         best = None
         for first, last in _runs(matches):
@@ -283,14 +297,14 @@ class _LazySplit(dict):
         return self[i]
 
 
-def _inline_source(i, n, sentences_i, split, profiles, postings) -> tuple[int, float] | None:
+def _inline_source(i, n, sentences_i, split, profiles, index: _PairIndex) -> tuple[int, float] | None:
     """The paragraph whose passage sentence n of paragraph i copies, with the
     word containment; None when it copies none (or is a refrain)."""
     sentence = sentences_i[n]
     if len(sentence.words) < MIN_SENTENCE_WORDS:
         return None
     words = list(sentence.words)
-    candidates = [j for j in _candidates(words, postings) if j != i]
+    candidates = [j for j in index.candidates(words, INLINE_BIGRAM_CONTAINMENT) if j != i]
     # a paragraph holding the sentence word for word holds all its pairs, so
     # it is a candidate: three paragraphs or more make a refrain
     if sum(any(s.words == sentence.words for s in split[j]) for j in candidates) >= 2:
