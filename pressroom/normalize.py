@@ -142,8 +142,25 @@ class Line:
 _SPACED_Q_LABEL = re.compile(r"^(\s*(?:>\s?)*)(Q|QUESTION|A)(?:\s{2,}|\t+)(?=\S)")
 
 
+_NOT_PLAIN = re.compile(r"[^ -~]|  |[\[<&*_>|#{]")
+"""What plain printable ASCII prose lacks: other characters (tabs, non-ASCII),
+runs of spaces and the characters markup starts with."""
+_ALNUM = re.compile(r"[^\W_]")
+
+
 def classify_line(raw: str) -> Line:
     """Normalise one raw line and say what kind of line it was."""
+    if not _NOT_PLAIN.search(raw):
+        # most lines: no encoding, markup or spacing work, only the kind
+        body = raw.strip(" ")
+        if not body:
+            return Line("", "blank")
+        indent = len(raw) - len(raw.lstrip(" "))
+        if not _ALNUM.search(body):
+            return Line(body, "rule", indent)
+        if _LIST_ITEM.match(body):
+            return Line(_BULLET.sub("", body), "list", indent)
+        return Line(body, "text", indent)
     fixed = _SPACED_Q_LABEL.sub(r"\1\2: ", fix_encoding(raw))
     indent = len(fixed) - len(fixed.lstrip(" \t"))
     body = fixed.strip()
@@ -154,7 +171,7 @@ def classify_line(raw: str) -> Line:
         return Line("", "quote", indent)  # an empty quoted line: part of the quote around it
     if body.startswith("|") and body.endswith("|") and body.count("|") >= 3:
         return Line(normalize_whitespace(strip_markup(body)), "table", indent)  # a Markdown table row
-    if not re.search(r"[^\W_]", body):
+    if not _ALNUM.search(body):
         return Line(body, "rule", indent)  # a separator line: no letter, no digit
     if _EMBED.match(body):
         # a tag alone is an embed; a tag glued to text is residue on a content line
