@@ -198,6 +198,7 @@ def shingle_hashes(tokens: Sequence[str], size: int = SHINGLE_WORDS) -> np.ndarr
     return np.unique(folded)
 
 
+@functools.lru_cache(maxsize=8)
 def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients a (odd, non-zero) and b of the universal hash functions.
 
@@ -212,7 +213,11 @@ def signature(text: str, num_perm: int = NUM_PERM, seed: int = SEED,
               shingle_words: int = SHINGLE_WORDS) -> np.ndarray:
     """MinHash signature of `text` (uint32[num_perm]); all 0xFFFFFFFF for a text
     without words."""
-    shingles = shingle_hashes(words(text), shingle_words)
+    return _minhash(words(text), num_perm, seed, shingle_words)
+
+
+def _minhash(tokens: Sequence[str], num_perm: int, seed: int, shingle_words: int) -> np.ndarray:
+    shingles = shingle_hashes(tokens, shingle_words)
     if shingles.size == 0:
         return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
     a, b = _permutations(num_perm, seed)
@@ -226,8 +231,9 @@ def signature(text: str, num_perm: int = NUM_PERM, seed: int = SEED,
 
 def document_signature(doc_id: str, text: str, num_perm: int = NUM_PERM, seed: int = SEED,
                        shingle_words: int = SHINGLE_WORDS) -> DocumentSignature:
-    return DocumentSignature(doc_id, normalised_sha256(text), len(words(text)),
-                             signature(text, num_perm, seed, shingle_words))
+    tokens = words(text)  # once: the three parts share them
+    return DocumentSignature(doc_id, hashlib.sha256(" ".join(tokens).encode("utf-8")).hexdigest(), len(tokens),
+                             _minhash(tokens, num_perm, seed, shingle_words))
 
 
 def estimated_jaccard(left: np.ndarray, right: np.ndarray) -> float:

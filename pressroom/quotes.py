@@ -328,6 +328,7 @@ def paragraphs_of(text: str) -> list[Paragraph]:
 
 
 _OPEN_CONTEXT = " \t\n([{—–-/"
+_MARK_CHARACTERS = re.compile("[“„”\"‘’]")
 
 
 def quote_marks(text: str) -> list[QuoteMark]:
@@ -339,7 +340,8 @@ def quote_marks(text: str) -> list[QuoteMark]:
     closes only at the end of one (not followed by a letter, so it is no
     apostrophe).  Marks that fit neither role are left out."""
     marks = []
-    for position, char in enumerate(text):
+    for match in _MARK_CHARACTERS.finditer(text):  # the marks only, not every character
+        position, char = match.start(), match.group()
         before = text[position - 1] if position else " "
         after = text[position + 1] if position + 1 < len(text) else " "
         if char in "“„":
