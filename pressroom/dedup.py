@@ -171,11 +171,20 @@ def normalised_sha256(text: str) -> str:
     return hashlib.sha256(" ".join(words(text)).encode("utf-8")).hexdigest()
 
 
+_WORD_HASHES: dict[str, int] = {}
+_WORD_HASHES_MAX = 1 << 19  # about 60 MB of words and hashes; then it starts again
+
+
 def _token_hashes(tokens: Sequence[str]) -> np.ndarray:
-    """A stable 64-bit hash per token (blake2b, computed once per distinct word)."""
-    table = {w: int.from_bytes(hashlib.blake2b(w.encode("utf-8"), digest_size=8).digest(), "little")
-             for w in set(tokens)}
-    return np.fromiter((table[w] for w in tokens), dtype=np.uint64, count=len(tokens))
+    """A stable 64-bit hash per token (blake2b, computed once per distinct
+    word and kept for the next documents: words repeat across a corpus)."""
+    missing = set(tokens).difference(_WORD_HASHES)
+    if len(_WORD_HASHES) + len(missing) > _WORD_HASHES_MAX:
+        _WORD_HASHES.clear()
+        missing = set(tokens)
+    for w in missing:
+        _WORD_HASHES[w] = int.from_bytes(hashlib.blake2b(w.encode("utf-8"), digest_size=8).digest(), "little")
+    return np.fromiter(map(_WORD_HASHES.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
 
 
 def shingle_hashes(tokens: Sequence[str], size: int = SHINGLE_WORDS) -> np.ndarray:
