@@ -342,11 +342,14 @@ def assemble_batch(store: PackStore, documents: Sequence[tuple[str, str, str]], 
         return AssembleResult(None, report.failures)
     runs = {name: _runs(tables[name].column("doc_id")) for name in PART_TABLES}
     shas, turn_hashes = table_summary(tables)
+    turns_of: dict[str, dict[str, str]] = defaultdict(dict)
+    for turn_id, turn_hash in turn_hashes.items():
+        turns_of[turn_id.rsplit(":", 1)[0]][turn_id] = turn_hash
     meta = {}
     for doc_id, _, final in documents:
         meta[final] = {"doc_id": doc_id, "sha256": shas[doc_id],
                        "rows": {name: runs[name].get(doc_id, (0, 0)) for name in PART_TABLES},
-                       "turns": {t: h for t, h in turn_hashes.items() if t.rsplit(":", 1)[0] == doc_id}}
+                       "turns": turns_of.get(doc_id, {})}
     parts = {}
     for name in PART_TABLES:
         path = store.temporary("final", name)

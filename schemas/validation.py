@@ -7,6 +7,7 @@ the rule and the offending rows, so the report is readable as it is.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -230,14 +231,17 @@ def check_segment_coverage(report, documents, segments) -> None:
     """Every non-blank raw line is in exactly one segment: segments do not
     overlap, and their line counts add up to the document's."""
     expected = dict(zip(documents["doc_id"], documents["raw_nonblank_lines"]))
-    overlapping, miscounted = [], []
-    for doc_id, group in segments.sort_values(["doc_id", "line_start"]).groupby("doc_id", sort=True):
-        starts, ends = group["line_start"].tolist(), group["line_end"].tolist()
-        overlapping += [f"{doc_id}:{starts[k]}" for k in range(1, len(starts)) if starts[k] <= ends[k - 1]]
-        if int(group["line_count"].sum()) != expected.get(doc_id, -1):
-            miscounted.append(doc_id)
-    segmented = set(segments["doc_id"])
-    miscounted += [d for d, n in expected.items() if n and d not in segmented]
+    ordered = segments.sort_values(["doc_id", "line_start"])
+    doc_ids = ordered["doc_id"].tolist()
+    starts, ends = ordered["line_start"].tolist(), ordered["line_end"].tolist()
+    # plain lists, not a groupby: this runs on every shard
+    overlapping = [f"{doc_ids[k]}:{starts[k]}" for k in range(1, len(starts))
+                   if doc_ids[k] == doc_ids[k - 1] and starts[k] <= ends[k - 1]]
+    counted: dict[str, int] = defaultdict(int)
+    for doc_id, count in zip(doc_ids, ordered["line_count"].tolist()):
+        counted[doc_id] += count
+    miscounted = sorted(d for d, n in counted.items() if n != expected.get(d, -1))
+    miscounted += [d for d, n in expected.items() if n and d not in counted]
     report.add("segments", "segments do not overlap", overlapping)
     report.add("segments", "segments cover every non-blank raw line", miscounted)
 
