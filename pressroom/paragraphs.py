@@ -204,8 +204,8 @@ def _joins(previous: Line, line: Line, blanks: int, width, starts_paragraph) -> 
         return previous.kind == line.kind
     if previous.kind == line.kind == "table":
         return blanks == 0
-    if line.kind in _STANDALONE or previous.kind in _STANDALONE - {"list"} or starts_paragraph(line.text):
+    if line.kind in _STANDALONE or previous.kind in _STANDALONE - {"list"}:
         return False
-    if blanks == 0 and _adjacent_joins(previous, line, width):
-        return True
-    return blanks <= MAX_BLANK_GAP and previous.kind == line.kind and continues(previous.text, line.text)
+    joins = ((blanks == 0 and _adjacent_joins(previous, line, width))
+             or (blanks <= MAX_BLANK_GAP and previous.kind == line.kind and continues(previous.text, line.text)))
+    return joins and not starts_paragraph(line.text)  # asked last: the boilerplate rules cost most
