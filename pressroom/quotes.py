@@ -730,10 +730,14 @@ class TurnIndex:
         self.window_stems = _binary(aggregate @ sentence_stems)
         self.window_trigrams = _binary(aggregate @ sentence_trigrams + junction_trigrams)
         self.window_weight = self.window_stems @ self.idf
-        self.postings: dict[str, list[str]] = defaultdict(list)
-        for turn_id in self.turn_ids:
+        postings: dict[str, list[int]] = defaultdict(list)
+        own_turns: dict[str, list[int]] = defaultdict(list)
+        for position, turn_id in enumerate(self.turn_ids):
+            own_turns[self.profiles[turn_id].doc_id].append(position)
             for s in self.profiles[turn_id].stems:
-                self.postings[s].append(turn_id)
+                postings[s].append(position)
+        self.postings = {s: np.array(p) for s, p in postings.items()}
+        self.own_turns = {d: np.array(p) for d, p in own_turns.items()}
 
     @staticmethod
     def _aggregation(windows: Sequence[Window], sentences: Sequence[Sentence]) -> sparse.csr_matrix:
@@ -747,14 +751,27 @@ class TurnIndex:
         return self.unknown_weight if column is None else float(self.idf[column])
 
     def candidates(self, stems: Iterable[str], exclude_doc: str, limit: int = CANDIDATE_TURNS) -> list[str]:
-        """Ids of the turns sharing the most IDF weight with `stems`, none of `exclude_doc`."""
-        shared: Counter[str] = Counter()
+        """Ids of the turns sharing the most IDF weight with `stems`, none of
+        `exclude_doc` (ties: turn id).
+
+        One array over all turns, each stem's weight added at once to the
+        turns of its posting list.  The weights are added in the order of
+        `set(stems)`, as a Counter over turns did, so every sum, and so every
+        tie at the cut, is the same to the last bit.  Every weight is >= 1:
+        a turn sharing a stem scores > 0."""
+        shared = np.zeros(len(self.turn_ids))
         for s in set(stems):
-            for turn_id in self.postings.get(s, ()):
-                if self.profiles[turn_id].doc_id != exclude_doc:
-                    shared[turn_id] += self.weight(s)
-        ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
-        return [turn_id for turn_id, _ in ranked[:limit]]
+            turns = self.postings.get(s)
+            if turns is not None:
+                shared[turns] += self.weight(s)
+        if exclude_doc in self.own_turns:
+            shared[self.own_turns[exclude_doc]] = 0.0
+        found = np.flatnonzero(shared)
+        if len(found) > limit:  # keep the best `limit` and whatever ties the last of them
+            cut = np.partition(shared[found], len(found) - limit)[len(found) - limit]
+            found = found[shared[found] >= cut]
+        ranked = found[np.lexsort((found, -shared[found]))][:limit]  # turn_ids are sorted: position breaks ties
+        return [self.turn_ids[i] for i in ranked]
 
     def window_rows(self, turn_ids: Sequence[str]) -> np.ndarray:
         return np.concatenate([np.arange(*self.rows[t]) for t in turn_ids]) if turn_ids else np.zeros(0, int)
