@@ -553,7 +553,8 @@ def trim_inline_notes(text: str) -> tuple[str, str | None, str | None]:
 
     Returns (kept text, removed text, rule name)."""
     kept, caption = trim_glued_caption(text)
-    match = INLINE_NOTE.search(kept)
+    # the note ends the paragraph: look for it only behind a closing bracket (few paragraphs end in one)
+    match = INLINE_NOTE.search(kept) if kept.rstrip().endswith((")", "]")) else None
     if match and match.start() > 0:
         note = match.group(0).strip()
         kept = kept[: match.start()].rstrip()

@@ -150,6 +150,13 @@ def test_inline_emphasis_note_is_trimmed():
     kept, cut, rule = trim_inline_notes("They declared the plane was downed. [emphasis added by JWS]")
     assert (kept, cut, rule) == ("They declared the plane was downed.", "[emphasis added by JWS]", "inline_editorial_note")
     assert trim_inline_notes("[here we disagree with the author - ed.] A real comment.")[1] is None
+    assert trim_inline_notes("Quoted as said. (emphasis mine) \n")[1:] == ("(emphasis mine)", "inline_editorial_note")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(st.from_regex(boilerplate.INLINE_NOTE))
+def test_an_inline_note_ends_its_text_in_a_closing_bracket(text):
+    assert text.rstrip().endswith((")", "]"))  # trim_inline_notes looks for notes only there
 
 
 def test_site_boilerplate_needs_support_and_ignores_order():
