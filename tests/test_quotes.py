@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pressroom import quotes
@@ -288,6 +290,80 @@ def test_gold_quotes_are_found_and_linked():
     assert f["kind_right"] == f["total"]
     assert f["links_made_right"] == f["links_made"], f["errors"]  # no wrong link
     assert f["link_right"] == f["total"], f["errors"]
+
+
+# -- scoring all turns at once, against plain loops ----------------------------------
+
+
+def gold_corpus() -> tuple[list[dict], list[dict]]:
+    """The gold transcripts' turns, and the quotations of its articles (unlinked)."""
+    gold = json.loads((GOLD_DIR / "gold.json").read_text(encoding="utf-8"))
+    turns = [t for name in gold["transcripts"]
+             for t in parse_transcript(name, (GOLD_DIR / f"{name}.txt").read_text(encoding="utf-8"))]
+    found = [q for name in gold["articles"]
+             for q in quotes.extract_quotes(name, (GOLD_DIR / f"{name}.txt").read_text(encoding="utf-8"))]
+    return turns, found
+
+
+def quote_stems(quote: dict) -> frozenset[str]:
+    return frozenset().union(*(s.stems for s in quotes.quote_sentences(quote["text"])))
+
+
+def test_candidates_are_the_turns_sharing_most_idf_weight():
+    """The posting arrays rank as a Counter over turns does, adding the same
+    weights in the same order (ties: turn id; copies of turns make ties)."""
+    turns, found = gold_corpus()
+    turns += [{**t, "id": f"copy:{t['id']}", "doc_id": "copy"} for t in turns[:4]]
+    index = quotes.TurnIndex(turns)
+    turn_stems = {t["id"]: frozenset().union(*(s.stems for s in quotes.sentences_of(t["text"]))) for t in turns}
+    for quote in found:
+        stems = quote_stems(quote)
+        shared: Counter[str] = Counter()
+        for s in set(stems):
+            for turn in turns:
+                if s in turn_stems[turn["id"]] and turn["doc_id"] != quote["doc_id"]:
+                    shared[turn["id"]] += index.weight(s)
+        ranked = [turn_id for turn_id, _ in sorted(shared.items(), key=lambda item: (-item[1], item[0]))]
+        for limit in (1, 3, quotes.CANDIDATE_TURNS):
+            assert index.candidates(stems, quote["doc_id"], limit) == ranked[:limit]
+
+
+def rank_one_turn_at_a_time(sentences, turn_ids, method, index) -> list:
+    """`rank_turns` written as a loop over the turns, with sets for the shared stems."""
+    weights = np.array([s.word_count for s in sentences], dtype=np.float64)
+    ranked = []
+    for turn_id in turn_ids:
+        rows, firsts = index.window_rows([turn_id])
+        if method == quotes.METHOD_FUZZY:
+            table = quotes.fuzzy_table(sentences, index, rows, firsts)
+        else:
+            table = {quotes.METHOD_SHINGLE: quotes.shingle_table,
+                     quotes.METHOD_PARAPHRASE: quotes.paraphrase_table}[method](sentences, index, rows)
+        best = table.max(axis=1)
+        choice = rows[(table - 1e-6 * index.window_words[rows][None, :]).argmax(axis=1)]
+        reached = best >= quotes.THRESHOLDS[method]
+        chosen = choice[reached] if reached.any() else choice[[best.argmax()]]
+        window_stems = [frozenset().union(*(s.stems for s in index.sentences[first:first + size]))
+                        for first, size in zip(index.window_first[choice], index.window_size[choice])]
+        shared = frozenset().union(*(s.stems & w for s, w in zip(sentences, window_stems)))
+        ranked.append(quotes.TurnScore(turn_id, float((best * weights).sum() / weights.sum()),
+                                       int(index.window_start[chosen].min()), int(index.window_end[chosen].max()),
+                                       len(shared)))
+    return sorted(ranked, key=lambda t: (-t.score, t.turn_id))
+
+
+@pytest.mark.parametrize("method", [quotes.METHOD_SHINGLE, quotes.METHOD_PARAPHRASE, quotes.METHOD_FUZZY])
+def test_turns_ranked_at_once_as_one_at_a_time(method):
+    """Same scores to the last bit, same spans, same shared stems.  The last
+    quote, of many sentences, is where the order of a sum shows."""
+    turns, found = gold_corpus()
+    found.append({"doc_id": "mix", "text": " ".join(t["text"] for t in turns[::2])})
+    index = quotes.TurnIndex(turns)
+    for quote in found:
+        sentences = quotes.quote_sentences(quote["text"])
+        candidates = index.candidates(quote_stems(quote), quote["doc_id"])
+        assert quotes.rank_turns(sentences, candidates, method, index) == \
+            rank_one_turn_at_a_time(sentences, candidates, method, index)
 
 
 # -- the seeds ----------------------------------------------------------------------
