@@ -293,6 +293,16 @@ def _full_names(document_text: str, surname: str) -> Counter[str]:
     return found
 
 
+@lru_cache(maxsize=512)  # the entries of the documents being cleaned
+def _title_before(document_text: str, name: str) -> str | None:
+    """The first title the text puts before `name` ('President Vladimir Putin')."""
+    if name not in document_text:
+        return None
+    match = re.search(rf"((?:[A-Z][\w'’-]+\s+){{0,3}}?(?:{TITLE_WORDS})(?:\s+of\s+(?:the\s+)?[A-Z][\w'’-]+)?)\s+{re.escape(name)}",
+                      document_text)
+    return match.group(1) if match else None
+
+
 @dataclass
 class SpeakerResolver:
     """Resolves the labels of one document against what the document says:
@@ -377,9 +387,8 @@ class SpeakerResolver:
     def _title_in_text(self, key: str) -> str | None:
         """A title the text puts before the name ('President Vladimir Putin')."""
         for variant in self._names[key]:
-            match = re.search(rf"((?:[A-Z][\w'’-]+\s+){{0,3}}?(?:{TITLE_WORDS})(?:\s+of\s+(?:the\s+)?[A-Z][\w'’-]+)?)\s+{re.escape(variant)}", self.document_text)
-            if match:
-                return match.group(1)
+            if title := _title_before(self.document_text, variant):
+                return title
         return None
 
     def _unnamed_speaker(self, kind: str) -> Speaker:
