@@ -786,10 +786,10 @@ class TurnIndex:
         `exclude_doc` (ties: turn id).
 
         One array over all turns, each stem's weight added at once to the
-        turns of its posting list.  The weights are added in the order of
-        `set(stems)`, as a Counter over turns did, so every sum, and so every
-        tie at the cut, is the same to the last bit.  Every weight is >= 1:
-        a turn sharing a stem scores > 0."""
+        turns of its posting list, stem by stem in the order of `set(stems)`:
+        every sum, and so every tie at the cut, is to the last bit what adding
+        the weights turn by turn in that order gives (a test checks it).
+        Every weight is >= 1: a turn sharing a stem scores > 0."""
         shared = np.zeros(len(self.turn_ids))
         postings = self.postings
         for s in set(stems):
@@ -855,11 +855,11 @@ def _quote_columns(items: Sequence[Iterable], vocabulary: Mapping) -> tuple[np.n
 
 
 def shingle_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarray) -> np.ndarray:
-    """Share of each quote sentence's word 3-grams found in each window.  The
-    counts are sums of ones: exact in any order, so a dense product over the
-    quote's own 3-grams gives what the sparse one over all 3-grams did."""
+    """Share of each quote sentence's word 3-grams found in each window: a
+    product over the quote's own 3-grams only.  In integers: exact counts,
+    and numpy's own loop rather than BLAS threads for a small product."""
     columns, quote = _quote_columns([s.trigrams for s in sentences], index.trigram_column)
-    found = quote.astype(np.float64) @ _holds(index.window_trigrams, rows, columns).T.astype(np.float64)
+    found = quote.astype(np.int64) @ _holds(index.window_trigrams, rows, columns).T.astype(np.int64)
     sizes = np.array([max(len(s.trigrams), 1) for s in sentences], dtype=np.float64)
     return found / sizes[:, None]
 
