@@ -72,11 +72,11 @@ class PeakRSS:
         return self.peak
 
 
-def build(raw: Path, releases: Path, workers: int, cache: bool = True, shard_size: int = 200) -> dict:
+def build(raw: Path, releases: Path, workers: int, cache: bool = True, shard_size: int | None = None) -> dict:
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
     env.pop("PREFECT_API_URL", None)
     command = [str(ROOT / ".venv" / "bin" / "pressroom"), "build", "--raw", str(raw), "--releases", str(releases),
-               "--json", "--shard-size", str(shard_size), "--local-cluster", str(workers)]
+               "--json", "--local-cluster", str(workers)] + (["--shard-size", str(shard_size)] if shard_size else [])
     if not cache:
         command.append("--no-cache")
     started = time.perf_counter()
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--changed", type=float, default=0.01, help="share of documents edited for the rebuild")
-    parser.add_argument("--shard-size", type=int, default=200)
+    parser.add_argument("--shard-size", type=int, help="documents per shard (default: the build's automatic size)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/pressroom-bench"))
     parser.add_argument("--check-identical", action="store_true",
                         help="also build the edited corpus from scratch and compare the bytes")

@@ -2,8 +2,10 @@
 
 The flow only orchestrates; every step is a plain function of a stage module
 (`pressroom.shards` holds the per-shard and corpus passes).  Documents travel
-in shards of about `SHARD_DOCS` (one Prefect task per shard and pass, never
-per document: a task costs about 10 ms of bookkeeping):
+in shards (one Prefect task per shard and pass, never per document: a task
+costs 10 ms of bookkeeping in the thread pool, about 0.2 s in a Dask worker;
+by default a pass has about eight shards of 50 to 1000 documents, see
+`shards.shard_size`):
 
     scan                 driver: every input fingerprinted, shards planned (no text kept)
     prepare-shard        map:    read, normalise, paragraphs, labels; site signatures
@@ -50,7 +52,6 @@ from pressroom.tables import build_tables, to_arrow
 from schemas.contract import QUOTES, REJECTS, SPEAKERS, TABLES_BY_NAME
 from schemas.validation import ValidationReport
 
-SHARD_DOCS = shards.SHARD_DOCS
 CACHE_DIR = ".cache"
 """The per-shard cache, inside the releases folder unless told otherwise."""
 
@@ -119,7 +120,7 @@ def summary_markdown(summary: dict, scores=None) -> str:
 def build_release(
     raw_dir: str = "raw",
     releases_dir: str = "releases",
-    batch_size: int = SHARD_DOCS,
+    batch_size: int | None = None,
     publish_to: str | None = None,
     gold_dir: str | None = None,
     cache_dir: str | None = None,
@@ -131,7 +132,8 @@ def build_release(
     Makes no release when the latest one has the same inputs and code.  With
     `publish_to`, the latest release is then published there (a no-op when it
     already is).  With `gold_dir`, quality figures join the run's artifact.
-    `batch_size` is the mean number of documents per shard; `cache_dir` the
+    `batch_size` is the number of documents per shard (default: about eight
+    shards per pass, `shards.shard_size`); `cache_dir` the
     per-shard cache (default `<releases_dir>/.cache`); `use_cache=False`
     builds everything again in a temporary folder.
     """
@@ -178,7 +180,7 @@ def _cache_root(releases_root: Path, cache_dir: str | None, use_cache: bool):
             yield Path(work), False
 
 
-def _build(raw_dir: str, releases_dir: str, batch_size: int, gold_dir: str | None = None,
+def _build(raw_dir: str, releases_dir: str, batch_size: int | None, gold_dir: str | None = None,
            cache_dir: str | None = None, use_cache: bool = True) -> dict:
     logger = get_run_logger()
     clock = _Clock()
@@ -208,7 +210,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
                   clock, logger, keep_cache) -> dict:
     store = PackStore(cache_root)
     config = key(fingerprints["code"], json.dumps(release.configuration(), sort_keys=True))
-    counts = {"documents": len(items), "batch_size": batch_size}
+    counts = {"documents": len(items), "batch_size": batch_size or "auto"}
     progress.start(2 * len(items), "documents")
 
     # pass 1: prepare the documents not in the cache, in shards
@@ -219,6 +221,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     progress.advance(len(items) - len(todo))
     _run(prepare_shard, [dict(items=[i for i, _ in b], keys=[k for _, k in b]) for b in shards.batches(todo, batch_size)],
          raw_uri=raw_dir, cache_root=cache_root)
+    clock.lap("prepare")
     store = PackStore(cache_root)  # the packs the tasks wrote
     signatures = _load_many(store, "prepare", "sig", first)
     rejects = rejects + [s.reject for s in signatures if s.reject is not None]
@@ -226,7 +229,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     live = [(item, k, s) for item, k, s in zip(items, first, signatures) if s.reject is None]
     second = [shards.clean_key(k, s, supported) for _, k, s in live]
     del signatures
-    clock.lap("prepare")
+    clock.lap("site support")
     checkpoint("processing")
 
     # pass 2: clean, with the site lines each document sees
@@ -345,8 +348,11 @@ def task_runner(dask_address: str | None = None, local_cluster: int | None = Non
 
     if dask_address:
         return DaskTaskRunner(address=dask_address)
+    # each worker imports the flow's modules (Prefect, the stages) as it starts,
+    # with the cluster, not in its first task
     return DaskTaskRunner(cluster_kwargs={"n_workers": int(local_cluster), "threads_per_worker": 1,
-                                          "processes": True, "dashboard_address": None})
+                                          "processes": True, "dashboard_address": None,
+                                          "preload": ["flows.build"]})
 
 
 def _die_with_parent() -> None:

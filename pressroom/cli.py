@@ -314,8 +314,8 @@ def parser() -> argparse.ArgumentParser:
                         help="run the shard tasks on this Dask scheduler (its workers need PREFECT_API_URL)")
     runner.add_argument("--local-cluster", metavar="N", type=int,
                         help="run the shard tasks on a local Dask cluster of N worker processes")
-    scale.add_argument("--shard-size", metavar="DOCS", type=int, default=200,
-                       help="documents per shard task (default: 200)")
+    scale.add_argument("--shard-size", metavar="DOCS", type=int,
+                       help="documents per shard task (default: about 8 tasks per pass, 50-1000 documents each)")
     scale.add_argument("--cache-dir", metavar="DIR", help="per-document cache (default: RELEASES/.cache)")
     scale.add_argument("--no-cache", action="store_true", help="rebuild every document, keep no cache")
     build.set_defaults(run=cmd_build)

@@ -51,15 +51,31 @@ from pressroom.corpus import speaker_id
 from pressroom.ingest import Reject
 from pressroom.sources import Item, read_items
 
-SHARD_DOCS = 200
-"""Documents per shard: one task of each pass handles this many."""
+SHARD_TASKS = 8
+"""Tasks per pass when the shard size is left to the build: enough to keep
+a few workers busy to the end of a pass."""
+SHARD_DOCS_MIN, SHARD_DOCS_MAX = 50, 1000
+"""Bounds of the automatic shard size.  A task costs about 0.2 s of Prefect
+bookkeeping in a Dask worker (settings, a client per task run): shards of
+fewer than ~50 documents spend more on that than on the documents; more than
+~1000 documents hold more memory per worker than they save."""
+
+
+def shard_size(documents: int, requested: int | None = None) -> int:
+    """Documents per shard for a pass over `documents`: `requested`, or
+    about SHARD_TASKS tasks within the bounds above."""
+    if requested:
+        return requested
+    return max(SHARD_DOCS_MIN, min(SHARD_DOCS_MAX, -(-documents // SHARD_TASKS)))
 SITE_MIN_SUPPORT: int = inspect.signature(learn_site_boilerplate).parameters["min_support"].default
 
 
 # --- planning --------------------------------------------------------------------
 
 
-def batches(items: Sequence, size: int) -> list[list]:
+def batches(items: Sequence, size: int | None = None) -> list[list]:
+    """`items` in shards of `size` (default: `shard_size(len(items))`)."""
+    size = shard_size(len(items), size)
     return [list(items[i:i + size]) for i in range(0, len(items), size)]
 
 
