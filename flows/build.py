@@ -344,6 +344,9 @@ def task_runner(dask_address: str | None = None, local_cluster: int | None = Non
     if not dask_address and not local_cluster:
         return None
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # no INFO line per worker start
+    # the workers' statistical profiler samples the task thread every 10 ms
+    # (it takes the GIL from the work); a local cluster's workers go without
+    os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")
     from prefect_dask import DaskTaskRunner
 
     if dask_address:
