@@ -131,6 +131,7 @@ def clean(doc: PreparedDocument, site_model: boilerplate.SiteBoilerplate | None 
         segments[copy.index].update(
             status="duplicate", reason="repeated_highlight",
             duplicate_of=copy.original, similarity=copy.similarity,
+            removed_text=None,  # the whole paragraph goes, whatever was trimmed from it before
         )
         del kept[copy.index]
 
