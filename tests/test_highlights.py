@@ -187,3 +187,19 @@ def test_highlight_corpus_bars(highlights_release):
         f["inline_highlights_removed"].misses
     assert f["repeats_kept"].total == 10 and f["repeats_kept"].rate == 1.0, f["repeats_kept"].misses
     assert f["content_kept"].rate == 1.0 and f["boilerplate_removed"].rate == 1.0
+
+
+def test_a_trimmed_paragraph_that_is_a_whole_copy_keeps_no_removed_text():
+    """Found on the 200 MB benchmark corpus: the glued-caption rule trimmed
+    a paragraph that the highlight finder then removed as a whole copy."""
+    from pressroom.clean import clean, prepare
+    from pressroom.ingest import RawDocument
+
+    copy = ("Both sides said it again in parliament, and he said it again in parliament, and he himself are our "
+            "natural allies in the NewsNest app for a country whose government is hosting the Kessaly-Tarsh "
+            "ceasefire talks, which were held in.")
+    original = f"{copy} Will the President will sign the Rural Broadband Expansion Act in the spring."
+    text = f"A headline about the talks\n\n{copy}\n\n{OTHER}\n\n{original}"
+    segments = clean(prepare(RawDocument("t", "t.txt", "0" * 64, text))).segments
+    assert [s["status"] for s in segments][1] == "duplicate"
+    assert all((s["status"] == "trimmed") == (s["removed_text"] is not None) for s in segments)
