@@ -173,6 +173,10 @@ MIN_SHORT_CONTENT_WORDS = 3
 formulas and idioms ("Thank you all very much", "it goes without saying")
 occur word for word in many speeches (the first linked a blog in
 tests/corpus/transcripts to another event's transcript)."""
+COMMON_STEM_TURNS = 2000
+"""Stems held by more turns than this are left out of the candidate search
+(their weight is the lowest, and on a large corpus their posting lists were
+most of its cost: quotes x turns).  Below ~2000 turns nothing changes."""
 CANDIDATE_TURNS = 25
 """Turns scored per quote after the inverted-index narrowing."""
 FUZZY_CANDIDATES = 5
@@ -785,24 +789,35 @@ class TurnIndex:
         """Ids of the turns sharing the most IDF weight with `stems`, none of
         `exclude_doc` (ties: turn id).
 
-        One array over all turns, each stem's weight added at once to the
-        turns of its posting list, stem by stem in the order of `set(stems)`:
-        every sum, and so every tie at the cut, is to the last bit what adding
-        the weights turn by turn in that order gives (a test checks it).
-        Every weight is >= 1: a turn sharing a stem scores > 0."""
-        shared = np.zeros(len(self.turn_ids))
+        Each turn's weights are added stem by stem in the order of
+        `set(stems)`: every sum, and so every tie at the cut, is to the last
+        bit what adding the weights turn by turn in that order gives (a test
+        checks it).  Every weight is >= 1: a turn sharing a stem scores > 0."""
         postings = self.postings
+        held, weights = [], []
         for s in set(stems):
             column = self.stem_column.get(s)
-            if column is not None:
-                shared[postings.indices[postings.indptr[column]:postings.indptr[column + 1]]] += self.idf[column]
+            if column is None:
+                continue
+            start, end = postings.indptr[column], postings.indptr[column + 1]
+            if end - start > COMMON_STEM_TURNS:
+                continue  # a stem this common finds no turn in particular (and costs the most)
+            held.append(postings.indices[start:end])
+            weights.append(np.full(end - start, self.idf[column]))
+        if not held:
+            return []
+        # only the turns that share a stem: bincount adds each turn's weights
+        # in the order of `set(stems)`, as the loop over stems did
+        found, inverse = np.unique(np.concatenate(held), return_inverse=True)
+        sums = np.bincount(inverse, weights=np.concatenate(weights))
         if exclude_doc in self.own_turns:
-            shared[self.own_turns[exclude_doc]] = 0.0
-        found = np.flatnonzero(shared)
+            keep = ~np.isin(found, self.own_turns[exclude_doc])
+            found, sums = found[keep], sums[keep]
         if len(found) > limit:  # keep the best `limit` and whatever ties the last of them
-            cut = np.partition(shared[found], len(found) - limit)[len(found) - limit]
-            found = found[shared[found] >= cut]
-        ranked = found[np.lexsort((found, -shared[found]))][:limit]  # turn_ids are sorted: position breaks ties
+            cut = np.partition(sums, len(sums) - limit)[len(sums) - limit]
+            keep = sums >= cut
+            found, sums = found[keep], sums[keep]
+        ranked = found[np.lexsort((found, -sums))][:limit]  # turn_ids are sorted: position breaks ties
         return [self.turn_ids[i] for i in ranked]
 
     def window_rows(self, turn_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
