@@ -514,3 +514,18 @@ def test_seed_links_have_scores_methods_and_spans(seed_quotes):
     for row in rows:
         if row["matched_turn_id"] is None:
             assert row["match_score"] is None and row["match_method"] is None
+
+
+def test_stems_held_by_too_many_turns_find_no_candidates(monkeypatch):
+    """A large corpus: a stem in more than COMMON_STEM_TURNS turns is left
+    out of the candidate search; the rare stems still find their turn."""
+    turns = [{"id": f"t:{n}", "doc_id": "t", "speaker": "A",
+              "text": f"The government will act on number {n} without delay."} for n in range(6)]
+    turns.append({"id": "t:9", "doc_id": "t", "speaker": "B", "text": "The harbour cranes were idle all winter."})
+    index = quotes.TurnIndex(turns)
+    government = quote_stems({"text": "The government will act."})
+    harbour = quote_stems({"text": "The harbour cranes were idle."})
+    assert len(index.candidates(government, "q")) == 6
+    monkeypatch.setattr(quotes, "COMMON_STEM_TURNS", 5)
+    assert index.candidates(government, "q") == []
+    assert index.candidates(harbour, "q") == ["t:9"]
