@@ -191,16 +191,21 @@ def clean(doc: PreparedDocument, site_model: boilerplate.SiteBoilerplate | None 
     return result
 
 
-def _turn_context(kept: dict[int, str], labels) -> dict[int, str]:
-    """For each paragraph of a labelled turn, the other paragraphs of it."""
+def _turn_groups(kept: dict[int, str], labels) -> list[list[int]]:
+    """The kept paragraphs of each speaker turn: from a labelled paragraph
+    to the next one (what comes before the first label is in no turn)."""
     groups: list[list[int]] = []
     for index in kept:
-        if index in labels or not groups:
+        if index in labels:
             groups.append([])
-        groups[-1].append(index)
-    if not labels:
-        return {}
-    return {i: "\n".join(kept[j] for j in group if j != i) for group in groups for i in group}
+        if groups:
+            groups[-1].append(index)
+    return groups
+
+
+def _turn_context(kept: dict[int, str], labels) -> dict[int, str]:
+    """For each paragraph of a speaker turn, the other paragraphs of it."""
+    return {i: "\n".join(kept[j] for j in group if j != i) for group in _turn_groups(kept, labels) for i in group}
 
 
 def _named_from_turns(speakers, cores, texts, interviewer):
@@ -228,12 +233,8 @@ def _named_from_turns(speakers, cores, texts, interviewer):
 
 
 def _turn_rows(doc_id, text, kept, offsets, labels, paragraphs, interviewer=None) -> list[dict]:
-    kept_order = list(kept)
-    starts = [i for i in kept_order if i in labels]
-    members = []
-    for n, start in enumerate(starts):
-        following = starts[n + 1] if n + 1 < len(starts) else None
-        members.append(kept_order[kept_order.index(start): kept_order.index(following) if following is not None else None])
+    members = _turn_groups(kept, labels)
+    starts = [group[0] for group in members]
     spans = []
     for start, group in zip(starts, members):
         label = labels[start]

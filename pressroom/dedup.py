@@ -168,7 +168,11 @@ def words(text: str) -> list[str]:
 def normalised_sha256(text: str) -> str:
     """Hash of the words only: equal for texts that differ in case, punctuation
     or whitespace alone."""
-    return hashlib.sha256(" ".join(words(text)).encode("utf-8")).hexdigest()
+    return _words_sha256(words(text))
+
+
+def _words_sha256(tokens: Sequence[str]) -> str:
+    return hashlib.sha256(" ".join(tokens).encode("utf-8")).hexdigest()
 
 
 _WORD_HASHES: dict[str, int] = {}
@@ -241,8 +245,7 @@ def _minhash(tokens: Sequence[str], num_perm: int, seed: int, shingle_words: int
 def document_signature(doc_id: str, text: str, num_perm: int = NUM_PERM, seed: int = SEED,
                        shingle_words: int = SHINGLE_WORDS) -> DocumentSignature:
     tokens = words(text)  # once: the three parts share them
-    return DocumentSignature(doc_id, hashlib.sha256(" ".join(tokens).encode("utf-8")).hexdigest(), len(tokens),
-                             _minhash(tokens, num_perm, seed, shingle_words))
+    return DocumentSignature(doc_id, _words_sha256(tokens), len(tokens), _minhash(tokens, num_perm, seed, shingle_words))
 
 
 def estimated_jaccard(left: np.ndarray, right: np.ndarray) -> float:

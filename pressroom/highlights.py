@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from functools import cached_property, lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 MIN_WORDS = 8
 """Shorter paragraphs ("Thank you.") repeat legitimately."""
@@ -67,13 +67,16 @@ class _Profile:
         """Counted when first compared (most paragraphs never are)."""
         return Counter(self._tokens)
 
-    def contains(self, sentence: list[str]) -> float:
-        """Containment of `sentence` in this paragraph, 0..1."""
+    def contains(self, sentence: Sequence[str], words: float = WORD_CONTAINMENT,
+                 pairs: float = BIGRAM_CONTAINMENT) -> float:
+        """Containment of `sentence` in this paragraph, 0..1: the share of its
+        words found here, or 0 when under `words`, or when under `pairs` of
+        its word pairs are."""
         counts = Counter(sentence)
         word_share = sum(min(n, self.words[w]) for w, n in counts.items()) / len(sentence)
-        pairs = list(zip(sentence, sentence[1:]))
-        pair_share = sum(p in self.bigrams for p in pairs) / len(pairs)
-        if word_share < WORD_CONTAINMENT or pair_share < BIGRAM_CONTAINMENT:
+        sentence_pairs = list(zip(sentence, sentence[1:]))
+        pair_share = sum(p in self.bigrams for p in sentence_pairs) / len(sentence_pairs)
+        if word_share < words or pair_share < pairs:
             return 0.0
         return word_share
 
@@ -226,31 +229,27 @@ def sentence_spans(text: str) -> tuple[_Sentence, ...]:
     return tuple(s for s in out if s.words)
 
 
-def find_inline_copies(paragraphs: Mapping[int, str], copyable: set[int] | None = None,
-                       fixed: Mapping[int, int] | None = None,
+def find_inline_copies(paragraphs: Mapping[int, str], fixed: Mapping[int, int] | None = None,
                        context: Mapping[int, str] | None = None) -> list[InlineCopy]:
     """Runs of sentences inside a paragraph that repeat a passage of another.
 
-    `paragraphs` are the paragraphs still in the document (index -> text),
-    all of which may serve as originals; `copyable` limits where copies are
-    looked for (default: all); `fixed` gives, per paragraph, a prefix no copy
-    may touch (a speaker label); `context`, per paragraph, the text said with
-    it (the rest of its speaker turn), so that a question asked there about
-    the words keeps them.  At most one run per paragraph is reported: the
-    longest."""
+    `paragraphs` are the paragraphs still in the document (index -> text);
+    `fixed` gives, per paragraph, a prefix no copy may touch (a speaker
+    label); `context`, per paragraph, the text said with it (the rest of its
+    speaker turn), so that a question asked there about the words keeps
+    them.  At most one run per paragraph is reported: the longest."""
     fixed, context = fixed or {}, context or {}
     profiles = {i: _Profile(_words(t)) for i, t in paragraphs.items()}
     index = _PairIndex(profiles)
-    split = _LazySplit(paragraphs)
 
     found: list[InlineCopy] = []
-    for i in sorted(copyable if copyable is not None else paragraphs):
-        if i not in paragraphs or len(profiles[i].bigrams & index.shared) < _INLINE_MIN_SHARED:
+    for i in sorted(paragraphs):
+        if len(profiles[i].bigrams & index.shared) < _INLINE_MIN_SHARED:
             continue  # too few word pairs in common with any other paragraph (most paragraphs)
-        sentences_i = split[i]
+        sentences_i = sentence_spans(paragraphs[i])
         if len(sentences_i) < 2:
             continue  # a whole-paragraph copy is the other finder's business
-        matches = [_inline_source(i, n, sentences_i, split, profiles, index)
+        matches = [_inline_source(i, n, sentences_i, paragraphs, profiles, index)
                    for n in range(len(sentences_i))]
         best = None
         for first, last in _runs(matches):
@@ -285,40 +284,23 @@ has at least 0.75 x (10 - 2) = 6 word pairs that another paragraph holds:
 a paragraph with fewer such pairs cannot hold a copy."""
 
 
-class _LazySplit(dict):
-    """Sentence spans of a paragraph, computed when first asked for."""
-
-    def __init__(self, paragraphs: Mapping[int, str]):
-        super().__init__()
-        self.paragraphs = paragraphs
-
-    def __missing__(self, i: int) -> tuple[_Sentence, ...]:
-        self[i] = sentence_spans(self.paragraphs[i])
-        return self[i]
-
-
-def _inline_source(i, n, sentences_i, split, profiles, index: _PairIndex) -> tuple[int, float] | None:
+def _inline_source(i, n, sentences_i, paragraphs, profiles, index: _PairIndex) -> tuple[int, float] | None:
     """The paragraph whose passage sentence n of paragraph i copies, with the
     word containment; None when it copies none (or is a refrain)."""
     sentence = sentences_i[n]
     if len(sentence.words) < MIN_SENTENCE_WORDS:
         return None
-    words = list(sentence.words)
-    candidates = [j for j in index.candidates(words, INLINE_BIGRAM_CONTAINMENT) if j != i]
+    candidates = [j for j in index.candidates(sentence.words, INLINE_BIGRAM_CONTAINMENT) if j != i]
+    split = {j: sentence_spans(paragraphs[j]) for j in candidates}
     # a paragraph holding the sentence word for word holds all its pairs, so
     # it is a candidate: three paragraphs or more make a refrain
     if sum(any(s.words == sentence.words for s in split[j]) for j in candidates) >= 2:
         return None
     best = None
-    pairs = list(zip(words, words[1:]))
     for j in candidates:
-        if j == i:
-            continue
         profile = profiles[j]
-        counts = Counter(words)
-        word_share = sum(min(c, profile.words[w]) for w, c in counts.items()) / len(words)
-        pair_share = sum(p in profile.bigrams for p in pairs) / len(pairs)
-        if word_share < INLINE_WORD_CONTAINMENT or pair_share < INLINE_BIGRAM_CONTAINMENT:
+        share = profile.contains(sentence.words, INLINE_WORD_CONTAINMENT, INLINE_BIGRAM_CONTAINMENT)
+        if not share:
             continue
         twin = next((m for m, s in enumerate(split[j]) if s.words == sentence.words), None)
         if twin is not None:
@@ -330,10 +312,10 @@ def _inline_source(i, n, sentences_i, split, profiles, index: _PairIndex) -> tup
             at_start = n == 0 and twin == 0
             if at_end or at_start:
                 continue
-        elif not any(len(s.words) >= len(words) for s in split[j]) and profile.n <= len(words):
+        elif not any(len(s.words) >= len(sentence.words) for s in split[j]) and profile.n <= len(sentence.words):
             continue  # the other paragraph is no longer than the sentence: not its context
-        if best is None or word_share > best[1]:
-            best = (j, word_share)
+        if best is None or share > best[1]:
+            best = (j, share)
     return best
 
 

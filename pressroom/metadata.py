@@ -131,7 +131,7 @@ NOT_NAMES = re.compile(
     r"press|service|newsroom|"
     # mastheads: "By Marta Kowalczyk, Northern Observer, 14 March 2025"
     r"observer|times|post|herald|journal|tribune|gazette|guardian|telegraph|chronicle|monitor|courier|"
-    r"standard|express|daily|weekly|dispatch|gazette|bulletin|review|magazine)\b",
+    r"standard|express|daily|weekly|dispatch|bulletin|review|magazine)\b",
     re.I,
 )
 

@@ -771,8 +771,9 @@ class TurnIndex:
         sentence_stems = _incidence([s.stems for s in self.sentences], self.stem_column, len(self.stem_column))
         # window_weight adds each row's IDFs in the order the product stores them: build the
         # rows another way and the last bit of a paraphrase score may change
-        self.window_stems = _binary(_runs(first, size, n) @ sentence_stems)
-        self.window_trigrams = _binary(_runs(first, size, n) @ trigrams[:n] + _runs(first, size - 1, n) @ trigrams[n:])
+        window_sentences = _runs(first, size, n)
+        self.window_stems = _binary(window_sentences @ sentence_stems)
+        self.window_trigrams = _binary(window_sentences @ trigrams[:n] + _runs(first, size - 1, n) @ trigrams[n:])
         self.window_weight = self.window_stems @ self.idf
         turn_sentences = _runs(np.array(bounds[:-1]), np.diff(bounds), n)
         self.postings = _binary(turn_sentences @ sentence_stems).tocsc()  # column k: the turns holding stem k

@@ -19,8 +19,8 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 LABEL = re.compile(r"^(?P<label>[^:\n]{1,100}?)\s?:(?:\s+(?=\S)|$)")
 PARENTHETICAL = re.compile(r"\s*\(([^()]*)\)")

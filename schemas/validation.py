@@ -56,6 +56,7 @@ DOCUMENTS_SCHEMA = pa.DataFrameSchema(
     unique=["doc_id"], strict=True, name="documents",
 )
 
+
 def _trimmed_copy(df):
     """A segment trimmed of a highlight copy it held inside."""
     return (df["status"] == "trimmed") & df["reason"].fillna("").str.contains("repeated_highlight", regex=False)

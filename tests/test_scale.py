@@ -78,3 +78,11 @@ def test_generator_is_seeded_and_prefix_stable(tmp_path):
     records = tmp_path / "records"
     generate(records, 0.1, seed=3, fmt="jsonl.gz")
     assert list(records.glob("*.jsonl.gz"))
+
+
+def test_automatic_shard_size_makes_about_eight_tasks_within_bounds():
+    assert len(shards.batches(list(range(1506)))) == 8  # 189 documents each
+    assert len(shards.batches(list(range(120)))) == 3  # never fewer than 50 documents a shard...
+    assert len(shards.batches(list(range(29932)))) == 30  # ...nor more than 1000
+    assert len(shards.batches(list(range(1506)), 500)) == 4  # a requested size wins
+    assert sum(map(len, shards.batches(list(range(1506))))) == 1506
