@@ -135,9 +135,7 @@ pyproject's dependencies), numpy and scipy (already in the lock).
 from __future__ import annotations
 
 import bisect
-import contextlib
 import functools
-import gc
 import math
 import re
 import unicodedata
@@ -148,6 +146,8 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 from scipy import sparse
+
+from pressroom import collector
 
 MIN_QUOTE_WORDS = 4
 """Shorter quoted spans are scare quotes and terms ("terrorist", “natural ally”)."""
@@ -645,7 +645,7 @@ def split_turns(texts: Iterable[str]) -> tuple[list[Sentence], list[int]]:
     them on a generated corpus) is split into words once."""
     seen: dict[str, Sentence] = {}
     sentences, bounds = [], [0]
-    with _collector_paused():
+    with collector.paused():
         for text in texts:
             for start, end in sentence_spans(text):
                 known = seen.get(text[start:end])
@@ -654,21 +654,6 @@ def split_turns(texts: Iterable[str]) -> tuple[list[Sentence], list[int]]:
                 sentences.append(Sentence(start, end, known.tokens, known.stems, known.trigrams))
             bounds.append(len(sentences))
     return sentences, bounds
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Splitting the turns makes a few objects per word (tuples, frozensets,
-    strings) that all stay alive: the cyclic garbage collector would walk
-    them again and again, for about a third of the time, finding nothing
-    to free.  Paused for that while (and left as it was found)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def quote_sentences(text: str) -> list[Sentence]:

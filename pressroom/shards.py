@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from pressroom import dedup, quotes
+from pressroom import collector, dedup, quotes
 from pressroom.boilerplate import SiteBoilerplate, line_key
 from pressroom.cache import PackStore, key
 from pressroom.changes import _turn_hash
@@ -119,6 +119,7 @@ def site_signature(doc: PreparedDocument) -> SiteSignature:
                          _hashes(doc.site_key, {line_key(p.text) for p in doc.paragraphs}))
 
 
+@collector.paused()
 def prepare_batch(raw_uri: str, items: Sequence[Item], keys: Sequence[str], store: PackStore) -> str:
     """Pass 1 of a batch of documents: the prepared documents and their site
     signatures, stored as one pack; returns the pack's name."""
@@ -200,6 +201,7 @@ def summarize_document(result: CleanDocument) -> DocumentSummary:
     )
 
 
+@collector.paused()
 def clean_batch(raw_uri: str, items: Sequence[Item], first_keys: Sequence[str], keys: Sequence[str],
                 supported: np.ndarray, store: PackStore) -> str:
     """Pass 2 of a batch of documents (none of them rejected): cleaned with
@@ -208,21 +210,28 @@ def clean_batch(raw_uri: str, items: Sequence[Item], first_keys: Sequence[str], 
     packs: dict[str, dict] = {}
     cleaned, summaries = {}, {}
     for item, first, k in zip(items, first_keys, keys):
-        pack = index.get(first)
-        if pack is not None and pack not in packs:
-            try:
-                packs[pack] = store.load("prepare", pack, "data")
-            except OSError:
-                packs[pack] = {}
-        doc = packs.get(pack, {}).get(first)
-        if doc is None:  # pruned or lost: prepare it again
-            document = read_items(raw_uri, [item])[0]
-            if isinstance(document, Reject):
-                raise RuntimeError(f"{item.source_path} can no longer be read: {document.reason}")
-            doc = prepare(document)
+        doc = _prepared(raw_uri, item, packs, store, index.get(first), first)
         cleaned[k] = clean(doc, site_model(doc, supported))
         summaries[k] = summarize_document(cleaned[k])
     return store.write("clean", keys, {"sum": summaries, "data": cleaned})
+
+
+def _prepared(raw_uri: str, item: Item, packs: dict[str, dict], store: PackStore, pack: str | None,
+              first: str) -> PreparedDocument:
+    """The document's first-pass result from its pack (`packs` keeps the packs
+    read), or prepared again when the pack was pruned or lost."""
+    if pack is not None and pack not in packs:
+        try:
+            packs[pack] = store.load("prepare", pack, "data")
+        except OSError:
+            packs[pack] = {}
+    doc = packs.get(pack, {}).get(first)
+    if doc is None:
+        document = read_items(raw_uri, [item])[0]
+        if isinstance(document, Reject):
+            raise RuntimeError(f"{item.source_path} can no longer be read: {document.reason}")
+        doc = prepare(document)
+    return doc
 
 
 # --- reduce: the corpus passes -----------------------------------------------------
@@ -264,6 +273,7 @@ def link_quotes(found: Sequence[dict], turns: Iterable[dict]) -> dict[str, list[
     return dict(by_doc)
 
 
+@collector.paused()
 def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -> dict:
     """Reduce: near-duplicate clusters, the speakers table and the quotes
     linked to turns, from the cached summaries of `documents` ((doc_id,
@@ -332,6 +342,7 @@ class AssembleResult:
     failures: list  # schemas.validation.Failure (empty: valid)
 
 
+@collector.paused()
 def assemble_batch(store: PackStore, documents: Sequence[tuple[str, str, str]], clusters: Mapping[str, dict],
                    build_tables) -> AssembleResult:
     """The final documents, segments and turns rows of a batch of documents

@@ -86,3 +86,23 @@ def test_automatic_shard_size_makes_about_eight_tasks_within_bounds():
     assert len(shards.batches(list(range(29932)))) == 30  # ...nor more than 1000
     assert len(shards.batches(list(range(1506)), 500)) == 4  # a requested size wins
     assert sum(map(len, shards.batches(list(range(1506))))) == 1506
+
+
+def test_shard_passes_run_with_the_cycle_collector_paused_and_restore_it(monkeypatch, tmp_path):
+    import gc
+
+    seen = []
+    monkeypatch.setattr(shards, "prepare", lambda document: seen.append(gc.isenabled()) or prepare(document))
+    from pressroom.sources import scan
+
+    raw = str(ROOT / "tests" / "corpus" / "sites" / "raw")
+    items, _ = scan(raw)
+    assert gc.isenabled()
+    shards.prepare_batch(raw, items[:3], ["a", "b", "c"], PackStore(tmp_path))
+    assert seen == [False, False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        shards.prepare_batch(raw, items[:1], ["d"], PackStore(tmp_path))
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()
