@@ -136,10 +136,11 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import math
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -632,30 +633,6 @@ def sentences_of(text: str) -> list[Sentence]:
     return [make_sentence(text, s, e) for s, e in sentence_spans(text)]
 
 
-def junction_trigrams(left: Sentence, right: Sentence) -> list[str]:
-    """The word 3-grams across the boundary of two consecutive sentences."""
-    seam = left.tokens[-2:] + right.tokens[:2]
-    return [" ".join(seam[i:i + 3]) for i in range(len(seam) - 2)]
-
-
-def split_turns(texts: Iterable[str]) -> tuple[list[Sentence], list[int]]:
-    """The sentences of the turns, turn after turn, and the bounds of each
-    turn's among them (turn k: sentences bounds[k] .. bounds[k + 1] - 1).  A
-    sentence repeated across turns (reposted transcripts, formulas; a third of
-    them on a generated corpus) is split into words once."""
-    seen: dict[str, Sentence] = {}
-    sentences, bounds = [], [0]
-    with collector.paused():
-        for text in texts:
-            for start, end in sentence_spans(text):
-                known = seen.get(text[start:end])
-                if known is None:
-                    known = seen[text[start:end]] = make_sentence(text, start, end)
-                sentences.append(Sentence(start, end, known.tokens, known.stems, known.trigrams))
-            bounds.append(len(sentences))
-    return sentences, bounds
-
-
 def quote_sentences(text: str) -> list[Sentence]:
     """The quote's sentences long enough to be scored alone (a quote with none
     is scored as one piece)."""
@@ -663,30 +640,125 @@ def quote_sentences(text: str) -> list[Sentence]:
     return sentences or [make_sentence(text, 0, len(text))]
 
 
-def _incidence(rows: Sequence[Iterable], vocabulary: Mapping, columns: int) -> sparse.csr_matrix:
-    """Binary rows x vocabulary matrix; items outside the vocabulary are left out."""
-    indptr, indices = [0], []
-    for items in rows:
-        indices.extend([vocabulary[i] for i in items if i in vocabulary])
-        indptr.append(len(indices))
-    return _binary_rows(indptr, indices, columns)
+def _hash64(text: str) -> int:
+    """A 64-bit hash of `text`, the same in every process (Python's hash() is
+    salted per process, and the index is built from pieces made in several)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
 
 
-def _growing_incidence(rows: Sequence[Iterable], vocabulary: dict) -> sparse.csr_matrix:
-    """Binary rows x vocabulary matrix; an item new to `vocabulary` is added
-    to it as its next column (one pass where a vocabulary, then a matrix, took two)."""
-    indptr, indices = [0], []
-    for items in rows:
-        indices.extend([vocabulary.setdefault(i, len(vocabulary)) for i in items])
-        indptr.append(len(indices))
-    return _binary_rows(indptr, indices, len(vocabulary))
+stem_hash = functools.lru_cache(maxsize=1 << 18)(_hash64)
+"""The hash of a content stem (a column of the index's stem vocabulary)."""
 
 
-def _binary_rows(indptr: list[int], indices: list[int], columns: int) -> sparse.csr_matrix:
-    matrix = sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(indptr) - 1, columns))
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    return matrix
+def gram_hashes(grams: Iterable[str]) -> np.ndarray:
+    """The sorted distinct hashes of word 3-grams."""
+    return np.unique(np.fromiter((_hash64(g) for g in grams), dtype=np.uint64))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _sentence_sketch(text: str) -> tuple[int, tuple[int, ...], tuple[int, ...], tuple[str, ...], tuple[str, ...]]:
+    """Word count, sorted distinct stem hashes, sorted distinct 3-gram hashes,
+    first two and last two words of a sentence.  Cached: reposted transcripts
+    repeat their sentences (a third of them on a generated corpus)."""
+    tokens = tuple(words(text))
+    stems = sorted({stem_hash(s) for s in _content_stems(tokens)})
+    return len(tokens), tuple(stems), tuple(gram_hashes(_trigrams(tokens)).tolist()), tokens[:2], tokens[-2:]
+
+
+def _seam(left: tuple[str, ...], right: tuple[str, ...]) -> list[int]:
+    """Hashes of the word 3-grams across the end of a sentence (its last two
+    words) and the start of the next (its first two)."""
+    seam = left + right
+    return [_hash64(" ".join(seam[i:i + 3])) for i in range(len(seam) - 2)]
+
+
+def _ragged(offsets: np.ndarray, counts: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Positions of the runs offsets[k] .. offsets[k] + counts[k] - 1 for k in
+    `order`, run after run."""
+    counts = counts[order]
+    ends = np.cumsum(counts)
+    return np.repeat(offsets[order] - ends + counts, counts) + np.arange(ends[-1] if len(ends) else 0)
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    return np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+
+
+_SENTENCE_COLUMNS = ("start", "end", "words", "stem_count", "gram_count", "seam_count")
+
+
+@dataclass
+class TurnSketches:
+    """Turns as quote linking needs them, in flat arrays: small to cache and
+    to send, quick to join, no object per word.
+
+    Per turn: id, doc_id, speaker, text and its number of sentences.  Per
+    sentence (turn after turn): span in the turn's text, word count, and how
+    many stem hashes, 3-gram hashes and seam hashes (the 3-grams across its
+    end and the start of the next sentence of its turn) it has; the hashes
+    themselves follow, sentence after sentence.  Hashes are 64-bit
+    (`_hash64`): two different stems or 3-grams of a corpus share one with a
+    probability of about n^2 / 2^65 (n = 10^8 distinct: 3 x 10^-4)."""
+
+    ids: list[str]
+    doc_ids: list[str]
+    speakers: list[str | None]
+    texts: list[str]
+    sentence_count: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    words: np.ndarray
+    stem_count: np.ndarray
+    gram_count: np.ndarray
+    seam_count: np.ndarray
+    stems: np.ndarray
+    grams: np.ndarray
+    seams: np.ndarray
+
+    @classmethod
+    def of_turns(cls, turns: Iterable[Mapping]) -> TurnSketches:
+        """From turn dicts (id, doc_id, speaker, text)."""
+        ids, doc_ids, speakers, texts, sentence_count = [], [], [], [], []
+        columns: dict[str, list[int]] = {name: [] for name in _SENTENCE_COLUMNS}
+        stems, grams, seams = [], [], []
+        for turn in turns:
+            text = turn["text"]
+            spans = sentence_spans(text)
+            sketches = [_sentence_sketch(text[s:e]) for s, e in spans]
+            for i, ((s, e), (count, stem_hashes, gram_hashes_, _, last)) in enumerate(zip(spans, sketches)):
+                seam = _seam(last, sketches[i + 1][3]) if i + 1 < len(sketches) else []
+                for name, value in zip(_SENTENCE_COLUMNS, (s, e, count, len(stem_hashes), len(gram_hashes_), len(seam))):
+                    columns[name].append(value)
+                stems += stem_hashes
+                grams += gram_hashes_
+                seams += seam
+            ids.append(turn["id"])
+            doc_ids.append(turn["doc_id"])
+            speakers.append(turn.get("speaker"))
+            texts.append(text)
+            sentence_count.append(len(spans))
+        return cls(ids, doc_ids, speakers, texts, np.array(sentence_count, dtype=np.int64),
+                   **{name: np.array(values, dtype=np.int64) for name, values in columns.items()},
+                   stems=np.array(stems, dtype=np.uint64), grams=np.array(grams, dtype=np.uint64),
+                   seams=np.array(seams, dtype=np.uint64))
+
+    @classmethod
+    def concat(cls, parts: Sequence[TurnSketches]) -> TurnSketches:
+        if not parts:
+            return cls.of_turns([])
+        return cls(*([x for p in parts for x in getattr(p, name)] for name in ("ids", "doc_ids", "speakers", "texts")),
+                   **{name: np.concatenate([getattr(p, name) for p in parts])
+                      for name in ("sentence_count", *_SENTENCE_COLUMNS, "stems", "grams", "seams")})
+
+    def take(self, order: np.ndarray) -> TurnSketches:
+        """The turns in `order` (positions)."""
+        sentences = _ragged(_offsets(self.sentence_count)[:-1], self.sentence_count, order)
+        hashes = {name: getattr(self, name)[_ragged(_offsets(getattr(self, count))[:-1], getattr(self, count), sentences)]
+                  for name, count in (("stems", "stem_count"), ("grams", "gram_count"), ("seams", "seam_count"))}
+        listed = order.tolist()
+        return TurnSketches(*([getattr(self, name)[k] for k in listed] for name in ("ids", "doc_ids", "speakers", "texts")),
+                            sentence_count=self.sentence_count[order],
+                            **{name: getattr(self, name)[sentences] for name in _SENTENCE_COLUMNS}, **hashes)
 
 
 def _runs(first: np.ndarray, size: np.ndarray, columns: int) -> sparse.csr_matrix:
@@ -696,95 +768,97 @@ def _runs(first: np.ndarray, size: np.ndarray, columns: int) -> sparse.csr_matri
     return sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(first), columns))
 
 
-def _windows(bounds: Sequence[int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def _windows(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every run of 1..WINDOW_SENTENCES consecutive sentences of each turn, turn
     after turn, as (first sentence, sentences) arrays, and the bounds of each
-    turn's runs among them; turn k holds the sentences bounds[k] .. bounds[k + 1] - 1."""
-    first, size, rows = [], [], [0]
-    for start, end in zip(bounds, bounds[1:]):
-        for i in range(start, end):
-            for n in range(1, min(WINDOW_SENTENCES, end - i) + 1):
-                first.append(i)
-                size.append(n)
-        rows.append(len(first))
-    return np.array(first, dtype=np.int64), np.array(size, dtype=np.int64), rows
+    turn's runs among them; turn k holds the sentences bounds[k] .. bounds[k + 1] - 1.
+    In a turn, runs go by first sentence, then length."""
+    n = int(bounds[-1])
+    turn = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
+    per = np.minimum(WINDOW_SENTENCES, bounds[turn + 1] - np.arange(n))  # runs starting at each sentence
+    ends = np.cumsum(per)
+    first = np.repeat(np.arange(n), per)
+    size = np.arange(ends[-1] if n else 0) - np.repeat(ends - per, per) + 1
+    return first.astype(np.int64), size.astype(np.int64), np.concatenate(([0], ends))[bounds].astype(np.int64)
 
 
 class TurnIndex:
     """The turns, ready to be compared with quotes.
 
     Every window (a run of 1 to WINDOW_SENTENCES consecutive sentences) of
-    every turn is a row of two binary sparse matrices (content stems, word
-    3-grams), so a quote's sentences are scored against all windows of its
-    candidate turns with two matrix products.  A window's row is the union of
-    its sentences' rows (an aggregation product) plus the 3-grams across its
-    sentence boundaries.  The IDF of each stem is taken over the turns' single
-    sentences: log((N + 1) / (df + 1)) + 1; a stem no turn has weighs
-    log(N + 1) + 1.  A turn x stem matrix, by column, gives each stem's
-    posting list, which narrows each quote's candidates.
+    every turn is scored against a quote's sentences.  Content stems are
+    columns of a sentence x stem binary sparse matrix (the vocabulary: the
+    sorted stem hashes); a window's stems are the union of its sentences'
+    (an aggregation product, made for the rows a quote needs).  Word
+    3-grams stay hashes: a window's are its sentences' plus the seams
+    between them, read straight from the flat arrays.  The IDF of each stem
+    is taken over the turns' single sentences: log((N + 1) / (df + 1)) + 1;
+    a stem no turn has weighs log(N + 1) + 1.  A turn x stem matrix, by
+    column, gives each stem's posting list, which narrows each quote's
+    candidates.
 
-    Everything a quote needs of the windows (offsets, word counts) is an
-    array made here once, so scoring a quote is numpy over the rows of its
-    candidates, with no Python loop over turns or windows.  Rows are in
-    turn id order, and in a turn by first sentence, then length.
+    Built from `TurnSketches` (the clean pass makes them per document, so
+    the corpus pass only joins arrays) or from turn dicts.  Rows are in turn
+    id order, and in a turn by first sentence, then length.  Every sum over
+    stems runs in the order of their columns, so the index, and what it
+    scores, depends only on the set of turns.
     """
 
-    def __init__(self, turns: Iterable[Mapping]):
-        self.turns = {t["id"]: t for t in turns}
-        self.turn_ids = sorted(self.turns)
-        self.sentences, bounds = split_turns(self.turns[t]["text"] for t in self.turn_ids)
+    def __init__(self, turns: Iterable[Mapping] | TurnSketches):
+        sketches = turns if isinstance(turns, TurnSketches) else TurnSketches.of_turns(turns)
+        sketches = sketches.take(np.array(sorted(range(len(sketches.ids)), key=sketches.ids.__getitem__),
+                                          dtype=np.int64))
+        self.turn_ids, self.doc_ids, self.speakers, self.texts = (sketches.ids, sketches.doc_ids, sketches.speakers,
+                                                                  sketches.texts)
+        self.sentence_start, self.sentence_end = sketches.start, sketches.end
+        bounds = _offsets(sketches.sentence_count)
+        n = int(bounds[-1])
+        self.sentence_turn = np.repeat(np.arange(len(self.turn_ids)), sketches.sentence_count)
         first, size, row_bounds = _windows(bounds)
-        self.rows = {t: (row_bounds[k], row_bounds[k + 1]) for k, t in enumerate(self.turn_ids)}
+        self.rows = {t: (int(row_bounds[k]), int(row_bounds[k + 1])) for k, t in enumerate(self.turn_ids)}
         self.window_first, self.window_size = first, size
-        self.window_start = np.array([s.start for s in self.sentences], dtype=np.int64)[first]
-        self.window_end = np.array([s.end for s in self.sentences], dtype=np.int64)[first + size - 1]
-        counts = np.concatenate(([0], np.cumsum([s.word_count for s in self.sentences])))
+        self.window_start = sketches.start[first]
+        self.window_end = sketches.end[first + size - 1]
+        counts = _offsets(sketches.words)
         self.window_words = (counts[first + size] - counts[first]).astype(np.float64)
 
-        n = len(self.sentences)
-        df = Counter(stem_ for s in self.sentences for stem_ in s.stems)
-        self.stem_column = {s: i for i, s in enumerate(sorted(df))}
-        self.idf = np.array([math.log((n + 1) / (df[s] + 1)) + 1.0 for s in sorted(df)])
+        self.stem_vocabulary, columns = np.unique(sketches.stems, return_inverse=True)
+        df = np.bincount(columns, minlength=len(self.stem_vocabulary))  # a sentence holds a stem once
+        self.idf = np.log((n + 1) / (df + 1)) + 1.0
         self.unknown_weight = math.log(n + 1) + 1.0
-        # junctions[i]: the 3-grams across sentence i and the next one of its turn
-        last = set(bounds[1:])
-        junctions = [junction_trigrams(s, self.sentences[i + 1]) if i + 1 not in last else []
-                     for i, s in enumerate(self.sentences)]
-        self.trigram_column: dict[str, int] = {}  # in order of appearance: their order changes no count
-        trigrams = _growing_incidence([s.trigrams for s in self.sentences] + junctions, self.trigram_column)
-
-        sentence_stems = _incidence([s.stems for s in self.sentences], self.stem_column, len(self.stem_column))
-        # window_weight adds each row's IDFs in the order the product stores them: build the
-        # rows another way and the last bit of a paraphrase score may change
-        window_sentences = _runs(first, size, n)
-        self.window_stems = _binary(window_sentences @ sentence_stems)
-        self.window_trigrams = _binary(window_sentences @ trigrams[:n] + _runs(first, size - 1, n) @ trigrams[n:])
-        self.window_weight = self.window_stems @ self.idf
-        turn_sentences = _runs(np.array(bounds[:-1]), np.diff(bounds), n)
-        self.postings = _binary(turn_sentences @ sentence_stems).tocsc()  # column k: the turns holding stem k
+        self.sentence_stems = sparse.csr_matrix((np.ones(len(columns)), columns, _offsets(sketches.stem_count)),
+                                                shape=(n, len(self.stem_vocabulary)))
+        self.gram_offsets, self.grams = _offsets(sketches.gram_count), sketches.grams
+        self.seam_offsets, self.seams = _offsets(sketches.seam_count), sketches.seams
+        turn_sentences = _runs(bounds[:-1], np.diff(bounds), n)
+        self.postings = _binary(turn_sentences @ self.sentence_stems).tocsc()  # column k: the turns holding stem k
         own_turns: dict[str, list[int]] = defaultdict(list)
-        for position, turn_id in enumerate(self.turn_ids):
-            own_turns[self.turns[turn_id]["doc_id"]].append(position)
+        for position, doc_id in enumerate(self.doc_ids):
+            own_turns[doc_id].append(position)
         self.own_turns = {d: np.array(p) for d, p in own_turns.items()}
+        self.position = {t: k for k, t in enumerate(self.turn_ids)}
+
+    def stem_columns(self, stems: Iterable[str]) -> np.ndarray:
+        """The sorted columns of the stems the turns have (the others left out)."""
+        hashes = np.unique(np.fromiter((stem_hash(s) for s in stems), dtype=np.uint64))
+        at = np.minimum(np.searchsorted(self.stem_vocabulary, hashes), max(len(self.stem_vocabulary) - 1, 0))
+        return at[self.stem_vocabulary[at] == hashes] if len(self.stem_vocabulary) else np.zeros(0, np.int64)
 
     def weight(self, stem_: str) -> float:
-        column = self.stem_column.get(stem_)
-        return self.unknown_weight if column is None else float(self.idf[column])
+        column = self.stem_columns([stem_])
+        return self.unknown_weight if not len(column) else float(self.idf[column[0]])
 
     def candidates(self, stems: Iterable[str], exclude_doc: str, limit: int = CANDIDATE_TURNS) -> list[str]:
         """Ids of the turns sharing the most IDF weight with `stems`, none of
         `exclude_doc` (ties: turn id).
 
-        Each turn's weights are added stem by stem in the order of
-        `set(stems)`: every sum, and so every tie at the cut, is to the last
-        bit what adding the weights turn by turn in that order gives (a test
+        Each turn's weights are added stem by stem in the order of their
+        columns: every sum, and so every tie at the cut, is to the last bit
+        what adding the weights turn by turn in that order gives (a test
         checks it).  Every weight is >= 1: a turn sharing a stem scores > 0."""
         postings = self.postings
         held, weights = [], []
-        for s in set(stems):
-            column = self.stem_column.get(s)
-            if column is None:
-                continue
+        for column in self.stem_columns(stems).tolist():
             start, end = postings.indptr[column], postings.indptr[column + 1]
             if end - start > COMMON_STEM_TURNS:
                 continue  # a stem this common finds no turn in particular (and costs the most)
@@ -793,7 +867,7 @@ class TurnIndex:
         if not held:
             return []
         # only the turns that share a stem: bincount adds each turn's weights
-        # in the order of `set(stems)`, as the loop over stems did
+        # in the order of the columns, as a loop over the stems would
         found, inverse = np.unique(np.concatenate(held), return_inverse=True)
         sums = np.bincount(inverse, weights=np.concatenate(weights))
         if exclude_doc in self.own_turns:
@@ -813,10 +887,34 @@ class TurnIndex:
         rows = np.concatenate([np.arange(start, end) for start, end in ranges]) if ranges else np.zeros(0, int)
         return rows, np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
 
+    def window_stems(self, rows: np.ndarray) -> sparse.csr_matrix:
+        """Binary rows x stems: the stems of each window (sorted columns)."""
+        matrix = _binary(_runs(self.window_first[rows], self.window_size[rows], self.sentence_stems.shape[0])
+                         @ self.sentence_stems)
+        matrix.sort_indices()
+        return matrix
+
+    def window_grams(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The 3-gram hashes of the windows (sentences and seams between them)
+        and the window (position in `rows`) of each."""
+        first, size = self.window_first[rows], self.window_size[rows]
+        parts = (self.gram_offsets[first], self.gram_offsets[first + size] - self.gram_offsets[first], self.grams), \
+                (self.seam_offsets[first], self.seam_offsets[first + size - 1] - self.seam_offsets[first], self.seams)
+        values, owners = [], []
+        for starts, counts, hashes in parts:
+            values.append(hashes[_ragged(starts, counts, np.arange(len(rows)))])
+            owners.append(np.repeat(np.arange(len(rows)), counts))
+        return np.concatenate(values), np.concatenate(owners)
+
+    def window_sentences(self, row: int) -> list[Sentence]:
+        first, size = int(self.window_first[row]), int(self.window_size[row])
+        text = self.texts[self.sentence_turn[first]]
+        return [make_sentence(text, int(self.sentence_start[i]), int(self.sentence_end[i]))
+                for i in range(first, first + size)]
+
     def window_text(self, row: int) -> str:
         """The normalised words of a window (`Sentence.normalised`, joined)."""
-        first = int(self.window_first[row])
-        return " ".join(s.normalised for s in self.sentences[first:first + int(self.window_size[row])])
+        return " ".join(s.normalised for s in self.window_sentences(row))
 
 
 def _binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:
@@ -827,28 +925,28 @@ def _binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:
 
 def _holds(matrix: sparse.csr_matrix, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """Dense booleans, rows x columns (sorted): which of `columns` each of the
-    matrix's `rows` holds.  Read straight from the CSR arrays: a quote needs
-    a few dozen columns of a few hundred rows, and scipy's indexing costs
-    more in checks and copies than the work itself."""
+    matrix's `rows` holds."""
     starts = matrix.indptr[rows]
     counts = matrix.indptr[rows + 1] - starts
-    ends = np.cumsum(counts)  # the stored entries of rows[k] are entries ends[k] - counts[k] .. ends[k] - 1
-    stored = matrix.indices[np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - ends + counts, counts)]
-    hit = np.flatnonzero(np.isin(stored, columns))
-    dense = np.zeros((len(rows), len(columns)), dtype=bool)
-    dense[np.searchsorted(ends, hit, side="right"), np.searchsorted(columns, stored[hit])] = True
+    stored = matrix.indices[_ragged(starts, counts, np.arange(len(rows)))]
+    return _dense(stored, np.repeat(np.arange(len(rows)), counts), len(rows), columns)
+
+
+def _dense(values: np.ndarray, owners: np.ndarray, rows: int, columns: np.ndarray) -> np.ndarray:
+    """rows x columns booleans: row owners[i] holds values[i] (those in `columns`, sorted)."""
+    hit = np.flatnonzero(np.isin(values, columns))
+    dense = np.zeros((rows, len(columns)), dtype=bool)
+    dense[owners[hit], np.searchsorted(columns, values[hit])] = True
     return dense
 
 
-def _quote_columns(items: Sequence[Iterable], vocabulary: Mapping) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted vocabulary columns of the quote sentences' items, and which
-    of them each sentence holds (sentences x columns booleans)."""
-    mine = [{vocabulary[i] for i in s if i in vocabulary} for s in items]
-    columns = np.array(sorted(set().union(*mine)), dtype=np.int64)
-    position = {c: k for k, c in enumerate(columns.tolist())}
-    holds = np.zeros((len(mine), len(columns)), dtype=bool)
-    for i, found in enumerate(mine):
-        holds[i, [position[c] for c in found]] = True
+def _quote_columns(items: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct values (columns or hashes) of the quote sentences'
+    items, and which of them each sentence holds (sentences x values booleans)."""
+    columns = np.unique(np.concatenate(items)) if items else np.zeros(0, np.int64)
+    holds = np.zeros((len(items), len(columns)), dtype=bool)
+    for i, mine in enumerate(items):
+        holds[i, np.searchsorted(columns, mine)] = True
     return columns, holds
 
 
@@ -859,8 +957,9 @@ def shingle_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndar
     """Share of each quote sentence's word 3-grams found in each window: a
     product over the quote's own 3-grams only.  In integers: exact counts,
     and numpy's own loop rather than BLAS threads for a small product."""
-    columns, quote = _quote_columns([s.trigrams for s in sentences], index.trigram_column)
-    found = quote.astype(np.int64) @ _holds(index.window_trigrams, rows, columns).T.astype(np.int64)
+    hashes, quote = _quote_columns([gram_hashes(s.trigrams) for s in sentences])
+    values, owners = index.window_grams(rows)
+    found = quote.astype(np.int64) @ _dense(values, owners, len(rows), hashes).T.astype(np.int64)
     sizes = np.array([max(len(s.trigrams), 1) for s in sentences], dtype=np.float64)
     return found / sizes[:, None]
 
@@ -868,10 +967,13 @@ def shingle_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndar
 def paraphrase_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarray) -> np.ndarray:
     """IDF-weighted F1 of the content stems of each quote sentence and window:
     2 * weight(common) / (weight(quote sentence) + weight(window))."""
-    quote = _incidence([s.stems for s in sentences], index.stem_column, len(index.stem_column))
-    shared = (quote.multiply(index.idf[None, :]).tocsr() @ index.window_stems[rows].T).toarray()
-    quote_weight = np.array([sum(index.weight(s) for s in q.stems) for q in sentences])
-    total = quote_weight[:, None] + index.window_weight[rows][None, :]
+    mine = [index.stem_columns(s.stems) for s in sentences]
+    quote = sparse.csr_matrix((index.idf[np.concatenate(mine)] if mine else np.zeros(0), np.concatenate(mine),
+                               _offsets(np.array([len(m) for m in mine]))), shape=(len(mine), len(index.idf)))
+    window_stems = index.window_stems(rows)
+    shared = (quote @ window_stems.T).toarray()
+    quote_weight = np.array([sum(index.weight(s) for s in sorted(q.stems)) for q in sentences])
+    total = quote_weight[:, None] + (window_stems @ index.idf)[None, :]
     return np.divide(2 * shared, total, out=np.zeros_like(shared), where=total > 0)
 
 
@@ -908,8 +1010,9 @@ def shared_stems(sentences: Sequence[Sentence], index: TurnIndex, choice: np.nda
     """For each turn (column of `choice`, the row of each quote sentence's best
     window): the distinct content stems the sentences share with their best
     windows.  A stem no turn has is shared with none."""
-    columns, quote = _quote_columns([s.stems for s in sentences], index.stem_column)
-    chosen = _holds(index.window_stems, choice.ravel(), columns).reshape(*choice.shape, len(columns))
+    columns, quote = _quote_columns([index.stem_columns(s.stems) for s in sentences])
+    chosen = _holds(index.window_stems(choice.ravel()), np.arange(choice.size), columns)
+    chosen = chosen.reshape(*choice.shape, len(columns))
     return (chosen & quote[:, None, :]).any(axis=0).sum(axis=1)
 
 
@@ -1016,20 +1119,20 @@ def best_match(quote: Mapping, index: TurnIndex) -> Match | None:
     return decide(ranked, word_count, len(stems))
 
 
-def link_quotes(quotes: Sequence[Mapping], turns: Iterable[Mapping]) -> list[dict]:
+def link_quotes(quotes: Sequence[Mapping], turns: Iterable[Mapping] | TurnSketches | TurnIndex) -> list[dict]:
     """The quotes with their link to a transcript turn: matched_turn_id,
     matched_doc_id, matched_speaker, match_score, match_method, matched_start,
     matched_end (all null when the quote comes from no turn of the corpus)."""
-    index = TurnIndex(turns)
+    index = turns if isinstance(turns, TurnIndex) else TurnIndex(turns)
     rows = []
     for quote in quotes:
         found = best_match(quote, index)
-        turn = index.turns[found.turn_id] if found else None
+        position = index.position[found.turn_id] if found else None
         rows.append({
             **quote,
             "matched_turn_id": found.turn_id if found else None,
-            "matched_doc_id": turn["doc_id"] if turn else None,
-            "matched_speaker": turn.get("speaker") if turn else None,
+            "matched_doc_id": index.doc_ids[position] if found else None,
+            "matched_speaker": index.speakers[position] if found else None,
             "match_score": found.score if found else None,
             "match_method": found.method if found else None,
             "matched_start": found.start if found else None,

@@ -178,7 +178,7 @@ class DocumentSummary:
     signature: dict  # dedup.DocumentSignature.to_record()
     speaker_turns: list[tuple]  # (turn_index, speaker_id, speaker, title, label, role)
     quotes_found: list[dict]  # quotations of a non-transcript, not yet linked
-    link_turns: list[dict]  # id, doc_id, speaker, text of every turn (quote linking)
+    turns: quotes.TurnSketches  # every turn, as quote linking needs it
 
 
 def document_quotes(document: CleanDocument) -> list[dict]:
@@ -197,7 +197,7 @@ def summarize_document(result: CleanDocument) -> DocumentSummary:
         [(t["turn_index"], speaker_id(t), t["speaker"], t["speaker_title"], t["speaker_label"], t["speaker_role"])
          for t in result.turns],
         document_quotes(result),
-        [{"id": t["id"], "doc_id": t["doc_id"], "speaker": t["speaker"], "text": t["text"]} for t in result.turns],
+        quotes.TurnSketches.of_turns(result.turns),
     )
 
 
@@ -264,9 +264,9 @@ def speaker_rows(turns: Iterable[tuple]) -> list[dict]:
     return rows
 
 
-def link_quotes(found: Sequence[dict], turns: Iterable[dict]) -> dict[str, list[dict]]:
+def link_quotes(found: Sequence[dict], turns: quotes.TurnSketches) -> dict[str, list[dict]]:
     """doc_id -> its quotes, linked to the turns they come from (`quotes.link_quotes`)."""
-    linked = quotes.link_quotes(found, list(turns)) if found else []
+    linked = quotes.link_quotes(found, turns) if found else []
     by_doc: dict[str, list[dict]] = defaultdict(list)
     for row in linked:
         by_doc[row["doc_id"]].append(row)
@@ -283,7 +283,7 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
     by_pack: dict[str, list[tuple[str, tuple, str]]] = defaultdict(list)
     for doc_id, order, k in documents:
         by_pack[index[k]].append((doc_id, order, k))
-    signatures, speaker_turns, found, link_turns = [], [], [], []
+    signatures, speaker_turns, found, sketches = [], [], [], []
     for pack, members in sorted(by_pack.items()):
         summaries = store.load("clean", pack, "sum")
         for doc_id, order, k in members:
@@ -291,16 +291,18 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
             signatures.append(summary.signature)
             speaker_turns += [(order, *turn, doc_id) for turn in summary.speaker_turns]
             found += summary.quotes_found
-            link_turns += summary.link_turns
+            sketches.append(summary.turns)
         del summaries
     clusters = cluster_columns(signatures)
     del signatures
     speakers = speaker_rows(speaker_turns)
     turn_speakers = {t[2] for t in speaker_turns}
     del speaker_turns
-    linked = link_quotes(found, link_turns)
+    turns = quotes.TurnSketches.concat(sketches)
+    del sketches
+    linked = link_quotes(found, turns)
     return {"clusters": clusters, "speakers": speakers, "quotes": [q for rows in linked.values() for q in rows],
-            "turn_ids": {t["id"] for t in link_turns}, "turn_speakers": turn_speakers}
+            "turn_ids": set(turns.ids), "turn_speakers": turn_speakers}
 
 
 # --- assembly ---------------------------------------------------------------------------

@@ -311,7 +311,8 @@ def quote_stems(quote: dict) -> frozenset[str]:
 
 def test_candidates_are_the_turns_sharing_most_idf_weight():
     """The posting arrays rank as a Counter over turns does, adding the same
-    weights in the same order (ties: turn id; copies of turns make ties)."""
+    weights in the same order, the order of the stems' columns (ties: turn
+    id; copies of turns make ties)."""
     turns, found = gold_corpus()
     turns += [{**t, "id": f"copy:{t['id']}", "doc_id": "copy"} for t in turns[:4]]
     index = quotes.TurnIndex(turns)
@@ -319,7 +320,7 @@ def test_candidates_are_the_turns_sharing_most_idf_weight():
     for quote in found:
         stems = quote_stems(quote)
         shared: Counter[str] = Counter()
-        for s in set(stems):
+        for s in sorted(stems, key=lambda s: index.stem_columns([s]).tolist()):
             for turn in turns:
                 if s in turn_stems[turn["id"]] and turn["doc_id"] != quote["doc_id"]:
                     shared[turn["id"]] += index.weight(s)
@@ -343,8 +344,7 @@ def rank_one_turn_at_a_time(sentences, turn_ids, method, index) -> list:
         choice = rows[(table - 1e-6 * index.window_words[rows][None, :]).argmax(axis=1)]
         reached = best >= quotes.THRESHOLDS[method]
         chosen = choice[reached] if reached.any() else choice[[best.argmax()]]
-        window_stems = [frozenset().union(*(s.stems for s in index.sentences[first:first + size]))
-                        for first, size in zip(index.window_first[choice], index.window_size[choice])]
+        window_stems = [frozenset().union(*(s.stems for s in index.window_sentences(row))) for row in choice]
         shared = frozenset().union(*(s.stems & w for s, w in zip(sentences, window_stems)))
         ranked.append(quotes.TurnScore(turn_id, float((best * weights).sum() / weights.sum()),
                                        int(index.window_start[chosen].min()), int(index.window_end[chosen].max()),
