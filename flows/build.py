@@ -12,7 +12,8 @@ by default a pass has about eight shards of 50 to 1000 documents, see
     (site support)       reduce: lines repeated across a site's documents
     clean-shard          map:    boilerplate, highlights, metadata, turns; dedup
                                  signatures, quotations found, speaker turns
-    corpus-pass          reduce: near-duplicate clusters, speakers, quotes linked
+    corpus-pass          reduce: near-duplicate clusters, speakers, the quote index
+    link-quotes          map:    quotations linked to turns (batches of quotations)
     assemble-shard       map:    final rows of the shard, validated, Arrow parts
     (write)              driver: parts streamed into one Parquet file per table
 
@@ -77,9 +78,14 @@ def clean_shard(raw_uri: str, items: list, first_keys: list[str], keys: list[str
 
 @task(name="corpus-pass", cache_policy=NO_CACHE)
 def corpus_pass(cache_root: str, documents: list[tuple[str, tuple, str]]) -> dict:
-    """Near-duplicate clusters, the speakers table and the quotes linked to
-    turns, from the documents' cached summaries."""
+    """Near-duplicate clusters, the speakers table and the quote index, from
+    the documents' cached summaries."""
     return shards.corpus_pass(PackStore(cache_root), documents)
+
+
+@task(name="link-quotes", cache_policy=NO_CACHE)
+def link_quotes(found: list[dict], cache_root: str, index: str) -> list[dict]:
+    return shards.link_batch(PackStore(cache_root), index, found)
 
 
 @task(name="assemble-shard", cache_policy=NO_CACHE)
@@ -245,6 +251,14 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     # the corpus passes: clusters, speakers, quotes
     corpus = corpus_pass(cache_root, [(item.doc_id, item.order, c) for (item, _, _), c in zip(live, second)])
     clock.lap("corpus")
+    found = corpus.pop("found")
+    counts["quote_index"] = "reused" if corpus["index_reused"] else "built"
+    linked = _run(link_quotes, [dict(found=b) for b in shards.batches(found, -(-len(found) // shards.SHARD_TASKS))],
+                  advance=False, cache_root=cache_root, index=corpus["index"])
+    corpus["quotes"] = [row for rows in linked for row in rows]
+    del found, linked
+    shards.forget_index()  # this process's copy (thread-pool runs), not kept for the next build
+    clock.lap("link quotes")
 
     # assembly: the final rows of each document, validated
     clusters = corpus["clusters"]
@@ -259,6 +273,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     whole = {"speakers": to_arrow(SPEAKERS, corpus["speakers"]), "quotes": to_arrow(QUOTES, corpus["quotes"]),
              "rejects": to_arrow(REJECTS, (vars(r) for r in rejects))}
     report.failures += shards.validate_corpus(whole, corpus["turn_ids"], corpus["turn_speakers"]).failures
+    corpus_index_key = corpus["index_key"]
     del corpus
     clock.lap("assemble")
     if not report.ok:
@@ -296,7 +311,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     result = release.write_release(releases_root, streamed, fingerprints, describe=describe)
     clock.lap("write")
     if keep_cache:
-        store.prune({"prepare": first, "clean": second, "final": third})
+        store.prune({"prepare": first, "clean": second, "link": [corpus_index_key], "final": third})
     logger.info(result.message)
     table_rows = {name: result.manifest["tables"][name]["rows"] for name in schemas}
     return {"version": result.version, "latest": result.manifest["version"], "path": str(result.path),

@@ -648,28 +648,62 @@ def _hash64(text: str) -> int:
 
 stem_hash = functools.lru_cache(maxsize=1 << 18)(_hash64)
 """The hash of a content stem (a column of the index's stem vocabulary)."""
+_token_hash = functools.lru_cache(maxsize=1 << 18)(_hash64)
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplying by it mod 2^64 loses nothing
+_EMPTY_HASHES = np.zeros(0, dtype=np.uint64)
 
 
-def gram_hashes(grams: Iterable[str]) -> np.ndarray:
-    """The sorted distinct hashes of word 3-grams."""
-    return np.unique(np.fromiter((_hash64(g) for g in grams), dtype=np.uint64))
+def token_hashes(tokens: Sequence[str]) -> np.ndarray:
+    return np.fromiter((_token_hash(t) for t in tokens), dtype=np.uint64, count=len(tokens))
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _sentence_sketch(text: str) -> tuple[int, tuple[int, ...], tuple[int, ...], tuple[str, ...], tuple[str, ...]]:
-    """Word count, sorted distinct stem hashes, sorted distinct 3-gram hashes,
-    first two and last two words of a sentence.  Cached: reposted transcripts
-    repeat their sentences (a third of them on a generated corpus)."""
-    tokens = tuple(words(text))
-    stems = sorted({stem_hash(s) for s in _content_stems(tokens)})
-    return len(tokens), tuple(stems), tuple(gram_hashes(_trigrams(tokens)).tolist()), tokens[:2], tokens[-2:]
+def gram_hashes(hashes: np.ndarray) -> np.ndarray:
+    """The hashes of the word 3-grams of a run of token hashes (`_trigrams`:
+    a run of one or two tokens is its own gram), in order: a polynomial in
+    the token hashes mod 2^64 (numpy's uint64 arithmetic wraps), with the
+    gram's length as its first term."""
+    n = len(hashes)
+    if n == 0:
+        return _EMPTY_HASHES
+    width = min(n, 3)
+    gram = np.full(n - width + 1, width, dtype=np.uint64)
+    for offset in range(width):
+        gram = gram * _MIX + hashes[offset:n - width + 1 + offset]
+    return gram
 
 
-def _seam(left: tuple[str, ...], right: tuple[str, ...]) -> list[int]:
-    """Hashes of the word 3-grams across the end of a sentence (its last two
-    words) and the start of the next (its first two)."""
-    seam = left + right
-    return [_hash64(" ".join(seam[i:i + 3])) for i in range(len(seam) - 2)]
+@functools.lru_cache(maxsize=1 << 14)
+def _sentence_grams(tokens: tuple[str, ...]) -> np.ndarray:
+    """The sorted distinct 3-gram hashes of a quote sentence (asked for by every method)."""
+    return np.unique(gram_hashes(token_hashes(tokens)))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _stem_hashes(stems: frozenset[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The sorted distinct hashes of a set of stems, and the stems sorted."""
+    return np.unique(np.fromiter((stem_hash(s) for s in stems), dtype=np.uint64)), tuple(sorted(stems))
+
+
+def _gram_owners(hashes: np.ndarray, sentence: np.ndarray, turn: np.ndarray, lengths: np.ndarray,
+                 offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The 3-gram hashes of consecutive sentences, all at once: `hashes` are
+    their tokens' hashes end to end, `sentence` the sentence of each token,
+    `turn` the turn of each sentence.  Returns (grams, the sentence of each)
+    and (seams, the sentence each follows): a sentence's grams are those of
+    `_trigrams` (3-grams inside it; a sentence of one or two words is its own
+    gram), its seams the 3-grams across its end and the start of the next
+    sentence of its turn (at most its last two and the next one's first two
+    words: a 3-gram crossing exactly that boundary)."""
+    width3 = gram_hashes(hashes) if len(hashes) >= 3 else _EMPTY_HASHES
+    left, right = sentence[:len(width3)], sentence[2:]
+    inner = left == right
+    seam = (right == left + 1) & (turn[left] == turn[np.minimum(right, len(turn) - 1)])
+    short = np.flatnonzero((lengths > 0) & (lengths < 3))
+    short_grams = [gram_hashes(hashes[offsets[k]:offsets[k] + lengths[k]]) for k in short.tolist()]
+    grams = np.concatenate([width3[inner], *short_grams])
+    owners = np.concatenate([left[inner], short])
+    order = np.argsort(owners, kind="stable")
+    return grams[order], owners[order], width3[seam], left[seam]
 
 
 def _ragged(offsets: np.ndarray, counts: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -717,30 +751,39 @@ class TurnSketches:
 
     @classmethod
     def of_turns(cls, turns: Iterable[Mapping]) -> TurnSketches:
-        """From turn dicts (id, doc_id, speaker, text)."""
+        """From turn dicts (id, doc_id, speaker, text): the words of each
+        sentence split in Python, the 3-gram hashes made for all the turns
+        at once."""
         ids, doc_ids, speakers, texts, sentence_count = [], [], [], [], []
-        columns: dict[str, list[int]] = {name: [] for name in _SENTENCE_COLUMNS}
-        stems, grams, seams = [], [], []
+        starts, ends, tokens, stems, stem_count = [], [], [], [], []
         for turn in turns:
             text = turn["text"]
             spans = sentence_spans(text)
-            sketches = [_sentence_sketch(text[s:e]) for s, e in spans]
-            for i, ((s, e), (count, stem_hashes, gram_hashes_, _, last)) in enumerate(zip(spans, sketches)):
-                seam = _seam(last, sketches[i + 1][3]) if i + 1 < len(sketches) else []
-                for name, value in zip(_SENTENCE_COLUMNS, (s, e, count, len(stem_hashes), len(gram_hashes_), len(seam))):
-                    columns[name].append(value)
-                stems += stem_hashes
-                grams += gram_hashes_
-                seams += seam
+            for start, end in spans:
+                mine = words(text[start:end])
+                held = {stem_hash(s) for s in _content_stems(mine)}  # a sentence holds a stem once
+                starts.append(start)
+                ends.append(end)
+                tokens.append(mine)
+                stems += held
+                stem_count.append(len(held))
             ids.append(turn["id"])
             doc_ids.append(turn["doc_id"])
             speakers.append(turn.get("speaker"))
             texts.append(text)
             sentence_count.append(len(spans))
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        hashes = token_hashes([t for sentence in tokens for t in sentence])
+        sentence = np.repeat(np.arange(len(tokens)), lengths)
+        turn_of = np.repeat(np.arange(len(ids)), np.array(sentence_count, dtype=np.int64))
+        grams, gram_owner, seams, seam_owner = _gram_owners(hashes, sentence, turn_of, lengths, _offsets(lengths))
+        n = len(tokens)
         return cls(ids, doc_ids, speakers, texts, np.array(sentence_count, dtype=np.int64),
-                   **{name: np.array(values, dtype=np.int64) for name, values in columns.items()},
-                   stems=np.array(stems, dtype=np.uint64), grams=np.array(grams, dtype=np.uint64),
-                   seams=np.array(seams, dtype=np.uint64))
+                   start=np.array(starts, dtype=np.int64), end=np.array(ends, dtype=np.int64), words=lengths,
+                   stem_count=np.array(stem_count, dtype=np.int64),
+                   gram_count=np.bincount(gram_owner, minlength=n).astype(np.int64),
+                   seam_count=np.bincount(seam_owner, minlength=n).astype(np.int64),
+                   stems=np.array(stems, dtype=np.uint64), grams=grams, seams=seams)
 
     @classmethod
     def concat(cls, parts: Sequence[TurnSketches]) -> TurnSketches:
@@ -840,13 +883,25 @@ class TurnIndex:
 
     def stem_columns(self, stems: Iterable[str]) -> np.ndarray:
         """The sorted columns of the stems the turns have (the others left out)."""
-        hashes = np.unique(np.fromiter((stem_hash(s) for s in stems), dtype=np.uint64))
-        at = np.minimum(np.searchsorted(self.stem_vocabulary, hashes), max(len(self.stem_vocabulary) - 1, 0))
-        return at[self.stem_vocabulary[at] == hashes] if len(self.stem_vocabulary) else np.zeros(0, np.int64)
+        hashes = _stem_hashes(stems if isinstance(stems, frozenset) else frozenset(stems))[0]
+        if not len(self.stem_vocabulary):
+            return np.zeros(0, np.int64)
+        at = np.minimum(np.searchsorted(self.stem_vocabulary, hashes), len(self.stem_vocabulary) - 1)
+        return at[self.stem_vocabulary[at] == hashes]
 
     def weight(self, stem_: str) -> float:
         column = self.stem_columns([stem_])
         return self.unknown_weight if not len(column) else float(self.idf[column[0]])
+
+    def total_weight(self, stems: frozenset[str]) -> float:
+        """The summed weights of `stems`, added in the order of the stems' text."""
+        ordered = _stem_hashes(stems)[1]
+        if not ordered or not len(self.stem_vocabulary):
+            return len(ordered) * self.unknown_weight
+        hashes = np.fromiter((stem_hash(s) for s in ordered), dtype=np.uint64, count=len(ordered))
+        at = np.minimum(np.searchsorted(self.stem_vocabulary, hashes), len(self.stem_vocabulary) - 1)
+        weights = np.where(self.stem_vocabulary[at] == hashes, self.idf[at], self.unknown_weight)
+        return sum(weights.tolist())
 
     def candidates(self, stems: Iterable[str], exclude_doc: str, limit: int = CANDIDATE_TURNS) -> list[str]:
         """Ids of the turns sharing the most IDF weight with `stems`, none of
@@ -906,15 +961,19 @@ class TurnIndex:
             owners.append(np.repeat(np.arange(len(rows)), counts))
         return np.concatenate(values), np.concatenate(owners)
 
-    def window_sentences(self, row: int) -> list[Sentence]:
+    def _sentence_spans(self, row: int) -> tuple[str, list[tuple[int, int]]]:
         first, size = int(self.window_first[row]), int(self.window_size[row])
-        text = self.texts[self.sentence_turn[first]]
-        return [make_sentence(text, int(self.sentence_start[i]), int(self.sentence_end[i]))
-                for i in range(first, first + size)]
+        return self.texts[self.sentence_turn[first]], list(zip(self.sentence_start[first:first + size].tolist(),
+                                                               self.sentence_end[first:first + size].tolist()))
+
+    def window_sentences(self, row: int) -> list[Sentence]:
+        text, spans = self._sentence_spans(row)
+        return [make_sentence(text, start, end) for start, end in spans]
 
     def window_text(self, row: int) -> str:
         """The normalised words of a window (`Sentence.normalised`, joined)."""
-        return " ".join(s.normalised for s in self.window_sentences(row))
+        text, spans = self._sentence_spans(row)
+        return " ".join(" ".join(words(text[start:end])) for start, end in spans)
 
 
 def _binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:
@@ -957,7 +1016,7 @@ def shingle_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndar
     """Share of each quote sentence's word 3-grams found in each window: a
     product over the quote's own 3-grams only.  In integers: exact counts,
     and numpy's own loop rather than BLAS threads for a small product."""
-    hashes, quote = _quote_columns([gram_hashes(s.trigrams) for s in sentences])
+    hashes, quote = _quote_columns([_sentence_grams(s.tokens) for s in sentences])
     values, owners = index.window_grams(rows)
     found = quote.astype(np.int64) @ _dense(values, owners, len(rows), hashes).T.astype(np.int64)
     sizes = np.array([max(len(s.trigrams), 1) for s in sentences], dtype=np.float64)
@@ -972,7 +1031,7 @@ def paraphrase_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.n
                                _offsets(np.array([len(m) for m in mine]))), shape=(len(mine), len(index.idf)))
     window_stems = index.window_stems(rows)
     shared = (quote @ window_stems.T).toarray()
-    quote_weight = np.array([sum(index.weight(s) for s in sorted(q.stems)) for q in sentences])
+    quote_weight = np.array([index.total_weight(q.stems) for q in sentences])
     total = quote_weight[:, None] + (window_stems @ index.idf)[None, :]
     return np.divide(2 * shared, total, out=np.zeros_like(shared), where=total > 0)
 

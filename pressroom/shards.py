@@ -8,7 +8,8 @@ flow (`flows/build.py`) runs each map as one task per shard.
     clean_batch(...)         map       `clean.clean` with the site lines each document sees;
                                        dedup signatures, quotations found, speaker turns
     corpus_pass(...)         reduce    near-duplicate clusters (`dedup.cluster_signatures`),
-                                       the speakers table, quotes linked to turns
+                                       the speakers table, the quote index (`quotes.TurnIndex`)
+    link_batch(...)          map       quotations linked to turns, against that index
     assemble_batch(...)      map       final rows, validated; Arrow parts with row ranges
     document_slices(...)     driver    the parts, in doc_id order, for the Parquet writer
 
@@ -33,8 +34,10 @@ are cleaned again, and no others.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
+import pickle
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -264,26 +267,22 @@ def speaker_rows(turns: Iterable[tuple]) -> list[dict]:
     return rows
 
 
-def link_quotes(found: Sequence[dict], turns: quotes.TurnSketches) -> dict[str, list[dict]]:
-    """doc_id -> its quotes, linked to the turns they come from (`quotes.link_quotes`)."""
-    linked = quotes.link_quotes(found, turns) if found else []
-    by_doc: dict[str, list[dict]] = defaultdict(list)
-    for row in linked:
-        by_doc[row["doc_id"]].append(row)
-    return dict(by_doc)
-
-
 @collector.paused()
 def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -> dict:
-    """Reduce: near-duplicate clusters, the speakers table and the quotes
-    linked to turns, from the cached summaries of `documents` ((doc_id,
-    ingest order, clean key) triples).  Returns the clusters by doc_id, the
-    speakers and quotes rows, every turn id and every turn's speaker_id."""
+    """Reduce: near-duplicate clusters, the speakers table and the quote
+    index, from the cached summaries of `documents` ((doc_id, ingest order,
+    clean key) triples).  Returns the clusters by doc_id, the speakers rows,
+    the quotations found (not yet linked), the pack of the quote index
+    (stage "link", for `link_batch`), every turn id and every turn's
+    speaker_id.
+
+    The index's key is the clean keys of the documents that have turns: a
+    rebuild in which no transcript changed reuses it."""
     index = store.index("clean")
     by_pack: dict[str, list[tuple[str, tuple, str]]] = defaultdict(list)
     for doc_id, order, k in documents:
         by_pack[index[k]].append((doc_id, order, k))
-    signatures, speaker_turns, found, sketches = [], [], [], []
+    signatures, speaker_turns, found, sketches, spoken = [], [], [], [], []
     for pack, members in sorted(by_pack.items()):
         summaries = store.load("clean", pack, "sum")
         for doc_id, order, k in members:
@@ -291,7 +290,9 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
             signatures.append(summary.signature)
             speaker_turns += [(order, *turn, doc_id) for turn in summary.speaker_turns]
             found += summary.quotes_found
-            sketches.append(summary.turns)
+            if summary.turns.ids:
+                sketches.append(summary.turns)
+                spoken.append(k)
         del summaries
     clusters = cluster_columns(signatures)
     del signatures
@@ -300,9 +301,37 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
     del speaker_turns
     turns = quotes.TurnSketches.concat(sketches)
     del sketches
-    linked = link_quotes(found, turns)
-    return {"clusters": clusters, "speakers": speakers, "quotes": [q for rows in linked.values() for q in rows],
-            "turn_ids": set(turns.ids), "turn_speakers": turn_speakers}
+    index_key = link_key(spoken)
+    pack = reused = store.index("link").get(index_key)
+    if pack is None:
+        pack = store.write("link", [index_key], {"index": quotes.TurnIndex(turns)})
+    return {"clusters": clusters, "speakers": speakers, "found": found, "index": pack, "index_key": index_key,
+            "index_reused": reused is not None, "turn_ids": set(turns.ids), "turn_speakers": turn_speakers}
+
+
+def link_key(clean_keys: Iterable[str]) -> str:
+    """The quote index's key: the clean keys of the documents with turns."""
+    return key("link", *sorted(clean_keys))
+
+
+def link_batch(store: PackStore, pack: str, found: Sequence[dict]) -> list[dict]:
+    """Map: a batch of quotations linked to the turns they come from
+    (`quotes.link_quotes`), against the corpus's quote index."""
+    return quotes.link_quotes(found, _load_index(str(store.path("link", pack, "index")))) if found else []
+
+
+@functools.lru_cache(maxsize=1)
+def _load_index(path: str) -> quotes.TurnIndex:
+    """The quote index, read once per process for all the batches it links.
+    A Dask worker keeps the last one it read until it reads another (a
+    local cluster's workers end with the build)."""
+    with collector.paused(), open(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def forget_index() -> None:
+    """Drop this process's copy of the quote index."""
+    _load_index.cache_clear()
 
 
 # --- assembly ---------------------------------------------------------------------------

@@ -112,3 +112,31 @@ def test_a_new_document_that_makes_a_line_site_boilerplate(tmp_path):
     assert sum(s["text"] == chrome and s["reason"] == "site_repeated_line" for s in segments) == 3
     _build(raw, tmp_path / "full", use_cache=False)
     _same_bytes(releases / "1.1.0", tmp_path / "full" / "1.0.0")
+
+
+def test_quote_index_is_reused_while_no_transcript_changes(tmp_path):
+    """The quote index depends on the turns only: editing an article keeps
+    it (its quotes are linked against the same index), editing a transcript
+    builds a new one and the old one leaves the cache; every release is the
+    bytes of a full build."""
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "tests" / "corpus" / "quotes", raw)
+    (raw / "gold.json").unlink()
+    releases = tmp_path / "releases"
+    links = releases / ".cache" / "link"
+    assert _build(raw, releases)["work"]["quote_index"] == "built"
+    first = sorted(p.name for p in links.iterdir())
+
+    article = raw / "article-wire-brevik.txt"
+    article.write_text(article.read_text() + "\n\nThe ministry did not comment further on Tuesday.\n")
+    second = _build(raw, releases)
+    assert second["work"]["quote_index"] == "reused" and second["work"]["cleaned"] == 1
+    assert sorted(p.name for p in links.iterdir()) == first
+
+    transcript = raw / "transcript-kessaly-briefing.txt"
+    transcript.write_text(transcript.read_text() + "\n\nQUESTION: One more thing: will the port reopen?\n")
+    third = _build(raw, releases)
+    assert third["work"]["quote_index"] == "built"
+    assert len(list(links.glob("*.keys"))) == 1 and sorted(p.name for p in links.iterdir()) != first
+    _build(raw, tmp_path / "full", use_cache=False)
+    _same_bytes(releases / third["version"], tmp_path / "full" / "1.0.0")

@@ -529,3 +529,31 @@ def test_stems_held_by_too_many_turns_find_no_candidates(monkeypatch):
     monkeypatch.setattr(quotes, "COMMON_STEM_TURNS", 5)
     assert index.candidates(government, "q") == []
     assert index.candidates(harbour, "q") == ["t:9"]
+
+
+def test_turn_sketches_hold_the_3_grams_and_seams_of_the_sentences_as_strings_do():
+    """The hashed 3-grams of each sentence, and of each seam between two
+    sentences of a turn, are in one-to-one correspondence with the strings
+    (`_trigrams`, the last two and the first two words): built for all turns
+    at once, they must not cross a turn or skip a short sentence."""
+    turns, _ = gold_corpus()
+    turns = turns + [{"id": "x:1", "doc_id": "x", "speaker": None, "text": "Yes. No. We agreed on it. — Thank you."},
+                     {"id": "x:2", "doc_id": "x", "speaker": None, "text": "Right. Go on, please go on."}]
+    sketches = quotes.TurnSketches.of_turns(turns)
+    gram_at = quotes._offsets(sketches.gram_count)
+    seam_at = quotes._offsets(sketches.seam_count)
+
+    def hashed(grams):
+        return {int(quotes.gram_hashes(quotes.token_hashes(g.split()))[0]) for g in grams}
+
+    k = 0
+    for turn in turns:
+        sentences = quotes.sentences_of(turn["text"])
+        for i, sentence in enumerate(sentences):
+            assert set(sketches.grams[gram_at[k]:gram_at[k + 1]].tolist()) == hashed(sentence.trigrams)
+            assert len(hashed(sentence.trigrams)) == len(sentence.trigrams)  # no two grams share a hash
+            seam = sentence.tokens[-2:] + sentences[i + 1].tokens[:2] if i + 1 < len(sentences) else ()
+            expected = {" ".join(seam[j:j + 3]) for j in range(len(seam) - 2)}
+            assert set(sketches.seams[seam_at[k]:seam_at[k + 1]].tolist()) == hashed(expected)
+            k += 1
+    assert k == len(sketches.start)
