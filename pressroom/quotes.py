@@ -942,12 +942,22 @@ class TurnIndex:
         rows = np.concatenate([np.arange(start, end) for start, end in ranges]) if ranges else np.zeros(0, int)
         return rows, np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
 
-    def window_stems(self, rows: np.ndarray) -> sparse.csr_matrix:
-        """Binary rows x stems: the stems of each window (sorted columns)."""
-        matrix = _binary(_runs(self.window_first[rows], self.window_size[rows], self.sentence_stems.shape[0])
-                         @ self.sentence_stems)
-        matrix.sort_indices()
-        return matrix
+    def window_stem_entries(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The stem columns of the windows (a stem held by two sentences of a
+        window comes twice) and the window (position in `rows`) of each: a
+        window's sentences are consecutive rows of the sentence x stem matrix,
+        so its entries are one run of that matrix's arrays."""
+        indptr = self.sentence_stems.indptr
+        starts = indptr[self.window_first[rows]]
+        counts = indptr[self.window_first[rows] + self.window_size[rows]] - starts
+        return (self.sentence_stems.indices[_ragged(starts, counts, np.arange(len(rows)))],
+                np.repeat(np.arange(len(rows)), counts))
+
+    def window_weights(self, rows: np.ndarray) -> np.ndarray:
+        """The summed IDF of each window's distinct stems, added in column order."""
+        columns, owners = self.window_stem_entries(rows)
+        distinct = _distinct(owners.astype(np.int64) * len(self.idf) + columns)
+        return np.bincount(distinct // len(self.idf), weights=self.idf[distinct % len(self.idf)], minlength=len(rows))
 
     def window_grams(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The 3-gram hashes of the windows (sentences and seams between them)
@@ -980,15 +990,6 @@ def _binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:
     matrix = sparse.csr_matrix(matrix)
     matrix.data[:] = 1.0
     return matrix
-
-
-def _holds(matrix: sparse.csr_matrix, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """Dense booleans, rows x columns (sorted): which of `columns` each of the
-    matrix's `rows` holds."""
-    starts = matrix.indptr[rows]
-    counts = matrix.indptr[rows + 1] - starts
-    stored = matrix.indices[_ragged(starts, counts, np.arange(len(rows)))]
-    return _dense(stored, np.repeat(np.arange(len(rows)), counts), len(rows), columns)
 
 
 def _dense(values: np.ndarray, owners: np.ndarray, rows: int, columns: np.ndarray) -> np.ndarray:
@@ -1025,15 +1026,29 @@ def shingle_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndar
 
 def paraphrase_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarray) -> np.ndarray:
     """IDF-weighted F1 of the content stems of each quote sentence and window:
-    2 * weight(common) / (weight(quote sentence) + weight(window))."""
-    mine = [index.stem_columns(s.stems) for s in sentences]
-    quote = sparse.csr_matrix((index.idf[np.concatenate(mine)] if mine else np.zeros(0), np.concatenate(mine),
-                               _offsets(np.array([len(m) for m in mine]))), shape=(len(mine), len(index.idf)))
-    window_stems = index.window_stems(rows)
-    shared = (quote @ window_stems.T).toarray()
+    2 * weight(common) / (weight(quote sentence) + weight(window)).  Only the
+    (sentence, window, stem) triples in common are formed; each sum runs
+    over its stems in column order."""
+    columns, quote = _quote_columns([index.stem_columns(s.stems) for s in sentences])
+    shared = np.zeros((len(sentences), len(rows)))
+    entries, owners = index.window_stem_entries(rows)
+    hit = np.isin(entries, columns)
+    pairs = _distinct(owners[hit].astype(np.int64) * len(columns) + np.searchsorted(columns, entries[hit]))
+    sentence, pair = np.nonzero(quote[:, pairs % max(len(columns), 1)])  # by sentence, then window, then stem
+    if len(pair):
+        window, stem = pairs[pair] // len(columns), pairs[pair] % len(columns)
+        cell = sentence * len(rows) + window
+        starts = np.flatnonzero(np.concatenate(([True], cell[1:] != cell[:-1])))
+        shared.flat[cell[starts]] = np.add.reduceat(index.idf[columns[stem]], starts)
     quote_weight = np.array([index.total_weight(q.stems) for q in sentences])
-    total = quote_weight[:, None] + (window_stems @ index.idf)[None, :]
+    total = quote_weight[:, None] + index.window_weights(rows)[None, :]
     return np.divide(2 * shared, total, out=np.zeros_like(shared), where=total > 0)
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of an integer array."""
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
 
 
 def fuzzy_score(quote: Sentence, window_text: str) -> float:
@@ -1070,7 +1085,7 @@ def shared_stems(sentences: Sequence[Sentence], index: TurnIndex, choice: np.nda
     window): the distinct content stems the sentences share with their best
     windows.  A stem no turn has is shared with none."""
     columns, quote = _quote_columns([index.stem_columns(s.stems) for s in sentences])
-    chosen = _holds(index.window_stems(choice.ravel()), np.arange(choice.size), columns)
+    chosen = _dense(*index.window_stem_entries(choice.ravel()), choice.size, columns)
     chosen = chosen.reshape(*choice.shape, len(columns))
     return (chosen & quote[:, None, :]).any(axis=0).sum(axis=1)
 
