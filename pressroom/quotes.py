@@ -853,28 +853,30 @@ class TurnIndex:
                                           dtype=np.int64))
         self.turn_ids, self.doc_ids, self.speakers, self.texts = (sketches.ids, sketches.doc_ids, sketches.speakers,
                                                                   sketches.texts)
-        self.sentence_start, self.sentence_end = sketches.start, sketches.end
+        self.sentence_start, self.sentence_end = sketches.start.astype(np.int32), sketches.end.astype(np.int32)
         bounds = _offsets(sketches.sentence_count)
         n = int(bounds[-1])
-        self.sentence_turn = np.repeat(np.arange(len(self.turn_ids)), sketches.sentence_count)
-        first, size, row_bounds = _windows(bounds)
-        self.rows = {t: (int(row_bounds[k]), int(row_bounds[k + 1])) for k, t in enumerate(self.turn_ids)}
-        self.window_first, self.window_size = first, size
-        self.window_start = sketches.start[first]
+        self.sentence_turn = np.repeat(np.arange(len(self.turn_ids), dtype=np.int32), sketches.sentence_count)
+        first, size, self.row_bounds = _windows(bounds)
+        # per window (millions of them): int32 halves what a worker holds and reads
+        self.window_first, self.window_size = first.astype(np.int32), size.astype(np.int32)
+        self.window_start = sketches.start[first]  # int64: spans are compared with int64 bounds
         self.window_end = sketches.end[first + size - 1]
         counts = _offsets(sketches.words)
-        self.window_words = (counts[first + size] - counts[first]).astype(np.float64)
+        self.window_words = (counts[first + size] - counts[first]).astype(np.int32)
 
         self.stem_vocabulary, columns = np.unique(sketches.stems, return_inverse=True)
         df = np.bincount(columns, minlength=len(self.stem_vocabulary))  # a sentence holds a stem once
         self.idf = np.log((n + 1) / (df + 1)) + 1.0
         self.unknown_weight = math.log(n + 1) + 1.0
-        self.sentence_stems = sparse.csr_matrix((np.ones(len(columns)), columns, _offsets(sketches.stem_count)),
-                                                shape=(n, len(self.stem_vocabulary)))
+        sentence_stems = sparse.csr_matrix((np.ones(len(columns)), columns, _offsets(sketches.stem_count)),
+                                           shape=(n, len(self.stem_vocabulary)))
+        postings = _binary(_runs(bounds[:-1], np.diff(bounds), n) @ sentence_stems).tocsc()
+        # only the patterns are kept: sentence -> stem columns, stem -> turns holding it
+        self.stem_indptr, self.stem_indices = sentence_stems.indptr, sentence_stems.indices
+        self.posting_indptr, self.posting_indices = postings.indptr, postings.indices
         self.gram_offsets, self.grams = _offsets(sketches.gram_count), sketches.grams
         self.seam_offsets, self.seams = _offsets(sketches.seam_count), sketches.seams
-        turn_sentences = _runs(bounds[:-1], np.diff(bounds), n)
-        self.postings = _binary(turn_sentences @ self.sentence_stems).tocsc()  # column k: the turns holding stem k
         own_turns: dict[str, list[int]] = defaultdict(list)
         for position, doc_id in enumerate(self.doc_ids):
             own_turns[doc_id].append(position)
@@ -911,13 +913,12 @@ class TurnIndex:
         columns: every sum, and so every tie at the cut, is to the last bit
         what adding the weights turn by turn in that order gives (a test
         checks it).  Every weight is >= 1: a turn sharing a stem scores > 0."""
-        postings = self.postings
         held, weights = [], []
         for column in self.stem_columns(stems).tolist():
-            start, end = postings.indptr[column], postings.indptr[column + 1]
+            start, end = self.posting_indptr[column], self.posting_indptr[column + 1]
             if end - start > COMMON_STEM_TURNS:
                 continue  # a stem this common finds no turn in particular (and costs the most)
-            held.append(postings.indices[start:end])
+            held.append(self.posting_indices[start:end])
             weights.append(np.full(end - start, self.idf[column]))
         if not held:
             return []
@@ -937,20 +938,19 @@ class TurnIndex:
 
     def window_rows(self, turn_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the turns' windows, turn after turn, and where each turn's begin among them."""
-        ranges = [self.rows[t] for t in turn_ids]
-        sizes = np.array([end - start for start, end in ranges], dtype=np.int64)
-        rows = np.concatenate([np.arange(start, end) for start, end in ranges]) if ranges else np.zeros(0, int)
-        return rows, np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+        positions = np.array([self.position[t] for t in turn_ids], dtype=np.int64)
+        starts = self.row_bounds[positions]
+        sizes = self.row_bounds[positions + 1] - starts
+        return _ragged(starts, sizes, np.arange(len(positions))), np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
 
     def window_stem_entries(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The stem columns of the windows (a stem held by two sentences of a
         window comes twice) and the window (position in `rows`) of each: a
         window's sentences are consecutive rows of the sentence x stem matrix,
         so its entries are one run of that matrix's arrays."""
-        indptr = self.sentence_stems.indptr
-        starts = indptr[self.window_first[rows]]
-        counts = indptr[self.window_first[rows] + self.window_size[rows]] - starts
-        return (self.sentence_stems.indices[_ragged(starts, counts, np.arange(len(rows)))],
+        starts = self.stem_indptr[self.window_first[rows]]
+        counts = self.stem_indptr[self.window_first[rows] + self.window_size[rows]] - starts
+        return (self.stem_indices[_ragged(starts, counts, np.arange(len(rows)))],
                 np.repeat(np.arange(len(rows)), counts))
 
     def window_weights(self, rows: np.ndarray) -> np.ndarray:
