@@ -31,6 +31,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -106,20 +108,37 @@ def metric(name: str, value: object, key: str | None = None, tag: str = "td", cl
 
 # --- reading a release ----------------------------------------------------------
 
+# The columns the page uses.  Segments and turns are the large tables (about a
+# million segments in a 200 MB release): they stay Arrow tables, summed and counted
+# column by column, and only the few rows the page shows become Python dicts.
+SEGMENT_COLUMNS = ("doc_id", "segment_index", "status", "reason", "line_count")
+EXAMPLE_COLUMNS = ("doc_id", "segment_index", "line_start", "line_end", "status", "reason",
+                   "duplicate_of", "similarity", "line_count", "text")
+DOCUMENT_COLUMNS = ("doc_id", "doc_type", "title", "site", "published", "raw_nonblank_lines", "text")
+TURN_COLUMNS = ("id", "doc_id", "turn_index", "speaker", "speaker_label", "speaker_role", "turn_type",
+                "question_id", "reply_to", "translated", "text", "line_start")
+
+Pair = tuple[dict, dict | None]  # a duplicate segment and the original it repeats
+
 
 @dataclass
 class ReleaseData:
-    """The parts of a release the report shows, as plain rows."""
+    """The parts of a release the report shows.
+
+    Documents and rejects are plain rows.  Segments, turns (the columns above
+    that the release has) and quotes are Arrow tables: the page shows sums and
+    counts over them and only a few of their rows."""
 
     path: Path
     manifest: dict
     changes: dict | None
     rows: dict[str, int]
     documents: list[dict]
-    segments: list[dict]
-    turns: list[dict]
+    segments: pa.Table
+    turns: pa.Table
     rejects: list[dict]
-    quotes: list[dict] | None
+    quotes: pa.Table | None
+    highlights: list[Pair] = field(default_factory=list)  # see highlight_examples
     segment_texts: dict[tuple[str, int], str] = field(default_factory=dict)
 
     @property
@@ -127,10 +146,20 @@ class ReleaseData:
         return str(self.manifest.get("version", self.path.name))
 
 
-def _read_rows(path: Path, columns: Sequence[str] | None = None) -> list[dict]:
+def _read_table(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
+    """The table at `path`, with those of `columns` it has (all columns without `columns`)."""
     schema_names = pq.read_schema(path).names
     wanted = [c for c in columns if c in schema_names] if columns else None
-    return pq.read_table(path, columns=wanted).to_pylist()
+    return pq.read_table(path, columns=wanted)
+
+
+def _read_rows(path: Path, columns: Sequence[str] | None = None) -> list[dict]:
+    return _read_table(path, columns).to_pylist()
+
+
+def _column(table: pa.Table, name: str, type_: pa.DataType = pa.string()) -> pa.ChunkedArray | pa.Array:
+    """A column of `table`, or nulls when the table has none (as `row.get(name)` gave None)."""
+    return table.column(name) if name in table.column_names else pa.nulls(table.num_rows, type_)
 
 
 def load_release(release_dir: Path) -> ReleaseData:
@@ -148,92 +177,133 @@ def load_release(release_dir: Path) -> ReleaseData:
     rows = {name: pq.ParquetFile(release_dir / f"{name}.parquet").metadata.num_rows
             for name in table_names if (release_dir / f"{name}.parquet").is_file()}
 
-    documents_table = pq.read_table(release_dir / "documents.parquet")
+    documents_table = _read_table(release_dir / "documents.parquet", DOCUMENT_COLUMNS)
     lengths = pc.utf8_length(documents_table.column("text")).to_pylist()
     documents = documents_table.drop_columns(["text"]).to_pylist()
     for document, length in zip(documents, lengths):
         document["chars"] = length
 
-    segments = _read_rows(release_dir / "segments.parquet", (
-        "doc_id", "segment_index", "line_start", "line_end", "status", "reason",
-        "duplicate_of", "similarity", "line_count"))
-    turns = _read_rows(release_dir / "turns.parquet", (
-        "id", "doc_id", "turn_index", "speaker", "speaker_label", "speaker_role", "turn_type",
-        "question_id", "reply_to", "translated", "text", "line_start"))
+    segments = _read_table(release_dir / "segments.parquet", SEGMENT_COLUMNS)
+    turns = _read_table(release_dir / "turns.parquet", TURN_COLUMNS)
     rejects = _read_rows(release_dir / "rejects.parquet") if (release_dir / "rejects.parquet").is_file() else []
-    quotes = _read_rows(release_dir / QUOTES_FILE) if (release_dir / QUOTES_FILE).is_file() else None
+    quotes = _read_table(release_dir / QUOTES_FILE) if (release_dir / QUOTES_FILE).is_file() else None
 
     data = ReleaseData(release_dir, manifest, changes, rows, documents, segments, turns, rejects, quotes)
-    data.segment_texts = _highlight_texts(release_dir, highlight_examples(data.segments))
+    data.highlights, data.segment_texts = _highlight_rows(release_dir, highlight_examples(segments))
     return data
 
 
-def _highlight_texts(release_dir: Path, examples: list[tuple[dict, dict | None]]) -> dict[tuple[str, int], str]:
-    """Texts of the example duplicates and their originals (only those are read)."""
-    wanted = {(s["doc_id"], s["segment_index"]) for pair in examples for s in pair if s is not None}
-    if not wanted:
-        return {}
-    docs = sorted({doc_id for doc_id, _ in wanted})
-    table = pq.read_table(release_dir / "segments.parquet", columns=["doc_id", "segment_index", "text"],
-                          filters=[("doc_id", "in", docs)])
-    return {(d, i): t for d, i, t in zip(*(table.column(c).to_pylist() for c in ("doc_id", "segment_index", "text")))
-            if (d, i) in wanted}
+def _highlight_rows(release_dir: Path, picked: list[tuple[str, int]]) -> tuple[list[Pair], dict[tuple[str, int], str]]:
+    """The picked duplicates with their originals, and the texts of both.
+
+    Only the segments of the picked documents are read (with their text); an
+    original is the segment of the same document whose segment_index is the
+    duplicate's duplicate_of."""
+    if not picked:
+        return [], {}
+    docs = sorted({doc_id for doc_id, _ in picked})
+    path = release_dir / "segments.parquet"
+    schema_names = pq.read_schema(path).names
+    rows = pq.read_table(path, columns=[c for c in EXAMPLE_COLUMNS if c in schema_names],
+                         filters=[("doc_id", "in", docs)]).to_pylist()
+    by_key = {(s["doc_id"], s["segment_index"]): s for s in rows}
+    pairs = []
+    for key in picked:
+        s = by_key[key]
+        original = by_key.get((s["doc_id"], s["duplicate_of"])) if s["duplicate_of"] is not None else None
+        pairs.append((s, original))
+    wanted = {(s["doc_id"], s["segment_index"]) for pair in pairs for s in pair if s is not None}
+    texts = {(s["doc_id"], s["segment_index"]): s["text"] for s in rows if (s["doc_id"], s["segment_index"]) in wanted}
+    return pairs, texts
 
 
 # --- the figures -----------------------------------------------------------------
 
 
-def removed_segments(segments: Iterable[dict]) -> list[dict]:
-    return [s for s in segments if s["status"] != "kept"]
+def removed_segments(segments: pa.Table) -> pa.Table:
+    """The segments not plainly kept (a null status is not "kept" either)."""
+    return segments.filter(pc.fill_null(pc.not_equal(segments.column("status"), "kept"), True))
 
 
-def removed_by_reason(segments: Iterable[dict]) -> dict[str, dict]:
-    """reason -> lines, segments and lines per status, for segments not kept."""
+def removed_by_reason(segments: pa.Table) -> dict[str, dict]:
+    """reason -> lines, segments and lines per status, for segments not kept.
+
+    Most lines first, then by reason.  A reason's statuses are in the order
+    they first occur in the table (the order a row-by-row Counter had)."""
+    removed = removed_segments(segments)
+    removed = removed.append_column("row", pa.array(np.arange(removed.num_rows)))
+    groups = (removed.group_by(["reason", "status"], use_threads=False)
+              .aggregate([("line_count", "sum"), ([], "count_all"), ("row", "min")])
+              .sort_by("row_min"))
     out: dict[str, dict] = {}
-    for s in removed_segments(segments):
-        entry = out.setdefault(s["reason"] or NO_REASON, {"lines": 0, "segments": 0, "status": Counter()})
-        entry["lines"] += s["line_count"]
-        entry["segments"] += 1
-        entry["status"][s["status"]] += s["line_count"]
+    for reason, status, lines, count in zip(*(groups.column(c).to_pylist() for c in
+                                               ("reason", "status", "line_count_sum", "count_all"))):
+        entry = out.setdefault(reason or NO_REASON, {"lines": 0, "segments": 0, "status": Counter()})
+        entry["lines"] += lines
+        entry["segments"] += count
+        entry["status"][status] += lines
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["lines"], kv[0])))
 
 
-def removed_by_site(segments: Iterable[dict], documents: Sequence[dict]) -> dict[str, dict]:
-    """site -> documents, raw lines, removed lines and removed lines per status."""
+def removed_lines_of(segments: pa.Table, doc_ids: Sequence[str]) -> Counter:
+    """doc_id -> raw lines in its segments not kept, for the documents `doc_ids`."""
+    removed = removed_segments(segments)
+    removed = removed.filter(pc.is_in(removed.column("doc_id"), value_set=pa.array(doc_ids, pa.string())))
+    groups = removed.group_by("doc_id").aggregate([("line_count", "sum")])
+    return Counter(dict(zip(groups.column("doc_id").to_pylist(), groups.column("line_count_sum").to_pylist())))
+
+
+def removed_by_site(segments: pa.Table, documents: Sequence[dict]) -> dict[str, dict]:
+    """site -> documents, raw lines, removed lines and removed lines per status.
+
+    Most removed lines first, then by site; segments of a document not in
+    `documents` count under NO_SITE."""
     site_of = {d["doc_id"]: d.get("site") or NO_SITE for d in documents}
-    out: dict[str, dict] = {}
+    out: dict[str, dict] = defaultdict(lambda: {"documents": 0, "raw_lines": 0, "lines": 0, "status": Counter()})
     for d in documents:
-        entry = out.setdefault(site_of[d["doc_id"]], {"documents": 0, "raw_lines": 0, "lines": 0, "status": Counter()})
+        entry = out[site_of[d["doc_id"]]]
         entry["documents"] += 1
         entry["raw_lines"] += d.get("raw_nonblank_lines") or 0
-    for s in removed_segments(segments):
-        entry = out.setdefault(site_of.get(s["doc_id"], NO_SITE), {"documents": 0, "raw_lines": 0, "lines": 0, "status": Counter()})
-        entry["lines"] += s["line_count"]
-        entry["status"][s["status"]] += s["line_count"]
+    # each removed segment's site, looked up by Arrow in the doc_id -> site mapping
+    removed = removed_segments(segments)
+    at = pc.index_in(removed.column("doc_id"), value_set=pa.array(list(site_of), pa.string()))
+    sites = pc.fill_null(pc.take(pa.array(list(site_of.values()), pa.string()), at), NO_SITE)
+    groups = (pa.table({"site": sites, "status": removed.column("status"), "lines": removed.column("line_count")})
+              .group_by(["site", "status"]).aggregate([("lines", "sum")]))
+    for site, status, lines in zip(*(groups.column(c).to_pylist() for c in ("site", "status", "lines_sum"))):
+        entry = out[site]
+        entry["lines"] += lines
+        entry["status"][status] += lines
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["lines"], kv[0])))
 
 
-def highlight_examples(segments: Sequence[dict], limit: int = MAX_HIGHLIGHT_EXAMPLES) -> list[tuple[dict, dict | None]]:
-    """A few duplicates with the segment they repeat, taken in turn from each document."""
-    by_key = {(s["doc_id"], s["segment_index"]): s for s in segments}
-    per_doc: dict[str, list[dict]] = defaultdict(list)
-    for s in sorted(segments, key=lambda s: (s["doc_id"], s["segment_index"])):
-        if s["status"] == "duplicate":
-            per_doc[s["doc_id"]].append(s)
-    picked: list[tuple[dict, dict | None]] = []
-    queues = [list(v) for _, v in sorted(per_doc.items())]
-    while queues and len(picked) < limit:
-        for queue in queues:
-            if queue and len(picked) < limit:
-                s = queue.pop(0)
-                original = by_key.get((s["doc_id"], s["duplicate_of"])) if s["duplicate_of"] is not None else None
-                picked.append((s, original))
-        queues = [q for q in queues if q]
-    return picked
+def highlight_examples(segments: pa.Table, limit: int = MAX_HIGHLIGHT_EXAMPLES) -> list[tuple[str, int]]:
+    """(doc_id, segment_index) of a few duplicates, taken in turn from each document.
+
+    Round robin over the documents in doc_id order, each giving its duplicates
+    in segment_index order: the first duplicate of every document, then the
+    second, ... That is the duplicates ordered by (rank in their document,
+    doc_id), the first `limit` of them."""
+    duplicates = segments.filter(pc.equal(segments.column("status"), "duplicate")).select(["doc_id", "segment_index"])
+    duplicates = duplicates.sort_by([("doc_id", "ascending"), ("segment_index", "ascending")])  # a stable sort
+    n = duplicates.num_rows
+    if n == 0:
+        return []
+    doc_ids = duplicates.column("doc_id")
+    starts = np.ones(n, dtype=bool)  # where a document's run of duplicates starts
+    starts[1:] = pc.not_equal(doc_ids.slice(1), doc_ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    position = np.arange(n)
+    rank = position - np.maximum.accumulate(np.where(starts, position, 0))
+    order = np.argsort(rank, kind="stable")[:limit]  # stable: doc_id order within a rank
+    picked = duplicates.take(pa.array(order))
+    return list(zip(picked.column("doc_id").to_pylist(), picked.column("segment_index").to_pylist()))
 
 
-def count_by(rows: Iterable[dict], column: str, missing: str = "(none)") -> dict[str, int]:
-    counts = Counter((r.get(column) if r.get(column) is not None else missing) for r in rows)
+def count_by(values: pa.Array | pa.ChunkedArray, missing: str = "(none)") -> dict[str, int]:
+    """value -> rows holding it (nulls as `missing`), the most frequent first, ties by str(value)."""
+    counts: Counter = Counter()
+    for item in pc.value_counts(values).to_pylist():
+        counts[item["values"] if item["values"] is not None else missing] += item["counts"]
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))))
 
 
@@ -520,16 +590,14 @@ def section_documents(data: ReleaseData) -> str:
         chart += legend(DOC_TYPE_COLOURS, types)
     else:
         chart = histogram("document-lengths", "Documents by cleaned text length", lengths, unit="characters")
-    removed_lines = Counter()
-    for s in removed_segments(data.segments):
-        removed_lines[s["doc_id"]] += s["line_count"]
+    removed_lines = removed_lines_of(data.segments, [d["doc_id"] for d in docs[:MAX_TABLE_ROWS]])
     table_rows = [
         f'<tr><td><code>{esc(d["doc_id"])}</code></td><td>{esc(d["doc_type"])}</td>'
         f'<td class="title">{esc(snippet(d.get("title"), 90) or "—")}</td><td>{esc(d.get("site") or "—")}</td>'
         f'<td>{esc(d.get("published") or "—")}</td>{metric("doc-chars", d["chars"], d["doc_id"])}'
         f'<td class="num">{fmt(d.get("raw_nonblank_lines") or 0)}</td><td class="num">{fmt(removed_lines[d["doc_id"]])}</td></tr>'
         for d in docs[:MAX_TABLE_ROWS]]
-    types = count_by(docs, "doc_type")
+    types = count_by(pa.array([d["doc_type"] for d in docs], pa.string()))
     stats = (f'<ul class="facts"><li><b>{fmt(len(docs))}</b> documents: '
              + ", ".join(f"{fmt(n)} {esc(t)}" for t, n in types.items())
              + f'</li><li>length in characters: median <b>{fmt(int(statistics.median(lengths)))}</b>, '
@@ -620,10 +688,10 @@ def mark_shared(original: str, duplicate: str) -> str:
 
 
 def section_highlights(data: ReleaseData) -> str:
-    duplicates = [s for s in data.segments if s["status"] == "duplicate"]
-    lines = sum(s["line_count"] for s in duplicates)
-    docs = len({s["doc_id"] for s in duplicates})
-    examples = highlight_examples(data.segments)
+    duplicates = data.segments.filter(pc.equal(data.segments.column("status"), "duplicate"))
+    lines = pc.sum(duplicates.column("line_count"), min_count=0).as_py()
+    docs = pc.count_distinct(duplicates.column("doc_id"), mode="all").as_py()
+    examples = data.highlights
     cards = []
     for dup, original in examples:
         dup_text = data.segment_texts.get((dup["doc_id"], dup["segment_index"]), "")
@@ -638,12 +706,12 @@ def section_highlights(data: ReleaseData) -> str:
                      f'<div class="sides"><div class="dup"><h4>removed: segment {esc(dup["segment_index"])}, '
                      f'{_lines(dup)}</h4><p>{esc(dup_text)}</p></div>{kept}</div></div>')
     return (f'<section id="highlights"><h2>Repeated highlights removed</h2>'
-            f'<p>{metric("duplicate-segments", len(duplicates), tag="b", cls="")} segments '
+            f'<p>{metric("duplicate-segments", duplicates.num_rows, tag="b", cls="")} segments '
             f'({metric("duplicate-lines", lines, tag="b", cls="")} raw lines) in {plural(docs, "document")} repeat a passage '
             f'kept elsewhere in the same document. Examples, the removed copy beside the kept original '
             f'(the repeated sentences marked):</p>'
             + ("".join(cards) or '<p class="note">None in this release.</p>')
-            + _more(len(examples), len(duplicates), "repeated highlights") + "</section>")
+            + _more(len(examples), duplicates.num_rows, "repeated highlights") + "</section>")
 
 
 def _lines(segment: dict) -> str:
@@ -652,13 +720,18 @@ def _lines(segment: dict) -> str:
 
 
 def section_turns(data: ReleaseData) -> str:
-    by_speaker = count_by(data.turns, "speaker")
-    by_role = count_by(data.turns, "speaker_role")
-    by_type = count_by(data.turns, "turn_type")
+    turns = data.turns
+    if not turns.num_rows:
+        return '<section id="turns"><h2>Turns</h2><p>No turns in this release.</p></section>'
+    by_speaker = count_by(turns.column("speaker"))
+    by_role = count_by(turns.column("speaker_role"))
+    by_type = count_by(turns.column("turn_type"))
     role_colour = {r: PALETTE[i % len(PALETTE)] for i, r in enumerate(sorted(by_role))}
-    speaker_role = {}
-    for t in data.turns:
-        speaker_role.setdefault(t["speaker"], t["speaker_role"])
+    # a speaker's role is the one of their first turn in the table
+    first_roles = (turns.group_by("speaker", use_threads=False)
+                   .aggregate([("speaker_role", "first", pc.ScalarAggregateOptions(skip_nulls=False))]))
+    speaker_role = dict(zip(first_roles.column("speaker").to_pylist(),
+                            first_roles.column("speaker_role_first").to_pylist()))
     speaker_chart = bar_chart("turns-by-speaker", "Turns per speaker",
                               cap_bars([Bar(s, [(n, role_colour[speaker_role[s]], speaker_role[s])]) for s, n in by_speaker.items()],
                                        name="other speakers"), unit=" turns")
@@ -671,10 +744,9 @@ def section_turns(data: ReleaseData) -> str:
                     for s, n in by_speaker.items()]
     role_rows = [f'<tr><td>{esc(r)}</td>{metric("turns-by-role", n, r)}</tr>' for r, n in by_role.items()]
     type_rows = [f'<tr><td>{esc(k)}</td>{metric("turns-by-type", n, k)}</tr>' for k, n in by_type.items()]
-    if not data.turns:
-        return '<section id="turns"><h2>Turns</h2><p>No turns in this release.</p></section>'
+    transcripts = pc.count_distinct(turns.column("doc_id"), mode="all").as_py()
     return (f'<section id="turns"><h2>Turns per speaker and role</h2>'
-            f'<p>{plural(len(data.turns), "turn")} in {plural(len({t["doc_id"] for t in data.turns}), "transcript")}, '
+            f'<p>{plural(turns.num_rows, "turn")} in {plural(transcripts, "transcript")}, '
             f'{plural(len(by_speaker), "speaker")}.</p>'
             f'<div class="grid"><figure><figcaption>per speaker (coloured by role)</figcaption>{speaker_chart}'
             f'{legend(role_colour)}</figure>'
@@ -695,14 +767,17 @@ def _turn_line(t: dict, css: str, anchors: bool) -> str:
 
 def section_qa(data: ReleaseData) -> tuple[str, set[str]]:
     """Each transcript's questions with the answers linked to them; returns the turn ids shown."""
-    turns_by_doc: dict[str, list[dict]] = defaultdict(list)
-    for t in data.turns:
-        turns_by_doc[t["doc_id"]].append(t)
     docs = {d["doc_id"]: d for d in data.documents}
-    transcript_ids = sorted({d for d, doc in docs.items() if doc["doc_type"] == "transcript"} | set(turns_by_doc))
+    turn_doc_ids = pc.unique(data.turns.column("doc_id")).to_pylist()
+    transcript_ids = sorted({d for d, doc in docs.items() if doc["doc_type"] == "transcript"} | set(turn_doc_ids))
+    shown = transcript_ids[:MAX_TRANSCRIPTS]
+    turns_by_doc: dict[str, list[dict]] = defaultdict(list)  # the turns of the transcripts shown
+    in_shown = pc.is_in(data.turns.column("doc_id"), value_set=pa.array(shown, pa.string()))
+    for t in data.turns.filter(in_shown).to_pylist():
+        turns_by_doc[t["doc_id"]].append(t)
     shown_ids: set[str] = set()
     blocks = []
-    for i, doc_id in enumerate(transcript_ids[:MAX_TRANSCRIPTS]):
+    for i, doc_id in enumerate(shown):
         structure = transcript_structure(doc_id, turns_by_doc.get(doc_id, []))
         shown_ids |= {t["id"] for t in structure.turns}
         title = (docs.get(doc_id) or {}).get("title") or doc_id
@@ -741,18 +816,22 @@ def section_qa(data: ReleaseData) -> tuple[str, set[str]]:
 
 
 def section_quotes(data: ReleaseData, shown_turns: set[str]) -> str:
-    quotes = data.quotes or []
-    matched = [q for q in quotes if q.get("matched_turn_id")]
-    by_method = count_by(quotes, "match_method", missing="(unmatched)")
-    by_kind = count_by(quotes, "kind")
+    """Quote counts per match method and kind, and the first quotes: matched ones first, by doc_id and quote_index."""
+    quotes = data.quotes
+    turn_ids = _column(quotes, "matched_turn_id")
+    matched = pc.sum(pc.fill_null(pc.not_equal(turn_ids, ""), False), min_count=0).as_py()
+    by_method = count_by(_column(quotes, "match_method"), missing="(unmatched)")
+    by_kind = count_by(_column(quotes, "kind"))
     method_chart = bar_chart("quotes-by-method", "Quotes per match method",
                              [Bar(m, [(n, PALETTE[i % len(PALETTE)], m)]) for i, (m, n) in enumerate(by_method.items())],
                              unit=" quotes")
     method_rows = [f'<tr><td>{esc(m)}</td>{metric("quotes-by-method", n, m)}</tr>' for m, n in by_method.items()]
     kind_rows = [f'<tr><td>{esc(k)}</td><td class="num">{fmt(n)}</td></tr>' for k, n in by_kind.items()]
-    ordered = sorted(quotes, key=lambda q: (q.get("matched_turn_id") is None, q.get("doc_id") or "", q.get("quote_index") or 0))
+    sort_keys = pa.table({"unmatched": pc.is_null(turn_ids), "doc_id": pc.fill_null(_column(quotes, "doc_id"), ""),
+                          "quote_index": pc.fill_null(_column(quotes, "quote_index", pa.int64()), 0)})
+    first = pc.sort_indices(sort_keys, [(name, "ascending") for name in sort_keys.column_names])[:MAX_QUOTES]  # stable
     rows = []
-    for q in ordered[:MAX_QUOTES]:
+    for q in quotes.take(first).to_pylist():
         turn = q.get("matched_turn_id")
         if turn and turn in shown_turns:
             link = f'<a href="#turn-{esc(turn)}"><code>{esc(turn)}</code></a>'
@@ -764,12 +843,12 @@ def section_quotes(data: ReleaseData, shown_turns: set[str]) -> str:
                     f'<td>{link}</td><td class="num">{esc(f"{score:.2f}" if isinstance(score, float) else score if score is not None else "—")}</td>'
                     f'<td>{esc(q.get("match_method") or "—")}</td></tr>')
     return (f'<section id="quotes"><h2>Quote links</h2>'
-            f'<p>{metric("quotes", len(quotes), tag="b", cls="")} quotes in news and commentary, '
-            f'{metric("quotes-matched", len(matched), tag="b", cls="")} linked to a transcript turn.</p>'
+            f'<p>{metric("quotes", quotes.num_rows, tag="b", cls="")} quotes in news and commentary, '
+            f'{metric("quotes-matched", matched, tag="b", cls="")} linked to a transcript turn.</p>'
             f'<div class="grid"><figure>{method_chart}</figure><div>{_table(["match method", "quotes"], method_rows)}'
             f'{_table(["kind", "quotes"], kind_rows)}</div></div>'
             + _table(["document", "kind", "quote", "speaker", "turn", "score", "method"], rows, cls="quotes", numeric_from=99)
-            + _more(len(rows), len(quotes), "quotes") + "</section>")
+            + _more(len(rows), quotes.num_rows, "quotes") + "</section>")
 
 
 def section_quality(release_dir: Path, gold_dir: Path, raw_dir: Path) -> str:

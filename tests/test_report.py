@@ -23,7 +23,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -34,7 +34,8 @@ import pytest
 from PIL import Image
 from websockets.sync.client import connect
 
-from pressroom.report import NO_SITE, STATUS_COLOURS, render_report, transcript_structure, write_report
+from pressroom.report import (NO_REASON, NO_SITE, STATUS_COLOURS, count_by, highlight_examples, removed_by_reason,
+                              removed_by_site, render_report, transcript_structure, write_report)
 from schemas.contract import DOCUMENTS, REJECTS, SEGMENTS, TURNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -572,3 +573,88 @@ def test_transcript_structure_links_answers_to_their_question():
     assert [t["turn_index"] for t in structure.unlinked_answers] == [5]
     assert [t["turn_index"] for t in structure.other] == [6]
     assert structure.answers_linked == 2
+
+
+# --- the figures, column-wise against row by row -------------------------------------------
+
+
+def _rows_removed_by_reason(segments):
+    out = {}
+    for s in segments:
+        if s["status"] != "kept":
+            entry = out.setdefault(s["reason"] or NO_REASON, {"lines": 0, "segments": 0, "status": Counter()})
+            entry["lines"] += s["line_count"]
+            entry["segments"] += 1
+            entry["status"][s["status"]] += s["line_count"]
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["lines"], kv[0])))
+
+
+def _rows_removed_by_site(segments, documents):
+    site_of = {d["doc_id"]: d.get("site") or NO_SITE for d in documents}
+    out = {}
+    for d in documents:
+        entry = out.setdefault(site_of[d["doc_id"]], {"documents": 0, "raw_lines": 0, "lines": 0, "status": Counter()})
+        entry["documents"] += 1
+        entry["raw_lines"] += d.get("raw_nonblank_lines") or 0
+    for s in segments:
+        if s["status"] != "kept":
+            entry = out.setdefault(site_of.get(s["doc_id"], NO_SITE), {"documents": 0, "raw_lines": 0, "lines": 0, "status": Counter()})
+            entry["lines"] += s["line_count"]
+            entry["status"][s["status"]] += s["line_count"]
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["lines"], kv[0])))
+
+
+def _rows_highlight_examples(segments, limit):
+    """Round robin over the documents in doc_id order, one duplicate of each per round."""
+    per_doc = defaultdict(list)
+    for s in sorted(segments, key=lambda s: (s["doc_id"], s["segment_index"])):
+        if s["status"] == "duplicate":
+            per_doc[s["doc_id"]].append((s["doc_id"], s["segment_index"]))
+    picked, queues = [], [list(v) for _, v in sorted(per_doc.items())]
+    while queues and len(picked) < limit:
+        for queue in queues:
+            if queue and len(picked) < limit:
+                picked.append(queue.pop(0))
+        queues = [q for q in queues if q]
+    return picked
+
+
+def _rows_count_by(values, missing="(none)"):
+    counts = Counter(v if v is not None else missing for v in values)
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+
+
+def test_column_wise_figures_equal_row_by_row():
+    """removed_by_reason/_by_site, highlight_examples and count_by (Arrow) give what a plain loop over
+    the rows gives, with the same order and ties, on random small tables split into several chunks."""
+    import random
+
+    statuses = ["kept", "kept", "trimmed", "boilerplate", "duplicate", "zapped", "culled"]
+    reasons = [None, "", "navigation", "byline", "repeated_highlight", NO_REASON]
+    for seed in range(40):
+        rng = random.Random(seed)
+        doc_ids = [f"d{rng.randrange(12):02d}" for _ in range(rng.randrange(0, 8))]
+        documents = [{"doc_id": d, "site": rng.choice([None, "", "a.example", "b.example"]),
+                      "raw_nonblank_lines": rng.choice([None, 0, 5, 40])} for d in dict.fromkeys(doc_ids)]
+        segments = [{"doc_id": f"d{rng.randrange(12):02d}", "segment_index": rng.randrange(30),
+                     "status": rng.choice(statuses), "reason": rng.choice(reasons), "line_count": rng.randrange(0, 4)}
+                    for _ in range(rng.randrange(0, 60))]
+        schema = pa.schema([("doc_id", pa.string()), ("segment_index", pa.int32()), ("status", pa.string()),
+                            ("reason", pa.string()), ("line_count", pa.int32())])
+        cut = rng.randrange(len(segments) + 1)
+        table = pa.concat_tables([pa.Table.from_pylist(segments[:cut], schema), pa.Table.from_pylist(segments[cut:], schema)])
+
+        by_reason = removed_by_reason(table)
+        want = _rows_removed_by_reason(segments)
+        assert list(by_reason.items()) == list(want.items()), seed
+        for reason in want:  # statuses in the order they first occur, as the page lists them
+            assert list(by_reason[reason]["status"]) == list(want[reason]["status"]), seed
+        by_site, want = removed_by_site(table, documents), _rows_removed_by_site(segments, documents)
+        assert list(by_site.items()) == list(want.items()), seed
+        for site in want:  # Counters compare equal without their zero counts: the statuses present too
+            assert sorted(by_site[site]["status"]) == sorted(want[site]["status"]), seed
+        for limit in (1, 6, 100):
+            assert highlight_examples(table, limit) == _rows_highlight_examples(segments, limit), (seed, limit)
+        for column in ("status", "reason"):
+            got = count_by(table.column(column), missing="(gone)")
+            assert list(got.items()) == list(_rows_count_by([s[column] for s in segments], "(gone)").items()), seed
