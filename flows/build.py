@@ -13,7 +13,7 @@ by default a pass has about eight shards of 50 to 1000 documents, see
     clean-shard          map:    boilerplate, highlights, metadata, turns; dedup
                                  signatures, quotations found, speaker turns
     corpus-pass          reduce: near-duplicate clusters, speakers, the quote index
-    link-quotes          map:    quotations linked to turns (batches of quotations)
+    link-quotes          map:    quotations linked to turns (batches of documents' quotations)
     assemble-shard       map:    final rows of the shard, validated, Arrow parts
     (write)              driver: parts streamed into one Parquet file per table
 
@@ -84,8 +84,8 @@ def corpus_pass(cache_root: str, documents: list[tuple[str, tuple, str]]) -> dic
 
 
 @task(name="link-quotes", cache_policy=NO_CACHE)
-def link_quotes(found: list[dict], cache_root: str, index: str) -> list[dict]:
-    return shards.link_batch(PackStore(cache_root), index, found)
+def link_quotes(keys: list[str], found: list[list[dict]], cache_root: str, index: str) -> str:
+    return shards.link_batch(PackStore(cache_root), index, keys, found)
 
 
 @task(name="assemble-shard", cache_policy=NO_CACHE)
@@ -251,12 +251,18 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     # the corpus passes: clusters, speakers, quotes
     corpus = corpus_pass(cache_root, [(item.doc_id, item.order, c) for (item, _, _), c in zip(live, second)])
     clock.lap("corpus")
-    found = corpus.pop("found")
+    # quotes linked per document, cached under the index and the document's clean key
+    quoting = corpus.pop("quoting")
     counts["quote_index"] = "reused" if corpus["index_reused"] else "built"
-    linked = _run(link_quotes, [dict(found=b) for b in shards.batches(found, -(-len(found) // shards.SHARD_TASKS))],
-                  advance=False, cache_root=cache_root, index=corpus["index"])
-    corpus["quotes"] = [row for rows in linked for row in rows]
-    del found, linked
+    links = [shards.links_key(corpus["index_key"], k) for k, _ in quoting]
+    known = PackStore(cache_root).index("links")
+    todo = [(k, q) for k, (_, q) in zip(links, quoting) if k not in known]
+    counts["quotes_linked"] = sum(len(q) for _, q in todo)
+    _run(link_quotes, [dict(keys=[k for k, _ in b], found=[q for _, q in b])
+                       for b in shards.batches(todo, -(-len(todo) // shards.SHARD_TASKS))],
+         advance=False, cache_root=cache_root, index=corpus["index"])
+    corpus["quotes"] = [row for rows in _load_many(PackStore(cache_root), "links", "rows", links) for row in rows]
+    del quoting, todo
     shards.forget_index()  # this process's copy (thread-pool runs), not kept for the next build
     clock.lap("link quotes")
 
@@ -311,7 +317,8 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     result = release.write_release(releases_root, streamed, fingerprints, describe=describe)
     clock.lap("write")
     if keep_cache:
-        store.prune({"prepare": first, "clean": second, "link": [corpus_index_key], "final": third})
+        store.prune({"prepare": first, "clean": second, "index": [corpus_index_key], "links": links,
+                     "final": third})
     logger.info(result.message)
     table_rows = {name: result.manifest["tables"][name]["rows"] for name in schemas}
     return {"version": result.version, "latest": result.manifest["version"], "path": str(result.path),

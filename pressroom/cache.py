@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-STAGES = ("prepare", "clean", "link", "final")
+STAGES = ("prepare", "clean", "index", "links", "final")
 
 
 def key(*parts: object) -> str:

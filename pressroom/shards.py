@@ -272,9 +272,9 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
     """Reduce: near-duplicate clusters, the speakers table and the quote
     index, from the cached summaries of `documents` ((doc_id, ingest order,
     clean key) triples).  Returns the clusters by doc_id, the speakers rows,
-    the quotations found (not yet linked), the pack of the quote index
-    (stage "link", for `link_batch`), every turn id and every turn's
-    speaker_id.
+    the quotations found per document ((clean key, quotations) pairs, not
+    yet linked), the pack of the quote index (stage "index", for
+    `link_batch`), every turn id and every turn's speaker_id.
 
     The index's key is the clean keys of the documents that have turns: a
     rebuild in which no transcript changed reuses it."""
@@ -282,14 +282,15 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
     by_pack: dict[str, list[tuple[str, tuple, str]]] = defaultdict(list)
     for doc_id, order, k in documents:
         by_pack[index[k]].append((doc_id, order, k))
-    signatures, speaker_turns, found, sketches, spoken = [], [], [], [], []
+    signatures, speaker_turns, quoting, sketches, spoken = [], [], [], [], []
     for pack, members in sorted(by_pack.items()):
         summaries = store.load("clean", pack, "sum")
         for doc_id, order, k in members:
             summary: DocumentSummary = summaries[k]
             signatures.append(summary.signature)
             speaker_turns += [(order, *turn, doc_id) for turn in summary.speaker_turns]
-            found += summary.quotes_found
+            if summary.quotes_found:
+                quoting.append((k, summary.quotes_found))
             if summary.turns.ids:
                 sketches.append(summary.turns)
                 spoken.append(k)
@@ -301,23 +302,32 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
     del speaker_turns
     turns = quotes.TurnSketches.concat(sketches)
     del sketches
-    index_key = link_key(spoken)
-    pack = reused = store.index("link").get(index_key)
+    index_key = quote_index_key(spoken)
+    pack = reused = store.index("index").get(index_key)
     if pack is None:
-        pack = store.write("link", [index_key], {"index": quotes.TurnIndex(turns)})
-    return {"clusters": clusters, "speakers": speakers, "found": found, "index": pack, "index_key": index_key,
+        pack = store.write("index", [index_key], {"index": quotes.TurnIndex(turns)})
+    return {"clusters": clusters, "speakers": speakers, "quoting": quoting, "index": pack, "index_key": index_key,
             "index_reused": reused is not None, "turn_ids": set(turns.ids), "turn_speakers": turn_speakers}
 
 
-def link_key(clean_keys: Iterable[str]) -> str:
+def quote_index_key(clean_keys: Iterable[str]) -> str:
     """The quote index's key: the clean keys of the documents with turns."""
-    return key("link", *sorted(clean_keys))
+    return key("index", *sorted(clean_keys))
 
 
-def link_batch(store: PackStore, pack: str, found: Sequence[dict]) -> list[dict]:
-    """Map: a batch of quotations linked to the turns they come from
-    (`quotes.link_quotes`), against the corpus's quote index."""
-    return quotes.link_quotes(found, _load_index(str(store.path("link", pack, "index")))) if found else []
+def links_key(index_key: str, clean: str) -> str:
+    """The key of a document's linked quotes: the index and the document's
+    clean key (its quotations).  Linking a quotation reads nothing else."""
+    return key("links", index_key, clean)
+
+
+def link_batch(store: PackStore, pack: str, keys: Sequence[str], found: Sequence[Sequence[dict]]) -> str:
+    """Map: the quotations of a batch of documents (one list per document)
+    linked to the turns they come from (`quotes.link_quotes`) against the
+    corpus's quote index (stage "index", pack `pack`); stored per document
+    under `keys` (`links_key`) as a pack of stage "links"."""
+    index = _load_index(str(store.path("index", pack, "index")))
+    return store.write("links", keys, {"rows": {k: quotes.link_quotes(q, index) for k, q in zip(keys, found)}})
 
 
 @functools.lru_cache(maxsize=1)

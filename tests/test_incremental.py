@@ -116,27 +116,34 @@ def test_a_new_document_that_makes_a_line_site_boilerplate(tmp_path):
 
 def test_quote_index_is_reused_while_no_transcript_changes(tmp_path):
     """The quote index depends on the turns only: editing an article keeps
-    it (its quotes are linked against the same index), editing a transcript
-    builds a new one and the old one leaves the cache; every release is the
-    bytes of a full build."""
+    it, and only that article's quotations are linked again (the others'
+    links are cached under the index); editing a transcript builds a new
+    index, links every quotation again, and the old index leaves the cache.
+    Every release is the bytes of a full build."""
     raw = tmp_path / "raw"
     shutil.copytree(ROOT / "tests" / "corpus" / "quotes", raw)
     (raw / "gold.json").unlink()
     releases = tmp_path / "releases"
-    links = releases / ".cache" / "link"
-    assert _build(raw, releases)["work"]["quote_index"] == "built"
-    first = sorted(p.name for p in links.iterdir())
+    indexes = releases / ".cache" / "index"
+    first = _build(raw, releases)
+    total = pq.read_table(releases / "1.0.0" / "quotes.parquet").num_rows
+    assert first["work"]["quote_index"] == "built" and first["work"]["quotes_linked"] == total > 0
+    packs = sorted(p.name for p in indexes.iterdir())
 
     article = raw / "article-wire-brevik.txt"
     article.write_text(article.read_text() + "\n\nThe ministry did not comment further on Tuesday.\n")
     second = _build(raw, releases)
+    mine = pq.read_table(releases / second["version"] / "quotes.parquet").to_pandas()
     assert second["work"]["quote_index"] == "reused" and second["work"]["cleaned"] == 1
-    assert sorted(p.name for p in links.iterdir()) == first
+    assert 0 < second["work"]["quotes_linked"] == (mine.doc_id == "article-wire-brevik").sum() < total
+    assert sorted(p.name for p in indexes.iterdir()) == packs
+    _build(raw, tmp_path / "full-2", use_cache=False)
+    _same_bytes(releases / second["version"], tmp_path / "full-2" / "1.0.0")
 
     transcript = raw / "transcript-kessaly-briefing.txt"
     transcript.write_text(transcript.read_text() + "\n\nQUESTION: One more thing: will the port reopen?\n")
     third = _build(raw, releases)
-    assert third["work"]["quote_index"] == "built"
-    assert len(list(links.glob("*.keys"))) == 1 and sorted(p.name for p in links.iterdir()) != first
-    _build(raw, tmp_path / "full", use_cache=False)
-    _same_bytes(releases / third["version"], tmp_path / "full" / "1.0.0")
+    assert third["work"]["quote_index"] == "built" and third["work"]["quotes_linked"] == total
+    assert len(list(indexes.glob("*.keys"))) == 1 and sorted(p.name for p in indexes.iterdir()) != packs
+    _build(raw, tmp_path / "full-3", use_cache=False)
+    _same_bytes(releases / third["version"], tmp_path / "full-3" / "1.0.0")
