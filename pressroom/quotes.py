@@ -85,9 +85,10 @@ threshold is left unlinked (`matched_turn_id` null): it comes from someone,
 or some occasion, not in the corpus.  Turns are first narrowed to
 `CANDIDATE_TURNS` candidates per quote by the IDF weight of the content
 words they share (an inverted index, summed with numpy over all turns at
-once); shingle and paraphrase scores are two matrix products over all their
-windows, and each turn's best windows, span and score are array operations
-over those tables; rapidfuzz, the slow one, only sees the `FUZZY_WINDOWS`
+once); shingle and paraphrase scores are array operations over all their
+windows (the turns' stems and 3-grams are 64-bit hashes in flat arrays,
+`TurnSketches`, made per document in the clean pass), and each turn's best
+windows, span and score are array operations over those tables; rapidfuzz, the slow one, only sees the `FUZZY_WINDOWS`
 most similar windows of the `FUZZY_CANDIDATES` best turns.  So linking
 takes about the same time per quote on a large corpus as on a small one.
 
@@ -830,11 +831,11 @@ class TurnIndex:
 
     Every window (a run of 1 to WINDOW_SENTENCES consecutive sentences) of
     every turn is scored against a quote's sentences.  Content stems are
-    columns of a sentence x stem binary sparse matrix (the vocabulary: the
-    sorted stem hashes); a window's stems are the union of its sentences'
-    (an aggregation product, made for the rows a quote needs).  Word
-    3-grams stay hashes: a window's are its sentences' plus the seams
-    between them, read straight from the flat arrays.  The IDF of each stem
+    columns of a sentence x stem pattern in CSR arrays (the vocabulary: the
+    sorted stem hashes); a window's sentences are consecutive rows, so its
+    stems are one run of those arrays.  Word 3-grams stay hashes: a
+    window's are its sentences' plus the seams between them, read straight
+    from the flat arrays.  The IDF of each stem
     is taken over the turns' single sentences: log((N + 1) / (df + 1)) + 1;
     a stem no turn has weighs log(N + 1) + 1.  A turn x stem matrix, by
     column, gives each stem's posting list, which narrows each quote's
