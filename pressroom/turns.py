@@ -293,10 +293,25 @@ def _full_names(document_text: str, surname: str) -> Counter[str]:
     return found
 
 
+_TITLE_JUST_BEFORE = re.compile(rf"(?:{TITLE_WORDS})(?:\s+of\s+(?:the\s+)?[A-Z][\w'’-]+)?\s+\Z")
+
+
+def _titled_somewhere(document_text: str, name: str) -> bool:
+    """Whether some occurrence of `name` follows a title and whitespace: what
+    the search in `_title_before` needs, tested with one compiled pattern
+    (that search compiles a pattern per name, ~3 ms with the title list)."""
+    at = document_text.find(name)
+    while at != -1:
+        if _TITLE_JUST_BEFORE.search(document_text, 0, at):
+            return True
+        at = document_text.find(name, at + 1)
+    return False
+
+
 @lru_cache(maxsize=512)  # the entries of the documents being cleaned
 def _title_before(document_text: str, name: str) -> str | None:
     """The first title the text puts before `name` ('President Vladimir Putin')."""
-    if name not in document_text:
+    if not _titled_somewhere(document_text, name):
         return None
     match = re.search(rf"((?:[A-Z][\w'’-]+\s+){{0,3}}?(?:{TITLE_WORDS})(?:\s+of\s+(?:the\s+)?[A-Z][\w'’-]+)?)\s+{re.escape(name)}",
                       document_text)
