@@ -42,6 +42,13 @@ def key(*parts: object) -> str:
     return digest.hexdigest()
 
 
+def hash64(text: str) -> int:
+    """A 64-bit hash of `text` (blake2b), the same in every process and run:
+    Python's hash() is salted per process, and signatures made in several
+    worker processes are merged."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
 def _write_atomic(path: Path, value) -> None:
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(temporary, "wb") as handle:

@@ -96,6 +96,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pressroom.cache import hash64
+
 SHINGLE_WORDS = 5
 """Words per shingle.  Five words is the usual choice for news text: long
 enough that two different articles on the same event share few shingles,
@@ -179,15 +181,16 @@ _WORD_HASHES: dict[str, int] = {}
 _WORD_HASHES_MAX = 1 << 19  # about 60 MB of words and hashes; then it starts again
 
 
-def _token_hashes(tokens: Sequence[str]) -> np.ndarray:
-    """A stable 64-bit hash per token (blake2b, computed once per distinct
-    word and kept for the next documents: words repeat across a corpus)."""
+def token_hashes(tokens: Sequence[str]) -> np.ndarray:
+    """A stable 64-bit hash per token (`cache.hash64`, computed once per
+    distinct word and kept for the next documents: words repeat across a
+    corpus).  The quote index hashes its words with it too."""
     missing = set(tokens).difference(_WORD_HASHES)
     if len(_WORD_HASHES) + len(missing) > _WORD_HASHES_MAX:
         _WORD_HASHES.clear()
         missing = set(tokens)
     for w in missing:
-        _WORD_HASHES[w] = int.from_bytes(hashlib.blake2b(w.encode("utf-8"), digest_size=8).digest(), "little")
+        _WORD_HASHES[w] = hash64(w)
     return np.fromiter(map(_WORD_HASHES.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
 
 
@@ -200,7 +203,7 @@ def shingle_hashes(tokens: Sequence[str], size: int = SHINGLE_WORDS) -> np.ndarr
     """
     if not tokens:
         return np.zeros(0, dtype=np.uint64)
-    hashed = _token_hashes(tokens)
+    hashed = token_hashes(tokens)
     size = min(size, len(hashed))
     count = len(hashed) - size + 1
     combined = np.zeros(count, dtype=np.uint64)

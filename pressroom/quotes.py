@@ -137,7 +137,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import hashlib
 import math
 import re
 import unicodedata
@@ -150,6 +149,8 @@ from rapidfuzz import fuzz
 from scipy import sparse
 
 from pressroom import collector
+from pressroom.cache import hash64
+from pressroom.dedup import token_hashes
 
 MIN_QUOTE_WORDS = 4
 """Shorter quoted spans are scare quotes and terms ("terrorist", “natural ally”)."""
@@ -641,21 +642,10 @@ def quote_sentences(text: str) -> list[Sentence]:
     return sentences or [make_sentence(text, 0, len(text))]
 
 
-def _hash64(text: str) -> int:
-    """A 64-bit hash of `text`, the same in every process (Python's hash() is
-    salted per process, and the index is built from pieces made in several)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
-
-
-stem_hash = functools.lru_cache(maxsize=1 << 18)(_hash64)
+stem_hash = functools.lru_cache(maxsize=1 << 18)(hash64)
 """The hash of a content stem (a column of the index's stem vocabulary)."""
-_token_hash = functools.lru_cache(maxsize=1 << 18)(_hash64)
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplying by it mod 2^64 loses nothing
 _EMPTY_HASHES = np.zeros(0, dtype=np.uint64)
-
-
-def token_hashes(tokens: Sequence[str]) -> np.ndarray:
-    return np.fromiter((_token_hash(t) for t in tokens), dtype=np.uint64, count=len(tokens))
 
 
 def gram_hashes(hashes: np.ndarray) -> np.ndarray:
@@ -680,9 +670,10 @@ def _sentence_grams(tokens: tuple[str, ...]) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _stem_hashes(stems: frozenset[str]) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The sorted distinct hashes of a set of stems, and the stems sorted."""
-    return np.unique(np.fromiter((stem_hash(s) for s in stems), dtype=np.uint64)), tuple(sorted(stems))
+def _stem_hashes(stems: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The hashes of a set of stems: sorted, and in the order of the stems' text."""
+    by_text = np.fromiter((stem_hash(s) for s in sorted(stems)), dtype=np.uint64, count=len(stems))
+    return np.sort(by_text), by_text
 
 
 def _gram_owners(hashes: np.ndarray, sentence: np.ndarray, turn: np.ndarray, lengths: np.ndarray,
@@ -707,12 +698,10 @@ def _gram_owners(hashes: np.ndarray, sentence: np.ndarray, turn: np.ndarray, len
     return grams[order], owners[order], width3[seam], left[seam]
 
 
-def _ragged(offsets: np.ndarray, counts: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Positions of the runs offsets[k] .. offsets[k] + counts[k] - 1 for k in
-    `order`, run after run."""
-    counts = counts[order]
+def _ragged(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Positions of the runs starts[k] .. starts[k] + counts[k] - 1, run after run."""
     ends = np.cumsum(counts)
-    return np.repeat(offsets[order] - ends + counts, counts) + np.arange(ends[-1] if len(ends) else 0)
+    return np.repeat(starts - ends + counts, counts) + np.arange(ends[-1] if len(ends) else 0)
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
@@ -732,7 +721,7 @@ class TurnSketches:
     many stem hashes, 3-gram hashes and seam hashes (the 3-grams across its
     end and the start of the next sentence of its turn) it has; the hashes
     themselves follow, sentence after sentence.  Hashes are 64-bit
-    (`_hash64`): two different stems or 3-grams of a corpus share one with a
+    (`cache.hash64`): two different stems or 3-grams of a corpus share one with a
     probability of about n^2 / 2^65 (n = 10^8 distinct: 3 x 10^-4)."""
 
     ids: list[str]
@@ -796,8 +785,8 @@ class TurnSketches:
 
     def take(self, order: np.ndarray) -> TurnSketches:
         """The turns in `order` (positions)."""
-        sentences = _ragged(_offsets(self.sentence_count)[:-1], self.sentence_count, order)
-        hashes = {name: getattr(self, name)[_ragged(_offsets(getattr(self, count))[:-1], getattr(self, count), sentences)]
+        sentences = _ragged(_offsets(self.sentence_count)[order], self.sentence_count[order])
+        hashes = {name: getattr(self, name)[_ragged(_offsets(getattr(self, count))[sentences], getattr(self, count)[sentences])]
                   for name, count in (("stems", "stem_count"), ("grams", "gram_count"), ("seams", "seam_count"))}
         listed = order.tolist()
         return TurnSketches(*([getattr(self, name)[k] for k in listed] for name in ("ids", "doc_ids", "speakers", "texts")),
@@ -807,9 +796,8 @@ class TurnSketches:
 
 def _runs(first: np.ndarray, size: np.ndarray, columns: int) -> sparse.csr_matrix:
     """Binary matrix whose row r holds the columns first[r] .. first[r] + size[r] - 1."""
-    indptr = np.concatenate(([0], np.cumsum(size)))
-    indices = np.repeat(first, size) + np.arange(indptr[-1]) - np.repeat(indptr[:-1], size)
-    return sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(first), columns))
+    indices = _ragged(first, size)
+    return sparse.csr_matrix((np.ones(len(indices)), indices, _offsets(size)), shape=(len(first), columns))
 
 
 def _windows(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -884,26 +872,23 @@ class TurnIndex:
         self.own_turns = {d: np.array(p) for d, p in own_turns.items()}
         self.position = {t: k for k, t in enumerate(self.turn_ids)}
 
+    def _lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The column of each stem hash, and whether the turns have it at all."""
+        at = np.minimum(np.searchsorted(self.stem_vocabulary, hashes), max(len(self.stem_vocabulary) - 1, 0))
+        return at, self.stem_vocabulary[at] == hashes if len(self.stem_vocabulary) else np.zeros(len(hashes), bool)
+
     def stem_columns(self, stems: Iterable[str]) -> np.ndarray:
         """The sorted columns of the stems the turns have (the others left out)."""
-        hashes = _stem_hashes(stems if isinstance(stems, frozenset) else frozenset(stems))[0]
-        if not len(self.stem_vocabulary):
-            return np.zeros(0, np.int64)
-        at = np.minimum(np.searchsorted(self.stem_vocabulary, hashes), len(self.stem_vocabulary) - 1)
-        return at[self.stem_vocabulary[at] == hashes]
+        at, found = self._lookup(_stem_hashes(stems if isinstance(stems, frozenset) else frozenset(stems))[0])
+        return at[found]
 
     def weight(self, stem_: str) -> float:
-        column = self.stem_columns([stem_])
-        return self.unknown_weight if not len(column) else float(self.idf[column[0]])
+        return self.total_weight(frozenset([stem_]))
 
     def total_weight(self, stems: frozenset[str]) -> float:
         """The summed weights of `stems`, added in the order of the stems' text."""
-        ordered = _stem_hashes(stems)[1]
-        if not ordered or not len(self.stem_vocabulary):
-            return len(ordered) * self.unknown_weight
-        hashes = np.fromiter((stem_hash(s) for s in ordered), dtype=np.uint64, count=len(ordered))
-        at = np.minimum(np.searchsorted(self.stem_vocabulary, hashes), len(self.stem_vocabulary) - 1)
-        weights = np.where(self.stem_vocabulary[at] == hashes, self.idf[at], self.unknown_weight)
+        at, found = self._lookup(_stem_hashes(stems)[1])
+        weights = np.where(found, self.idf[at] if len(self.idf) else 0.0, self.unknown_weight)
         return sum(weights.tolist())
 
     def candidates(self, stems: Iterable[str], exclude_doc: str, limit: int = CANDIDATE_TURNS) -> list[str]:
@@ -942,17 +927,14 @@ class TurnIndex:
         positions = np.array([self.position[t] for t in turn_ids], dtype=np.int64)
         starts = self.row_bounds[positions]
         sizes = self.row_bounds[positions + 1] - starts
-        return _ragged(starts, sizes, np.arange(len(positions))), np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+        return _ragged(starts, sizes), _offsets(sizes)[:-1]
 
     def window_stem_entries(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The stem columns of the windows (a stem held by two sentences of a
         window comes twice) and the window (position in `rows`) of each: a
         window's sentences are consecutive rows of the sentence x stem matrix,
         so its entries are one run of that matrix's arrays."""
-        starts = self.stem_indptr[self.window_first[rows]]
-        counts = self.stem_indptr[self.window_first[rows] + self.window_size[rows]] - starts
-        return (self.stem_indices[_ragged(starts, counts, np.arange(len(rows)))],
-                np.repeat(np.arange(len(rows)), counts))
+        return _window_runs(self.stem_indptr, self.stem_indices, self.window_first[rows], self.window_size[rows])
 
     def window_weights(self, rows: np.ndarray) -> np.ndarray:
         """The summed IDF of each window's distinct stems, added in column order."""
@@ -964,13 +946,9 @@ class TurnIndex:
         """The 3-gram hashes of the windows (sentences and seams between them)
         and the window (position in `rows`) of each."""
         first, size = self.window_first[rows], self.window_size[rows]
-        parts = (self.gram_offsets[first], self.gram_offsets[first + size] - self.gram_offsets[first], self.grams), \
-                (self.seam_offsets[first], self.seam_offsets[first + size - 1] - self.seam_offsets[first], self.seams)
-        values, owners = [], []
-        for starts, counts, hashes in parts:
-            values.append(hashes[_ragged(starts, counts, np.arange(len(rows)))])
-            owners.append(np.repeat(np.arange(len(rows)), counts))
-        return np.concatenate(values), np.concatenate(owners)
+        grams, gram_owners = _window_runs(self.gram_offsets, self.grams, first, size)
+        seams, seam_owners = _window_runs(self.seam_offsets, self.seams, first, size - 1)  # seams between them
+        return np.concatenate((grams, seams)), np.concatenate((gram_owners, seam_owners))
 
     def _sentence_spans(self, row: int) -> tuple[str, list[tuple[int, int]]]:
         first, size = int(self.window_first[row]), int(self.window_size[row])
@@ -985,6 +963,16 @@ class TurnIndex:
         """The normalised words of a window (`Sentence.normalised`, joined)."""
         text, spans = self._sentence_spans(row)
         return " ".join(" ".join(words(text[start:end])) for start, end in spans)
+
+
+def _window_runs(offsets: np.ndarray, values: np.ndarray, first: np.ndarray,
+                 size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The values of `size` consecutive sentences from `first` on, for each
+    window (sentence k holds values[offsets[k]:offsets[k + 1]]), and the
+    window (position) of each."""
+    starts = offsets[first]
+    counts = offsets[first + size] - starts
+    return values[_ragged(starts, counts)], np.repeat(np.arange(len(first)), counts)
 
 
 def _binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:

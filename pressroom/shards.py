@@ -35,7 +35,6 @@ are cleaned again, and no others.
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
 import pickle
 from collections import Counter, defaultdict
@@ -47,7 +46,7 @@ import pyarrow as pa
 
 from pressroom import collector, dedup, quotes
 from pressroom.boilerplate import SiteBoilerplate, line_key
-from pressroom.cache import PackStore, key
+from pressroom.cache import PackStore, hash64, key
 from pressroom.changes import _turn_hash
 from pressroom.clean import CleanDocument, PreparedDocument, clean, learn_site_boilerplate, prepare
 from pressroom.corpus import speaker_id
@@ -91,8 +90,7 @@ def prepare_key(config: str, item: Item) -> str:
 
 
 def _site_hash(site: str, line: str) -> int:
-    return int.from_bytes(hashlib.blake2b(f"{site}\x00{line}".encode("utf-8", "surrogatepass"),
-                                          digest_size=8).digest(), "little")
+    return hash64(f"{site}\x00{line}")
 
 
 def _hashes(site: str, lines: Iterable[str]) -> np.ndarray:
@@ -300,14 +298,14 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
     speakers = speaker_rows(speaker_turns)
     turn_speakers = {t[2] for t in speaker_turns}
     del speaker_turns
-    turns = quotes.TurnSketches.concat(sketches)
-    del sketches
+    turn_ids = {turn_id for sketch in sketches for turn_id in sketch.ids}
     index_key = quote_index_key(spoken)
     pack = reused = store.index("index").get(index_key)
-    if pack is None:
-        pack = store.write("index", [index_key], {"index": quotes.TurnIndex(turns)})
+    if pack is None:  # the sketches are joined only when the index must be built
+        pack = store.write("index", [index_key], {"index": quotes.TurnIndex(quotes.TurnSketches.concat(sketches))})
+    del sketches
     return {"clusters": clusters, "speakers": speakers, "quoting": quoting, "index": pack, "index_key": index_key,
-            "index_reused": reused is not None, "turn_ids": set(turns.ids), "turn_speakers": turn_speakers}
+            "index_reused": reused is not None, "turn_ids": turn_ids, "turn_speakers": turn_speakers}
 
 
 def quote_index_key(clean_keys: Iterable[str]) -> str:
