@@ -179,7 +179,23 @@ class DocumentSummary:
     signature: dict  # dedup.DocumentSignature.to_record()
     speaker_turns: list[tuple]  # (turn_index, speaker_id, speaker, title, label, role)
     quotes_found: list[dict]  # quotations of a non-transcript, not yet linked
-    turns: quotes.TurnSketches  # every turn, as quote linking needs it
+    turn_ids: list[str]  # the ids of its turns
+
+
+def summarize_document(result: CleanDocument) -> tuple[DocumentSummary, quotes.TurnSketches | None]:
+    """What the corpus passes need of a cleaned document, and the sketches of
+    its turns for the quote index (None without turns).  They are stored
+    apart: the sketches are most of the bytes and are read only when the
+    index is built."""
+    row = result.document
+    summary = DocumentSummary(
+        dedup.document_signature(row["doc_id"], row["text"]).to_record(),
+        [(t["turn_index"], speaker_id(t), t["speaker"], t["speaker_title"], t["speaker_label"], t["speaker_role"])
+         for t in result.turns],
+        document_quotes(result),
+        [t["id"] for t in result.turns],
+    )
+    return summary, (quotes.TurnSketches.of_turns(result.turns) if result.turns else None)
 
 
 def document_quotes(document: CleanDocument) -> list[dict]:
@@ -191,17 +207,6 @@ def document_quotes(document: CleanDocument) -> list[dict]:
     return quotes.extract_quotes(row["doc_id"], row["text"], lines)
 
 
-def summarize_document(result: CleanDocument) -> DocumentSummary:
-    row = result.document
-    return DocumentSummary(
-        dedup.document_signature(row["doc_id"], row["text"]).to_record(),
-        [(t["turn_index"], speaker_id(t), t["speaker"], t["speaker_title"], t["speaker_label"], t["speaker_role"])
-         for t in result.turns],
-        document_quotes(result),
-        quotes.TurnSketches.of_turns(result.turns),
-    )
-
-
 @collector.paused()
 def clean_batch(raw_uri: str, items: Sequence[Item], first_keys: Sequence[str], keys: Sequence[str],
                 supported: np.ndarray, store: PackStore) -> str:
@@ -209,12 +214,14 @@ def clean_batch(raw_uri: str, items: Sequence[Item], first_keys: Sequence[str], 
     the site lines each sees, summarised for the corpus passes; one pack."""
     index = store.index("prepare")
     packs: dict[str, dict] = {}
-    cleaned, summaries = {}, {}
+    cleaned, summaries, sketches = {}, {}, {}
     for item, first, k in zip(items, first_keys, keys):
         doc = _prepared(raw_uri, item, packs, store, index.get(first), first)
         cleaned[k] = clean(doc, site_model(doc, supported))
-        summaries[k] = summarize_document(cleaned[k])
-    return store.write("clean", keys, {"sum": summaries, "data": cleaned})
+        summaries[k], sketch = summarize_document(cleaned[k])
+        if sketch is not None:
+            sketches[k] = sketch
+    return store.write("clean", keys, {"sum": summaries, "sketch": sketches, "data": cleaned})
 
 
 def _prepared(raw_uri: str, item: Item, packs: dict[str, dict], store: PackStore, pack: str | None,
@@ -280,7 +287,7 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
     by_pack: dict[str, list[tuple[str, tuple, str]]] = defaultdict(list)
     for doc_id, order, k in documents:
         by_pack[index[k]].append((doc_id, order, k))
-    signatures, speaker_turns, quoting, sketches, spoken = [], [], [], [], []
+    signatures, speaker_turns, quoting, spoken, turn_ids = [], [], [], [], set()
     for pack, members in sorted(by_pack.items()):
         summaries = store.load("clean", pack, "sum")
         for doc_id, order, k in members:
@@ -289,23 +296,35 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
             speaker_turns += [(order, *turn, doc_id) for turn in summary.speaker_turns]
             if summary.quotes_found:
                 quoting.append((k, summary.quotes_found))
-            if summary.turns.ids:
-                sketches.append(summary.turns)
+            if summary.turn_ids:
                 spoken.append(k)
+                turn_ids.update(summary.turn_ids)
         del summaries
     clusters = cluster_columns(signatures)
     del signatures
     speakers = speaker_rows(speaker_turns)
     turn_speakers = {t[2] for t in speaker_turns}
     del speaker_turns
-    turn_ids = {turn_id for sketch in sketches for turn_id in sketch.ids}
     index_key = quote_index_key(spoken)
     pack = reused = store.index("index").get(index_key)
-    if pack is None:  # the sketches are joined only when the index must be built
-        pack = store.write("index", [index_key], {"index": quotes.TurnIndex(quotes.TurnSketches.concat(sketches))})
-    del sketches
+    if pack is None:  # the sketches are read only when the index must be built
+        pack = store.write("index", [index_key], {"index": quotes.TurnIndex(_sketches(store, index, spoken))})
     return {"clusters": clusters, "speakers": speakers, "quoting": quoting, "index": pack, "index_key": index_key,
             "index_reused": reused is not None, "turn_ids": turn_ids, "turn_speakers": turn_speakers}
+
+
+def _sketches(store: PackStore, index: Mapping[str, str], keys: Sequence[str]) -> quotes.TurnSketches:
+    """The turn sketches of the documents cleaned under `keys`, joined in that order."""
+    by_pack: dict[str, list[int]] = defaultdict(list)
+    for i, k in enumerate(keys):
+        by_pack[index[k]].append(i)
+    found: list = [None] * len(keys)
+    for pack, positions in sorted(by_pack.items()):
+        sketches = store.load("clean", pack, "sketch")
+        for i in positions:
+            found[i] = sketches[keys[i]]
+        del sketches
+    return quotes.TurnSketches.concat(found)
 
 
 def quote_index_key(clean_keys: Iterable[str]) -> str:
