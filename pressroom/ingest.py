@@ -62,14 +62,20 @@ def doc_id_for(relative_path: str) -> str:
 def discover(raw_root: Path) -> list[Path]:
     """Every file under the root, hidden files and folders excepted, in a
     stable order (symlinks included: `read_document` checks where they go)."""
+    return [path for path, _ in discover_relative(raw_root)]
+
+
+def discover_relative(raw_root: Path) -> list[tuple[Path, str]]:
+    """`discover`'s files with their paths relative to the root (POSIX form)."""
     files = []
     for path in raw_root.rglob("*"):
         relative = path.relative_to(raw_root)
         if any(part.startswith(".") for part in relative.parts):
             continue
         if path.is_file() or path.is_symlink():
-            files.append(path)
-    return sorted(files, key=lambda p: p.relative_to(raw_root).as_posix())
+            files.append((path, relative.as_posix()))
+    files.sort(key=lambda pair: pair[1])
+    return files
 
 
 def _decode_text(data: bytes) -> tuple[str | None, list[str], str | None]:

@@ -42,7 +42,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from pressroom.frontmatter import FrontMatter
-from pressroom.ingest import RawDocument, Reject, decode, discover, doc_id_for, read_document
+from pressroom.ingest import RawDocument, Reject, decode, discover_relative, doc_id_for, read_document
 
 RECORD_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".parquet")
 TEXT_FIELDS = ("text", "content", "body")
@@ -142,6 +142,20 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _fingerprint(fs, root: str, relative: str, local: bool) -> tuple[str | None, int, OSError | None]:
+    """(sha256, size, None) of a text file, or (None, 0, the error)."""
+    try:
+        if local:  # without fsspec's file object: a third of the scan on 30,000 small files
+            with open(Path(root) / relative, "rb") as handle:
+                data = handle.read()
+        else:
+            with fs.open(f"{root}/{relative}", "rb") as handle:
+                data = handle.read()
+    except OSError as error:
+        return None, 0, error
+    return _sha256(data), len(data), None
+
+
 # --- reading record files ------------------------------------------------------
 
 
@@ -236,22 +250,21 @@ def scan(uri: str) -> tuple[list[Item], list[Reject]]:
     items: list[Item] = []
     rejects: list[Reject] = []
     if isinstance(fs, LocalFileSystem):  # the same files as `ingest.discover`, symlinks included
-        relatives = [p.relative_to(Path(root)).as_posix() for p in discover(Path(root))]
+        relatives = [relative for _, relative in discover_relative(Path(root))]
     else:
         relatives = list_files(fs, root)
+    local = isinstance(fs, LocalFileSystem)
     for relative in relatives:
         if is_record_file(relative):
             found, bad = scan_records(fs, root, relative)
             items += found
             rejects += bad
             continue
-        try:
-            with fs.open(f"{root}/{relative}", "rb") as handle:
-                data = handle.read()
-        except OSError as error:
+        sha256, size, error = _fingerprint(fs, root, relative, local)
+        if error is not None:
             rejects.append(Reject(doc_id_for(relative), relative, None, f"unreadable: {error.strerror or error}"))
-            continue
-        items.append(Item(doc_id_for(relative), relative, relative, None, _sha256(data), len(data)))
+        else:
+            items.append(Item(doc_id_for(relative), relative, relative, None, sha256, size))
     owners: dict[str, str] = {}
     kept = []
     for item in sorted(items, key=lambda i: i.order):
