@@ -138,13 +138,17 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+import mmap
+import pickle
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 from rapidfuzz import fuzz
 from scipy import sparse
 
@@ -866,11 +870,72 @@ class TurnIndex:
         self.posting_indptr, self.posting_indices = postings.indptr, postings.indices
         self.gram_offsets, self.grams = _offsets(sketches.gram_count), sketches.grams
         self.seam_offsets, self.seams = _offsets(sketches.seam_count), sketches.seams
-        own_turns: dict[str, list[int]] = defaultdict(list)
-        for position, doc_id in enumerate(self.doc_ids):
-            own_turns[doc_id].append(position)
-        self.own_turns = {d: np.array(p) for d, p in own_turns.items()}
+        # each document's turns: positions grouped by doc_id (sorted), for candidates() to leave out
+        by_doc = sorted(range(len(self.doc_ids)), key=self.doc_ids.__getitem__)
+        self.own_positions = np.array(by_doc, dtype=np.int64)
+        starts = [k for k in range(len(by_doc)) if k == 0 or self.doc_ids[by_doc[k]] != self.doc_ids[by_doc[k - 1]]]
+        self.own_docs = [self.doc_ids[by_doc[k]] for k in starts]
+        self.own_offsets = np.array(starts + [len(by_doc)], dtype=np.int64)
         self.position = {t: k for k, t in enumerate(self.turn_ids)}
+
+    # -- stored as files that are mapped, not read: a worker linking a few
+    # quotations touches a few pages; workers on one machine share them
+
+    _STRINGS = ("turn_ids", "doc_ids", "speakers", "texts")
+
+    def save(self, arrays_path: Path, strings_path: Path) -> None:
+        """Write the index as two files for `load`: its numpy arrays (raw,
+        aligned, after a pickled header) and its per-turn strings (an Arrow
+        IPC file)."""
+        arrays = {name: np.ascontiguousarray(value) for name, value in vars(self).items()
+                  if isinstance(value, np.ndarray)}
+        unknown = set(vars(self)) - set(arrays) - set(self._STRINGS) - {"unknown_weight", "own_docs", "position"}
+        if unknown:
+            raise TypeError(f"TurnIndex.save does not know how to store {sorted(unknown)}")
+        layout, offset = {}, 0
+        for name, value in arrays.items():
+            layout[name] = (value.dtype.str, value.shape, offset)
+            offset += -(-value.nbytes // _ALIGN) * _ALIGN
+        header = pickle.dumps({"layout": layout, "unknown_weight": self.unknown_weight, "own_docs": self.own_docs},
+                              protocol=pickle.HIGHEST_PROTOCOL)
+        start = -(-(16 + len(header)) // _ALIGN) * _ALIGN
+        with open(arrays_path, "wb") as handle:
+            handle.write(_MAGIC + start.to_bytes(8, "little") + header)
+            for name, value in arrays.items():
+                handle.seek(start + layout[name][2])
+                handle.write(value.tobytes())
+            handle.truncate(start + offset)
+        table = pa.table({name: pa.array(list(getattr(self, name)), pa.string()) for name in self._STRINGS})
+        with pa.OSFile(str(strings_path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+
+    @classmethod
+    def load(cls, arrays_path: Path, strings_path: Path) -> TurnIndex:
+        """The index `save` wrote, its arrays and strings memory-mapped
+        (read-only)."""
+        index = cls.__new__(cls)
+        with open(arrays_path, "rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        if mapped[:8] != _MAGIC:
+            raise ValueError(f"{arrays_path} is not a saved quote index")
+        start = int.from_bytes(mapped[8:16], "little")
+        header = pickle.loads(mapped[16:start])
+        for name, (dtype, shape, offset) in header["layout"].items():
+            count = int(np.prod(shape, dtype=np.int64))
+            setattr(index, name, np.frombuffer(mapped, dtype=np.dtype(dtype), count=count,
+                                               offset=start + offset).reshape(shape))
+        index.unknown_weight, index.own_docs = header["unknown_weight"], header["own_docs"]
+        table = pa.ipc.open_file(pa.memory_map(str(strings_path))).read_all()
+        for name in cls._STRINGS:
+            setattr(index, name, _Strings(table.column(name).combine_chunks()))
+        index.position = {t: k for k, t in enumerate(table.column("turn_ids").to_pylist())}
+        return index
+
+    def _own_turns(self, doc_id: str) -> np.ndarray | None:
+        k = bisect.bisect_left(self.own_docs, doc_id)
+        if k == len(self.own_docs) or self.own_docs[k] != doc_id:
+            return None
+        return self.own_positions[self.own_offsets[k]:self.own_offsets[k + 1]]
 
     def _lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The column of each stem hash, and whether the turns have it at all."""
@@ -912,15 +977,16 @@ class TurnIndex:
         # in the order of the columns, as a loop over the stems would
         found, inverse = np.unique(np.concatenate(held), return_inverse=True)
         sums = np.bincount(inverse, weights=np.concatenate(weights))
-        if exclude_doc in self.own_turns:
-            keep = ~np.isin(found, self.own_turns[exclude_doc])
+        own = self._own_turns(exclude_doc)
+        if own is not None:
+            keep = ~np.isin(found, own)
             found, sums = found[keep], sums[keep]
         if len(found) > limit:  # keep the best `limit` and whatever ties the last of them
             cut = np.partition(sums, len(sums) - limit)[len(sums) - limit]
             keep = sums >= cut
             found, sums = found[keep], sums[keep]
         ranked = found[np.lexsort((found, -sums))][:limit]  # turn_ids are sorted: position breaks ties
-        return [self.turn_ids[i] for i in ranked]
+        return [self.turn_ids[i] for i in ranked.tolist()]
 
     def window_rows(self, turn_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the turns' windows, turn after turn, and where each turn's begin among them."""
@@ -952,7 +1018,7 @@ class TurnIndex:
 
     def _sentence_spans(self, row: int) -> tuple[str, list[tuple[int, int]]]:
         first, size = int(self.window_first[row]), int(self.window_size[row])
-        return self.texts[self.sentence_turn[first]], list(zip(self.sentence_start[first:first + size].tolist(),
+        return self.texts[int(self.sentence_turn[first])], list(zip(self.sentence_start[first:first + size].tolist(),
                                                                self.sentence_end[first:first + size].tolist()))
 
     def window_sentences(self, row: int) -> list[Sentence]:
@@ -963,6 +1029,25 @@ class TurnIndex:
         """The normalised words of a window (`Sentence.normalised`, joined)."""
         text, spans = self._sentence_spans(row)
         return " ".join(" ".join(words(text[start:end])) for start, end in spans)
+
+
+_MAGIC = b"PRQIDX01"
+_ALIGN = 64
+
+
+class _Strings(Sequence):
+    """A read-only sequence of strings over an Arrow string array (mapped)."""
+
+    def __init__(self, array: pa.Array):
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return self.array[k].to_pylist()
+        return self.array[k].as_py()
 
 
 def _window_runs(offsets: np.ndarray, values: np.ndarray, first: np.ndarray,

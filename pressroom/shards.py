@@ -36,10 +36,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-import pickle
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -308,7 +308,11 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
     index_key = quote_index_key(spoken)
     pack = reused = store.index("index").get(index_key)
     if pack is None:  # the sketches are read only when the index must be built
-        pack = store.write("index", [index_key], {"index": quotes.TurnIndex(_sketches(store, index, spoken))})
+        built = quotes.TurnIndex(_sketches(store, index, spoken))
+        parts = {part: store.temporary("index", part) for part in INDEX_PARTS}
+        built.save(*parts.values())
+        del built
+        pack = store.write("index", [index_key], parts)
     return {"clusters": clusters, "speakers": speakers, "quoting": quoting, "index": pack, "index_key": index_key,
             "index_reused": reused is not None, "turn_ids": turn_ids, "turn_speakers": turn_speakers}
 
@@ -343,17 +347,20 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], found: Sequence
     linked to the turns they come from (`quotes.link_quotes`) against the
     corpus's quote index (stage "index", pack `pack`); stored per document
     under `keys` (`links_key`) as a pack of stage "links"."""
-    index = _load_index(str(store.path("index", pack, "index")))
+    index = _load_index(*(str(store.path("index", pack, part)) for part in INDEX_PARTS))
     return store.write("links", keys, {"rows": {k: quotes.link_quotes(q, index) for k, q in zip(keys, found)}})
 
 
+INDEX_PARTS = ("arrays", "strings")
+"""The files of a quote index pack (`quotes.TurnIndex.save`)."""
+
+
 @functools.lru_cache(maxsize=1)
-def _load_index(path: str) -> quotes.TurnIndex:
-    """The quote index, read once per process for all the batches it links.
-    A Dask worker keeps the last one it read until it reads another (a
-    local cluster's workers end with the build)."""
-    with collector.paused(), open(path, "rb") as handle:
-        return pickle.load(handle)
+def _load_index(arrays: str, strings: str) -> quotes.TurnIndex:
+    """The quote index, mapped once per process for all the batches it
+    links.  A Dask worker keeps the last one it mapped until it maps another
+    (a local cluster's workers end with the build)."""
+    return quotes.TurnIndex.load(Path(arrays), Path(strings))
 
 
 def forget_index() -> None:

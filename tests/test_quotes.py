@@ -557,3 +557,31 @@ def test_turn_sketches_hold_the_3_grams_and_seams_of_the_sentences_as_strings_do
             assert set(sketches.seams[seam_at[k]:seam_at[k + 1]].tolist()) == hashed(expected)
             k += 1
     assert k == len(sketches.start)
+
+
+def test_a_saved_index_is_mapped_back_and_links_the_same(tmp_path):
+    """`TurnIndex.save` / `load`: every array and string comes back (mapped,
+    read-only), and linking against the loaded index gives the rows of the
+    index it was saved from (copies of turns in another document make ties
+    and an excluded document)."""
+    turns, found = gold_corpus()
+    turns += [{**t, "id": f"copy:{t['id']}", "doc_id": "copy"} for t in turns[:4]]
+    built = quotes.TurnIndex(turns)
+    built.save(tmp_path / "arrays", tmp_path / "strings")
+    loaded = quotes.TurnIndex.load(tmp_path / "arrays", tmp_path / "strings")
+    arrays = {name for name, value in vars(built).items() if isinstance(value, np.ndarray)}
+    assert {"idf", "window_first", "grams", "own_positions"} <= arrays
+    for name in arrays:
+        mine = getattr(loaded, name)
+        assert mine.dtype == getattr(built, name).dtype and np.array_equal(mine, getattr(built, name)), name
+        assert not mine.flags.writeable
+    for name in ("turn_ids", "doc_ids", "speakers", "texts"):
+        assert list(getattr(loaded, name)) == list(getattr(built, name)), name
+    assert loaded.unknown_weight == built.unknown_weight and loaded.own_docs == built.own_docs
+    rows = quotes.link_quotes(found, built)
+    assert any(r["matched_turn_id"] for r in rows)
+    assert quotes.link_quotes(found, loaded) == rows
+    assert loaded.position == built.position
+    (tmp_path / "bad").write_bytes(b"not an index at all")
+    with pytest.raises(ValueError, match="not a saved quote index"):
+        quotes.TurnIndex.load(tmp_path / "bad", tmp_path / "strings")
