@@ -285,14 +285,27 @@ def lsh_bands(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
 
 
 def candidate_pairs(signatures: Mapping[str, np.ndarray], bands: int, rows: int) -> set[tuple[str, str]]:
-    """Pairs of doc_ids (sorted) whose signatures agree on at least one band."""
+    """Pairs of doc_ids (sorted) whose signatures agree on at least one band.
+
+    A band's buckets are the distinct byte strings of that slice of the
+    signatures (`np.unique` over them as opaque values): only documents in
+    a bucket of two or more reach Python."""
     pairs: set[tuple[str, str]] = set()
+    if not signatures:
+        return pairs
+    ids = sorted(signatures)
+    matrix = np.stack([signatures[d] for d in ids])
     for band in range(bands):
-        buckets: dict[bytes, list[str]] = defaultdict(list)
-        for doc_id, sig in signatures.items():
-            buckets[sig[band * rows:(band + 1) * rows].tobytes()].append(doc_id)
-        for members in buckets.values():
-            members.sort()
+        block = np.ascontiguousarray(matrix[:, band * rows:(band + 1) * rows])
+        keys = block.view(np.dtype((np.void, block.shape[1] * block.itemsize))).ravel()
+        _, bucket, size = np.unique(keys, return_inverse=True, return_counts=True)
+        shared = np.flatnonzero(size[bucket.ravel()] > 1)
+        if not len(shared):
+            continue
+        shared = shared[np.argsort(bucket.ravel()[shared], kind="stable")]  # by bucket, then doc_id
+        cuts = np.flatnonzero(np.diff(bucket.ravel()[shared])) + 1
+        for group in np.split(shared, cuts):
+            members = [ids[k] for k in group.tolist()]
             pairs.update((x, y) for i, x in enumerate(members) for y in members[i + 1:])
     return pairs
 

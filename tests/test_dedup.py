@@ -169,3 +169,34 @@ def test_seed_documents_are_all_unique():
     raw = Path(__file__).resolve().parent.parent / "raw"
     docs = [(p.stem, p.read_text(encoding="utf-8")) for p in sorted(raw.glob("*.txt"))]
     assert all(c.kind == dedup.KIND_UNIQUE for c in dedup.find_document_clusters(docs).values())
+
+
+def test_candidate_pairs_are_the_documents_sharing_a_band():
+    """The vectorised banding equals bucketing each band's bytes in a dict,
+    on random signatures drawn from few values (many shared bands, buckets
+    of every size, no documents, one document)."""
+    import random
+    from collections import defaultdict
+
+    def bucketed(signatures, bands, rows):
+        pairs = set()
+        for band in range(bands):
+            buckets = defaultdict(list)
+            for doc_id, sig in signatures.items():
+                buckets[sig[band * rows:(band + 1) * rows].tobytes()].append(doc_id)
+            for members in buckets.values():
+                members.sort()
+                pairs.update((x, y) for i, x in enumerate(members) for y in members[i + 1:])
+        return pairs
+
+    rng = random.Random(3)
+    found = 0
+    for _ in range(300):
+        bands, rows, values = rng.randint(1, 6), rng.randint(1, 4), rng.randint(1, 3)
+        signatures = {f"d{rng.randint(0, 99):02d}": np.array([rng.randint(0, values) for _ in range(bands * rows)],
+                                                             dtype=np.uint32)
+                      for _ in range(rng.randint(0, 12))}
+        expected = bucketed(signatures, bands, rows)
+        assert dedup.candidate_pairs(signatures, bands, rows) == expected
+        found += len(expected)
+    assert found > 1000
