@@ -2,6 +2,7 @@
 started here on loopback, reporting to a real Prefect server; and the local
 cluster option.  Either way the release has the bytes of a one-process build."""
 
+import json
 import os
 import socket
 import subprocess
@@ -99,6 +100,10 @@ def test_build_on_a_dask_cluster(cluster, seed_release, tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert '"version": "1.0.0"' in run.stdout
     _same_tables(releases / "1.0.0", seed_release)
+    # connecting to the cluster is start-up, reported apart from the build's phases
+    summary = json.loads(run.stdout[run.stdout.index("{"):run.stdout.rindex("}") + 1])
+    assert list(summary["startup"]) == ["dask workers"] and summary["startup"]["dask workers"] >= 0
+    assert list(summary["timings"])[0] == "scan"
     # the shard tasks ran on the cluster's workers and reported to the server
     from prefect.client.orchestration import get_client
 
