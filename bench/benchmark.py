@@ -11,13 +11,14 @@ worker processes, `--local-cluster N`):
   apart and reported beside it;
 * the seconds of each phase (scan, prepare, clean, corpus, assemble, write);
 * peak RSS of the whole process tree (driver, workers, Prefect server),
-  sampled every 0.2 s;
+  sampled every 0.2 s, and peak PSS (shared pages counted once);
 
 then the speed-up of N workers over one, and an incremental rebuild after
 `--changed` (default 1%) of the documents were edited in place, against the
-full build with the same workers, and whether its tables are byte-identical
-to a full build of the edited corpus (`--check-identical`, one more full
-build).  Not a test: it takes minutes, and the figures depend on the machine.
+full build with the same workers (with `--articles`, also after as many
+articles, no transcript, were edited), and whether its tables are
+byte-identical to a full build of the edited corpus (`--check-identical`,
+one more full build each).  Not a test: it takes minutes, and the figures depend on the machine.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -43,10 +45,13 @@ TABLES = ("documents", "segments", "turns", "speakers", "quotes", "rejects")
 
 
 class PeakRSS:
-    """Peak of the summed RSS of a process and all its descendants."""
+    """Peak of the summed RSS of a process and all its descendants, and of
+    their summed PSS (proportional set size: a page mapped by two processes,
+    such as the quote index the workers map, counts half in each, so the
+    sum is the memory the tree really holds; RSS counts it twice)."""
 
     def __init__(self, pid: int, every: float = 0.2):
-        self.process, self.every, self.peak = psutil.Process(pid), every, 0
+        self.process, self.every, self.peak, self.peak_pss = psutil.Process(pid), every, 0, 0
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -55,21 +60,24 @@ class PeakRSS:
         while not self.done.is_set():
             try:
                 tree = [self.process] + self.process.children(recursive=True)
-                total = 0
+                total = proportional = 0
                 for p in tree:
                     try:
-                        total += p.memory_info().rss
+                        memory = p.memory_full_info()
+                        total += memory.rss
+                        proportional += memory.pss
                     except psutil.Error:
                         pass
                 self.peak = max(self.peak, total)
+                self.peak_pss = max(self.peak_pss, proportional)
             except psutil.Error:
                 pass
             self.done.wait(self.every)
 
-    def stop(self) -> int:
+    def stop(self) -> tuple[int, int]:
         self.done.set()
         self.thread.join()
-        return self.peak
+        return self.peak, self.peak_pss
 
 
 def build(raw: Path, releases: Path, workers: int, cache: bool = True, shard_size: int | None = None) -> dict:
@@ -84,12 +92,12 @@ def build(raw: Path, releases: Path, workers: int, cache: bool = True, shard_siz
     sampler = PeakRSS(process.pid)
     out, err = process.communicate()
     wall = time.perf_counter() - started
-    peak = sampler.stop()
+    peak, peak_pss = sampler.stop()
     if process.returncode != 0:
         raise SystemExit(f"build failed ({process.returncode}):\n{err[-4000:]}")
     summary = json.loads(out)
     build_seconds = sum(summary.get("timings", {}).values())
-    return {"wall": wall, "build": build_seconds, "startup": wall - build_seconds, "peak_rss": peak,
+    return {"wall": wall, "build": build_seconds, "startup": wall - build_seconds, "peak_rss": peak, "peak_pss": peak_pss,
             "timings": summary.get("timings"), "work": summary.get("work"), "version": summary.get("version"),
             "path": summary.get("path")}
 
@@ -106,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changed", type=float, default=0.01, help="share of documents edited for the rebuild")
     parser.add_argument("--shard-size", type=int, help="documents per shard (default: the build's automatic size)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/pressroom-bench"))
+    parser.add_argument("--articles", action="store_true",
+                        help="also time a rebuild after the same share of documents, all articles, were edited "
+                             "(the quote index is then reused)")
     parser.add_argument("--check-identical", action="store_true",
                         help="also build the edited corpus from scratch and compare the bytes")
     args = parser.parse_args(argv)
@@ -129,34 +140,41 @@ def main(argv: list[str] | None = None) -> int:
         per_core = size / result["build"] / workers
         print(f"\n{workers} worker(s): {result['build']:.1f} s build + {result['startup']:.1f} s Prefect/cluster "
               f"start-up; {size / result['build']:.2f} MB/s, {per_core:.2f} MB/s per core; "
-              f"peak RSS {result['peak_rss'] / 2**30:.2f} GiB")
+              f"peak RSS {result['peak_rss'] / 2**30:.2f} GiB (PSS {result['peak_pss'] / 2**30:.2f} GiB)")
         print("  phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items()))
     if 1 in full and len(full) > 1:
         best = max(full)
         print(f"\nspeed-up of {best} workers over 1: {full[1]['build'] / full[best]['build']:.2f}x")
 
     workers = max(full)
-    edited = args.work / f"edited-{args.mb:g}mb"
-    shutil.rmtree(edited, ignore_errors=True)
-    shutil.copytree(raw, edited)
-    releases = args.work / "releases-incremental"
-    shutil.rmtree(releases, ignore_errors=True)
-    shutil.copytree(args.work / f"releases-{workers}w", releases)
-    changed = mutate(edited, args.changed, args.seed)
-    result = build(edited, releases, workers, shard_size=args.shard_size)
-    share = result["build"] / full[workers]["build"]
-    print(f"\nincremental rebuild after {len(changed)} documents ({args.changed:.0%}) edited, {workers} worker(s): "
-          f"{result['build']:.1f} s = {share:.1%} of the full build "
-          f"(+{result['startup']:.1f} s start-up); peak RSS {result['peak_rss'] / 2**30:.2f} GiB")
-    print("  phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items()))
-    print("  work: " + json.dumps(result["work"]))
-    if args.check_identical:
-        scratch = args.work / "releases-scratch"
-        shutil.rmtree(scratch, ignore_errors=True)
-        again = build(edited, scratch, workers, cache=False, shard_size=args.shard_size)
-        same = all((Path(result["path"]) / f"{t}.parquet").read_bytes()
-                   == (Path(again["path"]) / f"{t}.parquet").read_bytes() for t in TABLES)
-        print(f"  identical to a full build of the edited corpus: {'yes' if same else 'NO'}")
+    articles = {row["source_path"] for row in pq.read_table(
+        Path(full[workers]["path"]) / "documents.parquet", columns=["source_path", "doc_type"]).to_pylist()
+        if row["doc_type"] != "transcript"}
+    runs = [("", None)] + ([("articles-", articles)] if args.articles else [])
+    for prefix, eligible in runs:
+        edited = args.work / f"edited-{prefix}{args.mb:g}mb"
+        shutil.rmtree(edited, ignore_errors=True)
+        shutil.copytree(raw, edited)
+        releases = args.work / f"releases-{prefix}incremental"
+        shutil.rmtree(releases, ignore_errors=True)
+        shutil.copytree(args.work / f"releases-{workers}w", releases)
+        changed = mutate(edited, args.changed, args.seed, eligible)
+        result = build(edited, releases, workers, shard_size=args.shard_size)
+        share = result["build"] / full[workers]["build"]
+        which = "documents" if eligible is None else "articles (no transcript)"
+        print(f"\nincremental rebuild after {len(changed)} {which} ({args.changed:.0%} of the documents) edited, "
+              f"{workers} worker(s): {result['build']:.1f} s = {share:.1%} of the full build "
+              f"(+{result['startup']:.1f} s start-up); peak RSS {result['peak_rss'] / 2**30:.2f} GiB "
+              f"(PSS {result['peak_pss'] / 2**30:.2f} GiB)")
+        print("  phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items()))
+        print("  work: " + json.dumps(result["work"]))
+        if args.check_identical:
+            scratch = args.work / f"releases-{prefix}scratch"
+            shutil.rmtree(scratch, ignore_errors=True)
+            again = build(edited, scratch, workers, cache=False, shard_size=args.shard_size)
+            same = all((Path(result["path"]) / f"{t}.parquet").read_bytes()
+                       == (Path(again["path"]) / f"{t}.parquet").read_bytes() for t in TABLES)
+            print(f"  identical to a full build of the edited corpus: {'yes' if same else 'NO'}")
     return 0
 
 

@@ -365,12 +365,14 @@ def generate(out: Path, megabytes: float, seed: int = 7, fmt: str = "txt", recor
     return {"documents": number, "bytes": written}
 
 
-def mutate(out: Path, share: float, seed: int = 7) -> list[str]:
+def mutate(out: Path, share: float, seed: int = 7, eligible: set[str] | None = None) -> list[str]:
     """Edit `share` of the .txt documents in place (a sentence added to one
-    paragraph); returns the files changed."""
+    paragraph), chosen among the `eligible` relative paths if given; returns
+    the files changed."""
     files = sorted(p for p in out.rglob("*.txt"))
+    pool = files if eligible is None else [p for p in files if p.relative_to(out).as_posix() in eligible]
     rng = random.Random(f"mutate-{seed}")
-    chosen = rng.sample(files, max(1, round(len(files) * share)))
+    chosen = rng.sample(pool, min(len(pool), max(1, round(len(files) * share))))
     prose = Prose(training_paragraphs())
     for path in chosen:
         text = path.read_text()
