@@ -367,6 +367,9 @@ def canonical_member(members: Sequence[DocumentSignature]) -> DocumentSignature:
 
 
 def assign_canonical(members: Sequence[DocumentSignature]) -> dict[str, DocumentCluster]:
+    if len(members) == 1:  # most documents: no signature to compare
+        only = members[0]
+        return {only.doc_id: DocumentCluster(only.doc_id, only.doc_id, 1.0, KIND_UNIQUE, 1)}
     canonical = canonical_member(members)
     result = {}
     for sig in members:
