@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -477,7 +477,7 @@ def document_slices(store: PackStore, finals: Sequence[str], name: str) -> Itera
     doc_id order), as slices of the packs' tables (consecutive rows of a
     pack are one slice)."""
     index = store.index("final")
-    tables: dict[str, pa.Table] = {}
+    tables: OrderedDict[str, pa.Table] = OrderedDict()  # the packs read last: memory stays bounded
     metas: dict[str, dict] = {}
     run: list = []  # [pack, first, count]
     for final in finals:
@@ -497,9 +497,19 @@ def document_slices(store: PackStore, finals: Sequence[str], name: str) -> Itera
         yield _slice(store, tables, name, *run)
 
 
-def _slice(store: PackStore, tables: dict, name: str, pack: str, first: int, count: int) -> pa.Table:
-    if pack not in tables:
+PACKS_OPEN = 4
+"""Final packs `document_slices` keeps read at once.  A pack holds documents
+of one stretch of doc_ids, so a full build reads each once; a rebuild's
+packs of edited documents interleave with a few older ones."""
+
+
+def _slice(store: PackStore, tables: OrderedDict, name: str, pack: str, first: int, count: int) -> pa.Table:
+    if pack in tables:
+        tables.move_to_end(pack)
+    else:
         tables[pack] = read_part(store.path("final", pack, f"{name}.arrow"))
+        if len(tables) > PACKS_OPEN:
+            tables.popitem(last=False)
     return tables[pack].slice(first, count)
 
 
