@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pressroom import dedup, highlights
+from pressroom import boilerplate, dedup, highlights, normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = [ROOT / "raw", ROOT / "tests" / "corpus"]
@@ -117,6 +117,131 @@ def test_pair_index_shared_pairs_are_the_pairs_of_two_paragraphs_or_more():
         assert index.shared == {pair for pair, n in counts.items() if n >= 2}
         for pair, holders in index.postings.items():
             assert holders == [j for j, p in profiles.items() if pair in p.bigrams]
+
+
+
+# --- normalize: lines ftfy leaves alone ---------------------------------------------
+
+def skipped_characters() -> list[str]:
+    """The characters fix_encoding lets a line skip ftfy with, read off its pattern."""
+    return [chr(c) for c in range(0x2FFFF) if not normalize._NOT_FTFY_STABLE.search(chr(c))]
+
+
+def ftfy_and_nfc(line: str) -> str:
+    import ftfy
+    return unicodedata.normalize("NFC", ftfy.fix_text(line, normalize._FTFY_CONFIG))
+
+
+def mojibake(text: str) -> list[str]:
+    """`text` as UTF-8 read in the single-byte encodings ftfy undoes."""
+    out = []
+    for encoding in ("windows-1252", "latin-1", "mac-roman", "windows-1251", "cp437"):
+        out.append(text.encode("utf-8").decode(encoding, errors="replace"))
+    return out
+
+
+def test_fix_encoding_equals_ftfy():
+    rng = random.Random(11)
+    skipped = skipped_characters()
+    assert set(skipped) >= {chr(c) for c in range(0x20, 0x7F)} | set("’‘“”–—…")
+    risky = list("©·âÃ€™œ»¿ï\x9d\x81é\u0301ﬁＡ\t\x1b\x00\u200b\ufeff\u00a0") + mojibake("’“”–—…é·©ü")
+    alphabet = [*"a .'", *[c for c in skipped if not c.isascii()], *"©âÃ€™\x9d\t"]
+    short = [""]
+    for _ in range(3):  # every string of up to 3 characters: every byte window UTF-8 decoding looks at
+        short = [s + c for s in short for c in alphabet] + short
+    pool = [*skipped, *[c for c in skipped if not c.isascii()] * 20, *risky]
+    fuzz = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 60))) for _ in range(30_000)]
+    lines = [line for line in corpus_lines() if not line.isascii()]
+    for line in (*lines, *set(short), *fuzz):
+        if not line.isascii():
+            assert normalize.fix_encoding(line) == ftfy_and_nfc(line), line
+
+
+def test_skipped_characters_cannot_be_read_as_utf8_mojibake():
+    """The argument of normalize._NOT_FTFY_STABLE, checked against ftfy's own
+    list of encodings: in each, the non-ASCII characters a line may skip
+    ftfy with are missing, or all UTF-8 continuation bytes, or all lead bytes
+    (which need a continuation); and none is a control character."""
+    from ftfy.chardata import CHARMAP_ENCODINGS
+
+    skipped = skipped_characters()
+    assert all(c.isprintable() for c in skipped)
+    for encoding in CHARMAP_ENCODINGS:
+        codes = set()
+        for c in skipped:
+            if not c.isascii():
+                try:
+                    codes.update(c.encode(encoding))
+                except UnicodeEncodeError:
+                    continue
+        assert not codes or all(0x80 <= b <= 0xBF for b in codes) or all(b >= 0xC2 for b in codes), encoding
+
+
+# --- boilerplate: form rules ----------------------------------------------------------
+
+
+def reference_form_rule(text: str) -> str | None:
+    """form_rule as first written: every rule in order, keywords rule by rule."""
+    b = boilerplate
+    if b.is_byline(text):
+        return "byline"
+    if b.is_site_date_line(text):
+        return "site_date_line"
+    if b.is_media_banner(text):
+        return "video_notice"
+    if b.is_menu(text):
+        return "navigation"
+    if b.has_no_words(text) and not b._DIGIT.search(text):
+        return "separator"
+    n_words = len(text.split())
+    folded = b._keyword_text(text)
+    for name, pattern, max_words, keywords in b.FORM_RULES:
+        if (n_words <= max_words and (not keywords or folded is None or any(k in folded for k in keywords))
+                and pattern.search(text)):
+            return name
+    return None
+
+
+def form_rule_samples() -> list[str]:
+    """Corpus lines, their paragraphs, and lines made to hit each rule at
+    several lengths (a rule's pattern glued to words before and after)."""
+    samples = set(corpus_lines())
+    for text in corpus_texts():
+        samples.update(p.strip() for p in text.split("\n\n") if p.strip())
+    seeds = [line for line in corpus_lines() if boilerplate.form_rule.__wrapped__(line)]
+    rng = random.Random(5)
+    filler = "the minister said that talks would continue".split()
+    for line in seeds:
+        for n in (0, 3, 10, 30, 70, 140):
+            words = " ".join(rng.choice(filler) for _ in range(n))
+            samples.update({f"{line} {words}".strip(), f"{words} {line}".strip(), line.upper(), line.lower()})
+        # letters that re.IGNORECASE matches to ASCII but str.lower() does not lower to it (_keyword_text)
+        samples.update({line.replace("s", "ſ"), line.replace("k", "\u212a"), line.replace("i", "ı"),
+                        line.upper().replace("I", "İ")})
+    return sorted(samples)
+
+
+def test_form_rule_equals_the_rule_by_rule_loop():
+    samples = form_rule_samples()
+    assert len(samples) > 5000
+    hits = Counter()
+    for text in samples:
+        expected = reference_form_rule(text)
+        assert boilerplate.form_rule.__wrapped__(text) == expected, text
+        hits[expected] += 1
+    assert len(hits) > 20  # most rules fire on some sample
+
+
+def test_anchored_rules_match_only_at_the_start():
+    anchored = [pattern for _, pattern, _, _ in boilerplate.FORM_RULES if boilerplate._anchored(pattern.pattern)]
+    assert len(anchored) >= 15
+    for pattern in anchored:
+        for text in corpus_lines():
+            assert bool(pattern.search(text)) == bool(pattern.match(text)), (pattern.pattern, text)
+    assert boilerplate._anchored(r"^a|^b(?:c|d)|^[|(]x")
+    assert not boilerplate._anchored(r"^a|b")
+    assert not boilerplate._anchored(r"^(?:a)|[^|]|^c")
+    assert not boilerplate._anchored(r"^\(|x")
 
 
 if __name__ == "__main__":
