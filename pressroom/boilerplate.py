@@ -230,7 +230,12 @@ _LONGEST_RULE = max(max_words for _, _, max_words, _ in FORM_RULES)
 @functools.cache
 def _rule_set(n_words: int) -> _RuleSet:
     """The rules for paragraphs of `n_words` words (at most _LONGEST_RULE + 1)."""
-    return _RuleSet.of(tuple(rule for rule in FORM_RULES if n_words <= rule[2]))
+    return _rule_set_of(tuple(rule for rule in FORM_RULES if n_words <= rule[2]))
+
+
+@functools.cache
+def _rule_set_of(rules) -> _RuleSet:  # one per distinct set of rules: each compiles a pattern
+    return _RuleSet.of(rules)
 
 
 def _words(text: str) -> list[str]:

@@ -272,10 +272,34 @@ def _spellings(document_text: str, key: str) -> Counter[str]:
     words = key.split()
     pattern = r"\b" + r"\s+".join(r"[\w'’-]{%d,%d}" % (max(1, len(w) - 1), len(w) + 1) for w in words) + r"\b"
     found: Counter[str] = Counter()
+    lowered = _lowered_if_plain(document_text)
+    if lowered is not None:
+        # a spelling folds to `key` only where the lowered text holds `key`
+        # (see _lowered_if_plain): the pattern is tried at those places only
+        compiled = re.compile(pattern)
+        at = lowered.find(key)
+        while at != -1:
+            if (match := compiled.match(document_text, at)) and fold(match.group()) == key:
+                found[match.group()] += 1
+            at = lowered.find(key, at + 1)
+        return found
     for match in re.finditer(f"(?=({pattern}))", document_text):  # overlapping matches
         if fold(match.group(1)) == key:
             found[match.group(1)] += 1
     return found
+
+
+_NOT_PLAIN = re.compile("[^\x00-\x7f’‘“”–—…]")
+
+
+@lru_cache(maxsize=4)
+def _lowered_if_plain(document_text: str) -> str | None:
+    """The text lowered, when it is ASCII but for curly quotes, dashes and
+    ellipses; else None.  In such a text a spelling of a name (word
+    characters, apostrophes, hyphens, whitespace) folds as it lowers, and
+    lowering keeps every character in its place: where a spelling folds to
+    a key, the lowered text holds the key."""
+    return None if _NOT_PLAIN.search(document_text) else document_text.lower()
 
 
 @lru_cache(maxsize=512)  # the entries of the documents being cleaned

@@ -8,6 +8,7 @@ file of the test corpora, and on inputs made to hit the edge cases.
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 from collections import Counter
 from functools import lru_cache
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pressroom import boilerplate, dedup, highlights, normalize
+from pressroom import boilerplate, dedup, highlights, normalize, quotes, turns
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = [ROOT / "raw", ROOT / "tests" / "corpus"]
@@ -242,6 +243,72 @@ def test_anchored_rules_match_only_at_the_start():
     assert not boilerplate._anchored(r"^a|b")
     assert not boilerplate._anchored(r"^(?:a)|[^|]|^c")
     assert not boilerplate._anchored(r"^\(|x")
+
+
+
+# --- turns: spellings of a name -------------------------------------------------------
+
+
+def reference_spellings(document_text: str, key: str) -> Counter:
+    words = key.split()
+    pattern = r"\b" + r"\s+".join(r"[\w'’-]{%d,%d}" % (max(1, len(w) - 1), len(w) + 1) for w in words) + r"\b"
+    found: Counter = Counter()
+    for match in re.finditer(f"(?=({pattern}))", document_text):
+        if turns.fold(match.group(1)) == key:
+            found[match.group(1)] += 1
+    return found
+
+
+def test_spellings_equal_trying_every_position():
+    rng = random.Random(9)
+    texts = [t for t in corpus_texts() if len(t) < 200_000]
+    # plain texts (the fast path) and the same with accents and odd spaces (the slow one)
+    texts += [t.replace("e", "é", 3) for t in texts[:40]] + [t.replace(" ", "\u00a0", 5) for t in texts[:40]]
+    texts += ["Tom Tom Tom Tom", "Jean-Pierre  O’Neill met JEAN-PIERRE O’NEILL and jean-pierre\to’neill, Jean-Pierres O’Neill.",
+              "Ms. Smith-Jones, Ms SMITH JONES and Smith Jones", "I’m Tom  Baxter; TOM\nBAXTER; Tom Baxters"]
+    fast = 0
+    for text in texts:
+        names = re.findall(r"[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2}", text)
+        keys = {turns.fold(n) for n in rng.sample(names, min(len(names), 25))}
+        keys |= {k[:-1] for k in list(keys)[:5] if len(k.split()[-1]) > 2}  # shorter than a spelling
+        for key in keys:
+            if not key.strip():
+                continue
+            turns._spellings.cache_clear()
+            assert turns._spellings(text, key) == reference_spellings(text, key), (key, text[:60])
+            assert list(turns._spellings(text, key)) == list(reference_spellings(text, key))  # same order
+        fast += turns._lowered_if_plain(text) is not None
+    assert fast > 20
+
+
+
+# --- quotes: turn sketches ------------------------------------------------------------
+
+
+def test_sketch_words_and_stem_hashes_equal_the_plain_computation():
+    texts = [*corpus_texts(), *ODD_TEXTS, "It’s ‘quoted’ — U.S. 5,000 don’t. Next… and İ ſ.", "I don‘t like rock‘n‘roll."]
+    plain = 0
+    for text in texts:
+        prepared = quotes._plain_words_text(text)
+        plain += prepared is not None
+        for start, end in quotes.sentence_spans(text):
+            expected = quotes.words(text[start:end])
+            if prepared is not None:
+                assert quotes._WORD.findall(prepared, start, end) == expected, text[start:end]
+            hashes = [h for w in expected if (h := quotes._content_stem_hash(w)) is not None]
+            assert hashes == [quotes.stem_hash(s) for s in quotes._content_stems(expected)]
+    assert plain > 20
+
+
+def test_turn_sketches_equal_those_of_the_plain_words(monkeypatch):
+    turns_ = [{"id": f"d:{n}", "doc_id": "d", "speaker": None, "text": text}
+              for n, text in enumerate([*corpus_texts()[:40], *ODD_TEXTS])]
+    fast = quotes.TurnSketches.of_turns(turns_)
+    monkeypatch.setattr(quotes, "_plain_words_text", lambda text: None)
+    slow = quotes.TurnSketches.of_turns(turns_)
+    for name in ("sentence_count", "start", "end", "words", "stem_count", "gram_count", "seam_count",
+                 "stems", "grams", "seams"):
+        assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
 
 
 if __name__ == "__main__":
