@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pressroom.paragraphs import Paragraph
@@ -202,26 +202,29 @@ def _anchored(pattern: str) -> bool:
     return all(a.startswith("^") for a in alternatives)
 
 
+_JOINED = tuple(pattern for _, pattern, _, keywords in FORM_RULES if not keywords and _anchored(pattern.pattern))
+_ANY_JOINED = re.compile("|".join(f"(?:{p.pattern})" for p in _JOINED), re.I)
+"""The form rules anchored at the start (`_anchored`) that have no keywords,
+joined in one pattern: when it does not match at the start, none of them
+matches, whatever the paragraph's length."""
+
+
 @dataclass(frozen=True)
 class _RuleSet:
     """The form rules that apply to a paragraph of some length, in order,
     with what lets `form_rule` rule most of them out at once: all their
-    keywords (looked up once per paragraph, not rule by rule), and one
-    pattern joining the rules anchored at the start (`_anchored`) that have
-    no keywords: when it does not match at the start, none of them does."""
+    keywords (looked up once per paragraph, not rule by rule), and whether
+    one of them is in `_ANY_JOINED`."""
 
-    rules: tuple[tuple[str, re.Pattern[str], tuple[str, ...], bool], ...]  # name, pattern, keywords, in `anchored`
+    rules: tuple[tuple[str, re.Pattern[str], tuple[str, ...], bool], ...]  # name, pattern, keywords, in _JOINED
     keywords: tuple[str, ...]
-    anchored: re.Pattern[str] | None
+    joined: bool
 
     @classmethod
     def of(cls, rules) -> _RuleSet:
-        joined = [pattern for _, pattern, _, keywords in rules if not keywords and _anchored(pattern.pattern)]
-        return cls(
-            tuple((name, pattern, keywords, pattern in joined) for name, pattern, _, keywords in rules),
-            tuple(sorted({k for *_, keywords in rules for k in keywords})),
-            re.compile("|".join(f"(?:{p.pattern})" for p in joined), re.I) if joined else None,
-        )
+        rules = tuple((name, pattern, keywords, pattern in _JOINED) for name, pattern, _, keywords in rules)
+        return cls(rules, tuple(sorted({k for _, _, keywords, _ in rules for k in keywords})),
+                   any(joined for *_, joined in rules))
 
 
 _LONGEST_RULE = max(max_words for _, _, max_words, _ in FORM_RULES)
@@ -230,12 +233,7 @@ _LONGEST_RULE = max(max_words for _, _, max_words, _ in FORM_RULES)
 @functools.cache
 def _rule_set(n_words: int) -> _RuleSet:
     """The rules for paragraphs of `n_words` words (at most _LONGEST_RULE + 1)."""
-    return _rule_set_of(tuple(rule for rule in FORM_RULES if n_words <= rule[2]))
-
-
-@functools.cache
-def _rule_set_of(rules) -> _RuleSet:  # one per distinct set of rules: each compiles a pattern
-    return _RuleSet.of(rules)
+    return _RuleSet.of(tuple(rule for rule in FORM_RULES if n_words <= rule[2]))
 
 
 def _words(text: str) -> list[str]:
@@ -371,7 +369,7 @@ def form_rule(text: str) -> str | None:
     folded = _keyword_text(text)
     # the keywords in the text, or None: try every pattern (see _keyword_text)
     found = None if folded is None else {k for k in rule_set.keywords if k in folded}
-    anchored = rule_set.anchored is not None and rule_set.anchored.match(text) is not None
+    anchored = rule_set.joined and _ANY_JOINED.match(text) is not None
     for name, pattern, keywords, joined in rule_set.rules:
         if joined and not anchored:
             continue
@@ -691,19 +689,24 @@ def classify(
     protected: frozenset[int] = frozenset(),
     title_index: int | None = None,
     authors: Sequence[str] = (),
+    form_reasons: Mapping[int, str] | None = None,
 ) -> dict[int, str]:
     """Map paragraph index -> rule name for every boilerplate paragraph.
 
     `protected` paragraphs (speaker turns, the title) are judged by their
     form only: layout guesses never remove them.  Paragraphs above the title
-    `title_index` that are short are the page header.
+    `title_index` that are short are the page header.  `form_reasons`, when
+    given, is `form_rule` of every paragraph already (index -> rule, the
+    paragraphs without one left out: `clean.PreparedDocument.form_reasons`),
+    not asked again: the second pass runs where the first pass's cache is
+    gone.
     """
     layout = DocumentLayout(paragraphs)
     decided = layout.decided
     for p in paragraphs:
         reason = KIND_RULES.get(p.kind)
         if reason is None and p.index != title_index and p.kind != "table":
-            reason = form_rule(p.text)
+            reason = form_rule(p.text) if form_reasons is None else form_reasons.get(p.index)
         if reason is None and site_boilerplate is not None and site_boilerplate.is_boilerplate(site, p.text):
             reason = "site_repeated_line"
         if reason:

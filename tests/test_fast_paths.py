@@ -311,5 +311,27 @@ def test_turn_sketches_equal_those_of_the_plain_words(monkeypatch):
         assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
 
 
+
+# --- clean: the form rules of the first pass ------------------------------------------
+
+
+def test_classify_with_the_prepared_form_reasons_equals_asking_form_rule():
+    from pressroom.clean import learn_site_boilerplate, prepare
+    from pressroom.ingest import RawDocument
+    from pressroom.turns import looks_like_transcript
+
+    documents = [prepare(RawDocument(f"d{n}", f"d{n}.txt", "0" * 64, text)) for n, text in enumerate(corpus_texts())]
+    model = learn_site_boilerplate(documents, min_support=2)
+    removed = 0
+    for doc in documents:
+        protected = frozenset(doc.labels) if looks_like_transcript(list(doc.labels.values())) else frozenset()
+        args = (doc.paragraphs, doc.site_key, model)
+        kwargs = {"protected": protected, "title_index": doc.title_index}
+        expected = boilerplate.classify(*args, **kwargs)
+        assert boilerplate.classify(*args, **kwargs, form_reasons=doc.form_reasons) == expected
+        removed += len(expected)
+    assert removed > 100
+
+
 if __name__ == "__main__":
     pytest.main([__file__, "-q"])
