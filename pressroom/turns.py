@@ -110,9 +110,27 @@ INTERVIEWER = re.compile(r"\b(?i:interview(?:ed)?|questions?|conversation) by\s+
 MODERATED_BY = re.compile(r"\b(?i:moderated by|hosted by|chaired by)\s+((?:[A-Z][\w'’-]+ ){1,5}[A-Z][\w'’-]+)")
 
 
+MODERATED_BY_KEYWORDS = ("moderated by", "hosted by", "chaired by")  # one is in every match, in any case
+# Characters outside ASCII that re.IGNORECASE matches to an ASCII letter,
+# which str.lower() does not lower to it (as in boilerplate._keyword_text).
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+def _may_hold(text: str, keywords: Sequence[str]) -> bool:
+    """Whether `text` may match a case-insensitive pattern each match of
+    which holds one of the lower-case `keywords`: a substring test rules out
+    most texts faster than the search, which tries every position."""
+    if not text.isascii() and _FOLDS_TO_ASCII.search(text):
+        return True
+    lowered = text.lower()
+    return any(k in lowered for k in keywords)
+
+
 def moderators_named(text: str) -> set[str]:
     """People the text says moderate: 'moderated by Deputy Spokesperson Steffen
     Hoffmann' -> {'steffen hoffmann'} (the last two words of the name run)."""
+    if not _may_hold(text, MODERATED_BY_KEYWORDS):
+        return set()
     return {fold(" ".join(m.group(1).split()[-2:])) for m in MODERATED_BY.finditer(text)}
 
 
@@ -128,9 +146,14 @@ INTRODUCED_SPEAKER = re.compile(
 )
 
 
+INTRODUCED_SPEAKER_KEYWORDS = ("our speaker", "joining us", "joined by")  # one is in every match, in any case
+
+
 def introduced_speaker(text: str) -> str | None:
     """'our speaker today is Deputy National Security Advisor Mark Ellery'
     -> 'Mark Ellery' (the last two words of the name run)."""
+    if not _may_hold(text, INTRODUCED_SPEAKER_KEYWORDS):
+        return None
     match = INTRODUCED_SPEAKER.search(text)
     return " ".join(match.group(1).split()[-2:]) if match else None
 

@@ -333,5 +333,40 @@ def test_classify_with_the_prepared_form_reasons_equals_asking_form_rule():
     assert removed > 100
 
 
+
+# --- keyword gates in front of case-insensitive searches --------------------------------
+
+
+def test_the_characters_ignorecase_matches_to_ascii_letters_are_all_known():
+    """boilerplate._keyword_text and turns._may_hold lower the text and look
+    for keywords, except in a text holding one of these characters."""
+    letter = re.compile("(?i)[a-z]")
+    folding = {chr(c) for c in range(0x80, 0x110000)
+               if not 0xD800 <= c <= 0xDFFF and letter.fullmatch(chr(c))}
+    assert folding == {"\u0130", "\u0131", "\u017f", "\u212a"}
+    for c in folding:
+        assert boilerplate._FOLDS_TO_ASCII.search(c) and turns._FOLDS_TO_ASCII.search(c)
+
+
+def test_turn_keyword_gates_equal_the_plain_searches():
+    samples = [*corpus_lines(), *corpus_texts()]
+    made = ["The briefing was moderated by Deputy Spokesperson Steffen Hoffmann.",
+            "HOSTED BY Anna Berg and Tom Baxter", "chaired by Jean-Pierre O’Neill today",
+            "Our speaker today is Deputy National Security Advisor Mark Ellery", "JOINING US IS Dr. Ann Lee",
+            "We’re joined by Kim Park", "we're joined by Kim Park", "We are joined by Mr Kim Park and Lee"]
+    samples += made
+    samples += [t.replace("s", "ſ").replace("i", "ı").replace("k", "\u212a") for t in made]
+    samples += [t.upper().replace("I", "İ") for t in made]
+    hits = Counter()
+    for text in samples:
+        expected = {turns.fold(" ".join(m.group(1).split()[-2:])) for m in turns.MODERATED_BY.finditer(text)}
+        assert turns.moderators_named(text) == expected, text
+        match = turns.INTRODUCED_SPEAKER.search(text)
+        assert turns.introduced_speaker(text) == (" ".join(match.group(1).split()[-2:]) if match else None), text
+        hits["moderated"] += bool(expected)
+        hits["introduced"] += bool(match)
+    assert hits["moderated"] >= 6 and hits["introduced"] >= 6
+
+
 if __name__ == "__main__":
     pytest.main([__file__, "-q"])
