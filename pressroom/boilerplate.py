@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pressroom.paragraphs import Paragraph
@@ -174,6 +174,68 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int, tuple[str, ...]], ...] = tupl
 )
 
 
+def _anchored(pattern: str) -> bool:
+    """Whether every top-level alternative of `pattern` starts with '^': it
+    can only match at the start, so `search` and `match` agree."""
+    alternatives, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 1
+        elif in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "^":
+                i += 1
+            if pattern[i + 1:i + 2] == "]":  # a ']' first in a class is a literal
+                i += 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            alternatives.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    alternatives.append(pattern[start:])
+    return all(a.startswith("^") for a in alternatives)
+
+
+_JOINED = tuple(pattern for _, pattern, _, keywords in FORM_RULES if not keywords and _anchored(pattern.pattern))
+_ANY_JOINED = re.compile("|".join(f"(?:{p.pattern})" for p in _JOINED), re.I)
+"""The form rules anchored at the start (`_anchored`) that have no keywords,
+joined in one pattern: when it does not match at the start, none of them
+matches, whatever the paragraph's length."""
+
+
+@dataclass(frozen=True)
+class _RuleSet:
+    """The form rules that apply to a paragraph of some length, in order,
+    with what lets `form_rule` rule most of them out at once: all their
+    keywords (looked up once per paragraph, not rule by rule), and whether
+    one of them is in `_ANY_JOINED`."""
+
+    rules: tuple[tuple[str, re.Pattern[str], tuple[str, ...], bool], ...]  # name, pattern, keywords, in _JOINED
+    keywords: tuple[str, ...]
+    joined: bool
+
+    @classmethod
+    def of(cls, rules) -> _RuleSet:
+        rules = tuple((name, pattern, keywords, pattern in _JOINED) for name, pattern, _, keywords in rules)
+        return cls(rules, tuple(sorted({k for _, _, keywords, _ in rules for k in keywords})),
+                   any(joined for *_, joined in rules))
+
+
+_LONGEST_RULE = max(max_words for _, _, max_words, _ in FORM_RULES)
+
+
+@functools.cache
+def _rule_set(n_words: int) -> _RuleSet:
+    """The rules for paragraphs of `n_words` words (at most _LONGEST_RULE + 1)."""
+    return _RuleSet.of(tuple(rule for rule in FORM_RULES if n_words <= rule[2]))
+
+
 def _words(text: str) -> list[str]:
     return text.split()
 
@@ -220,8 +282,12 @@ _YEAR = re.compile(r"\b\d{4}\b")
 def is_site_date_line(text: str) -> bool:
     """'Global Research, November 29, 2015' or 'Kremlin.ru 26 November 2015':
     a date with nothing around it but a site name, times and date words."""
+    return _is_site_date_line(text, len(_words(text)))
+
+
+def _is_site_date_line(text: str, n_words: int) -> bool:
     # the cheap tests first: every date and every time has a digit
-    if len(_words(text)) > 20 or not _DIGIT.search(text):
+    if n_words > 20 or not _DIGIT.search(text):
         return False
     if not DATE.search(text) and not (TIMESTAMP.search(text) and _YEAR.search(text)):
         return False
@@ -237,7 +303,11 @@ def is_site_date_line(text: str) -> bool:
 def is_menu(text: str) -> bool:
     """'World | Politics | Business' or 'Home / About / Donate': short items
     between separators."""
-    if len(_words(text)) > 16 or not any(c in text for c in SEPARATOR_CHARS):
+    return _is_menu(text, len(_words(text)))
+
+
+def _is_menu(text: str, n_words: int) -> bool:
+    if n_words > 16 or not any(c in text for c in SEPARATOR_CHARS):
         return False
     parts = [p for p in SEPARATORS.split(text) if p.strip()]
     return len(parts) >= 3 and all(len(p.split()) <= 3 for p in parts)
@@ -286,19 +356,24 @@ def form_rule(text: str) -> str | None:
     about the same lines, and chrome lines repeat across a site's pages."""
     if is_byline(text):
         return "byline"
-    if is_site_date_line(text):
+    n_words = len(_words(text))  # once: three tests need it
+    if _is_site_date_line(text, n_words):
         return "site_date_line"
     if is_media_banner(text):
         return "video_notice"
-    if is_menu(text):
+    if _is_menu(text, n_words):
         return "navigation"
     if has_no_words(text) and not _DIGIT.search(text):
         return "separator"
-    n_words = len(_words(text))
+    rule_set = _rule_set(min(n_words, _LONGEST_RULE + 1))
     folded = _keyword_text(text)
-    for name, pattern, max_words, keywords in FORM_RULES:
-        if (n_words <= max_words and (not keywords or folded is None or any(k in folded for k in keywords))
-                and pattern.search(text)):
+    # the keywords in the text, or None: try every pattern (see _keyword_text)
+    found = None if folded is None else {k for k in rule_set.keywords if k in folded}
+    anchored = rule_set.joined and _ANY_JOINED.match(text) is not None
+    for name, pattern, keywords, joined in rule_set.rules:
+        if joined and not anchored:
+            continue
+        if (not keywords or found is None or not found.isdisjoint(keywords)) and pattern.search(text):
             return name
     return None
 
@@ -614,19 +689,24 @@ def classify(
     protected: frozenset[int] = frozenset(),
     title_index: int | None = None,
     authors: Sequence[str] = (),
+    form_reasons: Mapping[int, str] | None = None,
 ) -> dict[int, str]:
     """Map paragraph index -> rule name for every boilerplate paragraph.
 
     `protected` paragraphs (speaker turns, the title) are judged by their
     form only: layout guesses never remove them.  Paragraphs above the title
-    `title_index` that are short are the page header.
+    `title_index` that are short are the page header.  `form_reasons`, when
+    given, is `form_rule` of every paragraph already (index -> rule, the
+    paragraphs without one left out: `clean.PreparedDocument.form_reasons`),
+    not asked again: the second pass runs where the first pass's cache is
+    gone.
     """
     layout = DocumentLayout(paragraphs)
     decided = layout.decided
     for p in paragraphs:
         reason = KIND_RULES.get(p.kind)
         if reason is None and p.index != title_index and p.kind != "table":
-            reason = form_rule(p.text)
+            reason = form_rule(p.text) if form_reasons is None else form_reasons.get(p.index)
         if reason is None and site_boilerplate is not None and site_boilerplate.is_boilerplate(site, p.text):
             reason = "site_repeated_line"
         if reason:

@@ -106,7 +106,7 @@ def clean(doc: PreparedDocument, site_model: boilerplate.SiteBoilerplate | None 
     # speaker labels are protected from layout guesses only in what reads as a transcript
     protected = frozenset(doc.labels) if turns.looks_like_transcript(list(doc.labels.values())) else frozenset()
     removed = boilerplate.classify(paragraphs, doc.site_key, site_model, protected=protected,
-                                   title_index=doc.title_index, authors=authors)
+                                   title_index=doc.title_index, authors=authors, form_reasons=doc.form_reasons)
 
     segments: dict[int, dict] = {}
     kept: dict[int, str] = {}

@@ -119,7 +119,11 @@ _MAX_HASH_32 = np.uint64(0xFFFFFFFF)
 _SHINGLE_MULTIPLIER = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime, odd
 _CHUNK = 8192  # shingles hashed at once: 128 x 8192 x 8 bytes = 8 MiB
 _WORD = re.compile(r"\w+")
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "ʼ": "'"})
+_QUOTES = (("’", "'"), ("‘", "'"), ("“", '"'), ("”", '"'), ("ʼ", "'"))
+"""Curly quotes and the modifier apostrophe, unified.  Applied as a chain of
+str.replace: each replacement's output is none of the replaced characters,
+so the chain equals one str.translate, and each replace is a C scan where
+translate looks every character up in a dict (the slow part of `words`)."""
 
 KIND_UNIQUE = "unique"
 KIND_CANONICAL = "canonical"
@@ -163,7 +167,11 @@ class DocumentCluster:
 
 def words(text: str) -> list[str]:
     """The words of `text`: NFKC, casefolded, punctuation dropped."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():
+        for curly, straight in _QUOTES:
+            text = text.replace(curly, straight)
+    text = text.casefold()
     return _WORD.findall(text.replace("'", ""))
 
 
@@ -201,6 +209,13 @@ def shingle_hashes(tokens: Sequence[str], size: int = SHINGLE_WORDS) -> np.ndarr
     wrap-around of numpy's uint64), folded to 32 bits.  Fewer tokens than
     `size`: the whole text is one shingle.  No tokens: no shingles.
     """
+    return np.unique(_shingles(tokens, size))
+
+
+def _shingles(tokens: Sequence[str], size: int) -> np.ndarray:
+    """The 32-bit shingle hashes of `shingle_hashes`, one per position:
+    unsorted, repeats kept (MinHash takes minima, which repeats and order do
+    not change, and sorting costs more than the few repeats)."""
     if not tokens:
         return np.zeros(0, dtype=np.uint64)
     hashed = token_hashes(tokens)
@@ -210,8 +225,7 @@ def shingle_hashes(tokens: Sequence[str], size: int = SHINGLE_WORDS) -> np.ndarr
     with np.errstate(over="ignore"):
         for offset in range(size):
             combined = combined * _SHINGLE_MULTIPLIER + hashed[offset: offset + count]
-    folded = (combined >> np.uint64(32)) ^ (combined & _MAX_HASH_32)
-    return np.unique(folded)
+    return (combined >> np.uint64(32)) ^ (combined & _MAX_HASH_32)
 
 
 @functools.lru_cache(maxsize=8)
@@ -233,16 +247,28 @@ def signature(text: str, num_perm: int = NUM_PERM, seed: int = SEED,
 
 
 def _minhash(tokens: Sequence[str], num_perm: int, seed: int, shingle_words: int) -> np.ndarray:
-    shingles = shingle_hashes(tokens, shingle_words)
+    shingles = _shingles(tokens, shingle_words)
     if shingles.size == 0:
         return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
     a, b = _permutations(num_perm, seed)
     minimum = np.full(num_perm, 0xFFFFFFFF, dtype=np.uint64)
     for first in range(0, shingles.size, _CHUNK):  # bounded memory on very long texts
         chunk = shingles[None, first:first + _CHUNK]
-        hashed = (a[:, None] * chunk + b[:, None]) % _MERSENNE_61 & _MAX_HASH_32
+        hashed = _mod_mersenne_61(a[:, None] * chunk + b[:, None]) & _MAX_HASH_32
         minimum = np.minimum(minimum, hashed.min(axis=1))
     return minimum.astype(np.uint32)
+
+
+def _mod_mersenne_61(values: np.ndarray) -> np.ndarray:
+    """`values % (2**61 - 1)` for values below 2**63, without a division
+    (numpy's uint64 modulo is most of MinHash's time): 2**61 = 1 modulo
+    2**61 - 1, so v = (v >> 61) + (v & (2**61 - 1)) modulo it, and that sum
+    is below 2**61 + 3, one subtraction from the remainder.  Works in place."""
+    high = values >> np.uint64(61)
+    values &= _MERSENNE_61
+    values += high
+    np.subtract(values, _MERSENNE_61, out=values, where=values >= _MERSENNE_61)
+    return values
 
 
 def document_signature(doc_id: str, text: str, num_perm: int = NUM_PERM, seed: int = SEED,

@@ -60,14 +60,30 @@ _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
+# Printable ASCII and the commonest typographic punctuation (curly quotes,
+# dashes, ellipsis): ftfy and NFC leave a line of these characters as it
+# is.  No control character, ligature, wide form, combining mark or Latin-1
+# letter is among them, and mojibake cannot be read into them: the single-
+# byte encodings ftfy tries (`ftfy.chardata.CHARMAP_ENCODINGS`) either lack
+# them or give them bytes that are all UTF-8 continuation bytes (0x80-0xBF,
+# the Windows code pages) or all UTF-8 lead bytes (0xC9-0xD5, Mac Roman),
+# never a lead followed by a continuation: the bytes decode to no UTF-8.
+# tests/test_fast_paths.py checks this against ftfy itself.
+_NOT_FTFY_STABLE = re.compile("[^\x20-\x7e’‘“”–—…]")
+
+
 def fix_encoding(line: str) -> str:
     """Repair mojibake and Unicode oddities with ftfy, then compose to NFC.
 
     Pure-ASCII lines cannot hold mojibake, so they skip ftfy (its slowest
-    path); only control characters need removing there.
+    path); only control characters need removing there.  Nor do lines of
+    ASCII and curly quotes or dashes (`_NOT_FTFY_STABLE`), which ftfy returns
+    unchanged.
     """
     if line.isascii():
         return _CONTROL.sub("", line)
+    if not _NOT_FTFY_STABLE.search(line):
+        return line
     return unicodedata.normalize("NFC", ftfy.fix_text(line, _FTFY_CONFIG))
 
 

@@ -284,6 +284,22 @@ def _content_stems(tokens: Iterable[str]) -> list[str]:
     return [stem(w) for w in tokens if w not in STOP_WORDS and len(w) > 1]
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _content_stem_hash(word: str) -> int | None:
+    """stem_hash(stem(word)) for a word `_content_stems` keeps, else None:
+    one cached look-up per word instead of two."""
+    return stem_hash(stem(word)) if word not in STOP_WORDS and len(word) > 1 else None
+
+
+def _plain_words_text(text: str) -> str | None:
+    """What `words` makes of `text` before splitting it, when that keeps
+    every character in its place (ASCII text but for curly apostrophes:
+    NFKC leaves it, lowering maps character to character), so the words of
+    any span are found in the same span of it; else None."""
+    text = text.replace("’", "'").replace("‘", "'")
+    return text.lower() if text.isascii() else None
+
+
 _SENTENCE_END = re.compile(r"[.!?…]+[\"”’)\]]*(?=\s|$)")
 
 
@@ -753,9 +769,11 @@ class TurnSketches:
         for turn in turns:
             text = turn["text"]
             spans = sentence_spans(text)
+            plain = _plain_words_text(text)
             for start, end in spans:
-                mine = words(text[start:end])
-                held = {stem_hash(s) for s in _content_stems(mine)}  # a sentence holds a stem once
+                mine = _WORD.findall(plain, start, end) if plain is not None else words(text[start:end])
+                # a sentence holds a stem once (the hashes of `_content_stems`, in their order)
+                held = {h for w in mine if (h := _content_stem_hash(w)) is not None}
                 starts.append(start)
                 ends.append(end)
                 tokens.append(mine)

@@ -113,11 +113,11 @@ class SiteSignature:
 
 def site_signature(doc: PreparedDocument) -> SiteSignature:
     """The first part comes from `learn_site_boilerplate` itself."""
-    if doc.site_key is None:
+    site = doc.site_key
+    if site is None:
         return SiteSignature(doc.raw.doc_id, _EMPTY, _EMPTY)
-    learned = learn_site_boilerplate([doc], min_support=1).lines_by_site.get(doc.site_key, frozenset())
-    return SiteSignature(doc.raw.doc_id, _hashes(doc.site_key, learned),
-                         _hashes(doc.site_key, {line_key(p.text) for p in doc.paragraphs}))
+    learned = learn_site_boilerplate([doc], min_support=1).lines_by_site.get(site, frozenset())
+    return SiteSignature(doc.raw.doc_id, _hashes(site, learned), _hashes(site, {line_key(p.text) for p in doc.paragraphs}))
 
 
 @collector.paused()
@@ -161,12 +161,13 @@ def clean_key(first: str, signature: SiteSignature, supported: np.ndarray) -> st
 def site_model(doc: PreparedDocument, supported: np.ndarray) -> SiteBoilerplate:
     """The document's own lines that the corpus repeats enough: to
     `boilerplate.classify` the same answers as the whole-corpus model."""
-    if doc.site_key is None:
+    site = doc.site_key  # a property that parses the site name: asked once, not per line
+    if site is None:
         return SiteBoilerplate({}, SITE_MIN_SUPPORT)
-    hashes = {k: _site_hash(doc.site_key, k) for k in {line_key(p.text) for p in doc.paragraphs}}
+    hashes = {k: _site_hash(site, k) for k in {line_key(p.text) for p in doc.paragraphs}}
     known = _member(supported, np.fromiter(hashes.values(), dtype=np.uint64, count=len(hashes)))
     mine = frozenset(k for k, found in zip(hashes, known) if found)
-    return SiteBoilerplate({doc.site_key: mine} if mine else {}, SITE_MIN_SUPPORT)
+    return SiteBoilerplate({site: mine} if mine else {}, SITE_MIN_SUPPORT)
 
 
 # --- pass 2: clean ---------------------------------------------------------------------

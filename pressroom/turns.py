@@ -110,9 +110,27 @@ INTERVIEWER = re.compile(r"\b(?i:interview(?:ed)?|questions?|conversation) by\s+
 MODERATED_BY = re.compile(r"\b(?i:moderated by|hosted by|chaired by)\s+((?:[A-Z][\w'’-]+ ){1,5}[A-Z][\w'’-]+)")
 
 
+MODERATED_BY_KEYWORDS = ("moderated by", "hosted by", "chaired by")  # one is in every match, in any case
+# Characters outside ASCII that re.IGNORECASE matches to an ASCII letter,
+# which str.lower() does not lower to it (as in boilerplate._keyword_text).
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+def _may_hold(text: str, keywords: Sequence[str]) -> bool:
+    """Whether `text` may match a case-insensitive pattern each match of
+    which holds one of the lower-case `keywords`: a substring test rules out
+    most texts faster than the search, which tries every position."""
+    if not text.isascii() and _FOLDS_TO_ASCII.search(text):
+        return True
+    lowered = text.lower()
+    return any(k in lowered for k in keywords)
+
+
 def moderators_named(text: str) -> set[str]:
     """People the text says moderate: 'moderated by Deputy Spokesperson Steffen
     Hoffmann' -> {'steffen hoffmann'} (the last two words of the name run)."""
+    if not _may_hold(text, MODERATED_BY_KEYWORDS):
+        return set()
     return {fold(" ".join(m.group(1).split()[-2:])) for m in MODERATED_BY.finditer(text)}
 
 
@@ -128,9 +146,14 @@ INTRODUCED_SPEAKER = re.compile(
 )
 
 
+INTRODUCED_SPEAKER_KEYWORDS = ("our speaker", "joining us", "joined by")  # one is in every match, in any case
+
+
 def introduced_speaker(text: str) -> str | None:
     """'our speaker today is Deputy National Security Advisor Mark Ellery'
     -> 'Mark Ellery' (the last two words of the name run)."""
+    if not _may_hold(text, INTRODUCED_SPEAKER_KEYWORDS):
+        return None
     match = INTRODUCED_SPEAKER.search(text)
     return " ".join(match.group(1).split()[-2:]) if match else None
 
@@ -272,10 +295,34 @@ def _spellings(document_text: str, key: str) -> Counter[str]:
     words = key.split()
     pattern = r"\b" + r"\s+".join(r"[\w'’-]{%d,%d}" % (max(1, len(w) - 1), len(w) + 1) for w in words) + r"\b"
     found: Counter[str] = Counter()
+    lowered = _lowered_if_plain(document_text)
+    if lowered is not None:
+        # a spelling folds to `key` only where the lowered text holds `key`
+        # (see _lowered_if_plain): the pattern is tried at those places only
+        compiled = re.compile(pattern)
+        at = lowered.find(key)
+        while at != -1:
+            if (match := compiled.match(document_text, at)) and fold(match.group()) == key:
+                found[match.group()] += 1
+            at = lowered.find(key, at + 1)
+        return found
     for match in re.finditer(f"(?=({pattern}))", document_text):  # overlapping matches
         if fold(match.group(1)) == key:
             found[match.group(1)] += 1
     return found
+
+
+_NOT_PLAIN = re.compile("[^\x00-\x7f’‘“”–—…]")
+
+
+@lru_cache(maxsize=4)
+def _lowered_if_plain(document_text: str) -> str | None:
+    """The text lowered, when it is ASCII but for curly quotes, dashes and
+    ellipses; else None.  In such a text a spelling of a name (word
+    characters, apostrophes, hyphens, whitespace) folds as it lowers, and
+    lowering keeps every character in its place: where a spelling folds to
+    a key, the lowered text holds the key."""
+    return None if _NOT_PLAIN.search(document_text) else document_text.lower()
 
 
 @lru_cache(maxsize=512)  # the entries of the documents being cleaned

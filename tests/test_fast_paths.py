@@ -1,0 +1,372 @@
+"""Fast paths against the straightforward computations they replace.
+
+Each fast path must give exactly what the plain code gives (the release
+tables must not change by a byte); here both run on every line and every
+file of the test corpora, and on inputs made to hit the edge cases.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pressroom import boilerplate, dedup, highlights, normalize, quotes, turns
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = [ROOT / "raw", ROOT / "tests" / "corpus"]
+ODD_TEXTS = [
+    "", " ", "’", "‘quoted’ “double” ʼokina", "İstanbul ıi ſ K Kelvin", "ǅemal ǈ ǋ", "ß straße STRASSE",
+    "ﬁne ﬂow", "Ａｂｃ full width", "e\u0301 combining", "don’t-stop it's rock-’n’-roll", "日本語の文章です。",
+    "Ⅻ Ⅳ ⅻ roman", "ǰ̌ ŉ", "ΣΑΣ σας", "tab\there", "x" * 300,
+]
+
+
+@lru_cache(maxsize=1)
+def corpus_texts() -> tuple[str, ...]:
+    """Every text file of the test corpora (raw and normalised forms)."""
+    texts = []
+    for root in CORPORA:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix in (".txt", ".md", ".html", ".htm", ".json", ".jsonl", ""):
+                try:
+                    texts.append(path.read_text(encoding="utf-8"))
+                except UnicodeDecodeError:
+                    continue
+    assert len(texts) > 20
+    return tuple(texts)
+
+
+@lru_cache(maxsize=1)
+def corpus_lines() -> tuple[str, ...]:
+    lines = {line for text in corpus_texts() for line in text.splitlines()}
+    return tuple(sorted(lines | set(ODD_TEXTS)))
+
+
+# --- dedup ----------------------------------------------------------------------
+
+
+def reference_dedup_words(text: str) -> list[str]:
+    table = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "ʼ": "'"})
+    text = unicodedata.normalize("NFKC", text).translate(table).casefold()
+    return dedup._WORD.findall(text.replace("'", ""))
+
+
+def test_dedup_words_equal_the_translate_version():
+    for text in (*corpus_lines(), *corpus_texts()):
+        assert dedup.words(text) == reference_dedup_words(text), text
+
+
+def test_mod_mersenne_61_equals_the_modulo():
+    m = (1 << 61) - 1
+    rng = np.random.default_rng(7)
+    edges = [0, 1, m - 1, m, m + 1, m + 2, m + 3, 2 * m - 1, 2 * m, 2 * m + 1, 3 * m, 3 * m + 2, 3 * m + 3,
+             (1 << 61), (1 << 62), (1 << 62) + 5, (1 << 63) - 1]
+    values = np.concatenate([np.array(edges, dtype=np.uint64),
+                             rng.integers(0, 1 << 63, size=200_000, dtype=np.uint64),
+                             # the products MinHash makes: a < 2^31, x < 2^32, b < 2^31
+                             rng.integers(0, 1 << 31, size=50_000, dtype=np.uint64)
+                             * rng.integers(0, 1 << 32, size=50_000, dtype=np.uint64)])
+    expected = values % np.uint64(m)
+    assert np.array_equal(dedup._mod_mersenne_61(values.copy()), expected)
+
+
+def reference_minhash(tokens, num_perm=dedup.NUM_PERM, seed=dedup.SEED, shingle_words=dedup.SHINGLE_WORDS):
+    shingles = dedup.shingle_hashes(tokens, shingle_words)
+    if shingles.size == 0:
+        return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
+    a, b = dedup._permutations(num_perm, seed)
+    hashed = (a[:, None] * shingles[None, :] + b[:, None]) % dedup._MERSENNE_61 & dedup._MAX_HASH_32
+    return hashed.min(axis=1).astype(np.uint32)
+
+
+def test_minhash_equals_the_plain_computation():
+    texts = [*corpus_texts(), *ODD_TEXTS, "one", "two words", "a b c d e f g h a b c d e f g h"]
+    long = " ".join(f"w{i % 9000}" for i in range(20_000))  # more shingles than one chunk
+    for text in (*texts, long):
+        tokens = dedup.words(text)
+        assert np.array_equal(dedup._minhash(tokens, dedup.NUM_PERM, dedup.SEED, dedup.SHINGLE_WORDS),
+                              reference_minhash(tokens)), text[:80]
+    assert np.array_equal(np.unique(dedup._shingles(dedup.words(long), 5)), dedup.shingle_hashes(dedup.words(long)))
+
+
+# --- highlights -------------------------------------------------------------------
+
+
+def test_highlight_tokens_equal_lowering_each_word():
+    for text in corpus_lines():
+        expected = [w.lower() for w in highlights._WORD.findall(text.replace("’", "'"))]
+        assert highlights.tokens(text) == expected, text
+
+
+def test_pair_index_shared_pairs_are_the_pairs_of_two_paragraphs_or_more():
+    rng = random.Random(3)
+    vocabulary = "a b c d e f g h".split()
+    for _ in range(300):
+        profiles = {i: highlights._Profile([rng.choice(vocabulary) for _ in range(rng.randint(0, 12))])
+                    for i in range(rng.randint(0, 8))}
+        counts: Counter = Counter()
+        for profile in profiles.values():
+            counts.update(profile.bigrams)
+        index = highlights._PairIndex(profiles)
+        assert index.shared == {pair for pair, n in counts.items() if n >= 2}
+        for pair, holders in index.postings.items():
+            assert holders == [j for j, p in profiles.items() if pair in p.bigrams]
+
+
+
+# --- normalize: lines ftfy leaves alone ---------------------------------------------
+
+def skipped_characters() -> list[str]:
+    """The characters fix_encoding lets a line skip ftfy with, read off its pattern."""
+    return [chr(c) for c in range(0x2FFFF) if not normalize._NOT_FTFY_STABLE.search(chr(c))]
+
+
+def ftfy_and_nfc(line: str) -> str:
+    import ftfy
+    return unicodedata.normalize("NFC", ftfy.fix_text(line, normalize._FTFY_CONFIG))
+
+
+def mojibake(text: str) -> list[str]:
+    """`text` as UTF-8 read in the single-byte encodings ftfy undoes."""
+    out = []
+    for encoding in ("windows-1252", "latin-1", "mac-roman", "windows-1251", "cp437"):
+        out.append(text.encode("utf-8").decode(encoding, errors="replace"))
+    return out
+
+
+def test_fix_encoding_equals_ftfy():
+    rng = random.Random(11)
+    skipped = skipped_characters()
+    assert set(skipped) >= {chr(c) for c in range(0x20, 0x7F)} | set("’‘“”–—…")
+    risky = list("©·âÃ€™œ»¿ï\x9d\x81é\u0301ﬁＡ\t\x1b\x00\u200b\ufeff\u00a0") + mojibake("’“”–—…é·©ü")
+    alphabet = [*"a .'", *[c for c in skipped if not c.isascii()], *"©âÃ€™\x9d\t"]
+    short = [""]
+    for _ in range(3):  # every string of up to 3 characters: every byte window UTF-8 decoding looks at
+        short = [s + c for s in short for c in alphabet] + short
+    pool = [*skipped, *[c for c in skipped if not c.isascii()] * 20, *risky]
+    fuzz = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 60))) for _ in range(30_000)]
+    lines = [line for line in corpus_lines() if not line.isascii()]
+    for line in (*lines, *set(short), *fuzz):
+        if not line.isascii():
+            assert normalize.fix_encoding(line) == ftfy_and_nfc(line), line
+
+
+def test_skipped_characters_cannot_be_read_as_utf8_mojibake():
+    """The argument of normalize._NOT_FTFY_STABLE, checked against ftfy's own
+    list of encodings: in each, the non-ASCII characters a line may skip
+    ftfy with are missing, or all UTF-8 continuation bytes, or all lead bytes
+    (which need a continuation); and none is a control character."""
+    from ftfy.chardata import CHARMAP_ENCODINGS
+
+    skipped = skipped_characters()
+    assert all(c.isprintable() for c in skipped)
+    for encoding in CHARMAP_ENCODINGS:
+        codes = set()
+        for c in skipped:
+            if not c.isascii():
+                try:
+                    codes.update(c.encode(encoding))
+                except UnicodeEncodeError:
+                    continue
+        assert not codes or all(0x80 <= b <= 0xBF for b in codes) or all(b >= 0xC2 for b in codes), encoding
+
+
+# --- boilerplate: form rules ----------------------------------------------------------
+
+
+def reference_form_rule(text: str) -> str | None:
+    """form_rule as first written: every rule in order, keywords rule by rule."""
+    b = boilerplate
+    if b.is_byline(text):
+        return "byline"
+    if b.is_site_date_line(text):
+        return "site_date_line"
+    if b.is_media_banner(text):
+        return "video_notice"
+    if b.is_menu(text):
+        return "navigation"
+    if b.has_no_words(text) and not b._DIGIT.search(text):
+        return "separator"
+    n_words = len(text.split())
+    folded = b._keyword_text(text)
+    for name, pattern, max_words, keywords in b.FORM_RULES:
+        if (n_words <= max_words and (not keywords or folded is None or any(k in folded for k in keywords))
+                and pattern.search(text)):
+            return name
+    return None
+
+
+def form_rule_samples() -> list[str]:
+    """Corpus lines, their paragraphs, and lines made to hit each rule at
+    several lengths (a rule's pattern glued to words before and after)."""
+    samples = set(corpus_lines())
+    for text in corpus_texts():
+        samples.update(p.strip() for p in text.split("\n\n") if p.strip())
+    seeds = [line for line in corpus_lines() if boilerplate.form_rule.__wrapped__(line)]
+    rng = random.Random(5)
+    filler = "the minister said that talks would continue".split()
+    for line in seeds:
+        for n in (0, 3, 10, 30, 70, 140):
+            words = " ".join(rng.choice(filler) for _ in range(n))
+            samples.update({f"{line} {words}".strip(), f"{words} {line}".strip(), line.upper(), line.lower()})
+        # letters that re.IGNORECASE matches to ASCII but str.lower() does not lower to it (_keyword_text)
+        samples.update({line.replace("s", "ſ"), line.replace("k", "\u212a"), line.replace("i", "ı"),
+                        line.upper().replace("I", "İ")})
+    return sorted(samples)
+
+
+def test_form_rule_equals_the_rule_by_rule_loop():
+    samples = form_rule_samples()
+    assert len(samples) > 5000
+    hits = Counter()
+    for text in samples:
+        expected = reference_form_rule(text)
+        assert boilerplate.form_rule.__wrapped__(text) == expected, text
+        hits[expected] += 1
+    assert len(hits) > 20  # most rules fire on some sample
+
+
+def test_anchored_rules_match_only_at_the_start():
+    anchored = [pattern for _, pattern, _, _ in boilerplate.FORM_RULES if boilerplate._anchored(pattern.pattern)]
+    assert len(anchored) >= 15
+    for pattern in anchored:
+        for text in corpus_lines():
+            assert bool(pattern.search(text)) == bool(pattern.match(text)), (pattern.pattern, text)
+    assert boilerplate._anchored(r"^a|^b(?:c|d)|^[|(]x")
+    assert not boilerplate._anchored(r"^a|b")
+    assert not boilerplate._anchored(r"^(?:a)|[^|]|^c")
+    assert not boilerplate._anchored(r"^\(|x")
+
+
+
+# --- turns: spellings of a name -------------------------------------------------------
+
+
+def reference_spellings(document_text: str, key: str) -> Counter:
+    words = key.split()
+    pattern = r"\b" + r"\s+".join(r"[\w'’-]{%d,%d}" % (max(1, len(w) - 1), len(w) + 1) for w in words) + r"\b"
+    found: Counter = Counter()
+    for match in re.finditer(f"(?=({pattern}))", document_text):
+        if turns.fold(match.group(1)) == key:
+            found[match.group(1)] += 1
+    return found
+
+
+def test_spellings_equal_trying_every_position():
+    rng = random.Random(9)
+    texts = [t for t in corpus_texts() if len(t) < 200_000]
+    # plain texts (the fast path) and the same with accents and odd spaces (the slow one)
+    texts += [t.replace("e", "é", 3) for t in texts[:40]] + [t.replace(" ", "\u00a0", 5) for t in texts[:40]]
+    texts += ["Tom Tom Tom Tom", "Jean-Pierre  O’Neill met JEAN-PIERRE O’NEILL and jean-pierre\to’neill, Jean-Pierres O’Neill.",
+              "Ms. Smith-Jones, Ms SMITH JONES and Smith Jones", "I’m Tom  Baxter; TOM\nBAXTER; Tom Baxters"]
+    fast = 0
+    for text in texts:
+        names = re.findall(r"[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2}", text)
+        keys = {turns.fold(n) for n in rng.sample(names, min(len(names), 25))}
+        keys |= {k[:-1] for k in list(keys)[:5] if len(k.split()[-1]) > 2}  # shorter than a spelling
+        for key in keys:
+            if not key.strip():
+                continue
+            turns._spellings.cache_clear()
+            assert turns._spellings(text, key) == reference_spellings(text, key), (key, text[:60])
+            assert list(turns._spellings(text, key)) == list(reference_spellings(text, key))  # same order
+        fast += turns._lowered_if_plain(text) is not None
+    assert fast > 20
+
+
+
+# --- quotes: turn sketches ------------------------------------------------------------
+
+
+def test_sketch_words_and_stem_hashes_equal_the_plain_computation():
+    texts = [*corpus_texts(), *ODD_TEXTS, "It’s ‘quoted’ — U.S. 5,000 don’t. Next… and İ ſ.", "I don‘t like rock‘n‘roll."]
+    plain = 0
+    for text in texts:
+        prepared = quotes._plain_words_text(text)
+        plain += prepared is not None
+        for start, end in quotes.sentence_spans(text):
+            expected = quotes.words(text[start:end])
+            if prepared is not None:
+                assert quotes._WORD.findall(prepared, start, end) == expected, text[start:end]
+            hashes = [h for w in expected if (h := quotes._content_stem_hash(w)) is not None]
+            assert hashes == [quotes.stem_hash(s) for s in quotes._content_stems(expected)]
+    assert plain > 20
+
+
+def test_turn_sketches_equal_those_of_the_plain_words(monkeypatch):
+    turns_ = [{"id": f"d:{n}", "doc_id": "d", "speaker": None, "text": text}
+              for n, text in enumerate([*corpus_texts()[:40], *ODD_TEXTS])]
+    fast = quotes.TurnSketches.of_turns(turns_)
+    monkeypatch.setattr(quotes, "_plain_words_text", lambda text: None)
+    slow = quotes.TurnSketches.of_turns(turns_)
+    for name in ("sentence_count", "start", "end", "words", "stem_count", "gram_count", "seam_count",
+                 "stems", "grams", "seams"):
+        assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
+
+
+
+# --- clean: the form rules of the first pass ------------------------------------------
+
+
+def test_classify_with_the_prepared_form_reasons_equals_asking_form_rule():
+    from pressroom.clean import learn_site_boilerplate, prepare
+    from pressroom.ingest import RawDocument
+    from pressroom.turns import looks_like_transcript
+
+    documents = [prepare(RawDocument(f"d{n}", f"d{n}.txt", "0" * 64, text)) for n, text in enumerate(corpus_texts())]
+    model = learn_site_boilerplate(documents, min_support=2)
+    removed = 0
+    for doc in documents:
+        protected = frozenset(doc.labels) if looks_like_transcript(list(doc.labels.values())) else frozenset()
+        args = (doc.paragraphs, doc.site_key, model)
+        kwargs = {"protected": protected, "title_index": doc.title_index}
+        expected = boilerplate.classify(*args, **kwargs)
+        assert boilerplate.classify(*args, **kwargs, form_reasons=doc.form_reasons) == expected
+        removed += len(expected)
+    assert removed > 100
+
+
+
+# --- keyword gates in front of case-insensitive searches --------------------------------
+
+
+def test_the_characters_ignorecase_matches_to_ascii_letters_are_all_known():
+    """boilerplate._keyword_text and turns._may_hold lower the text and look
+    for keywords, except in a text holding one of these characters."""
+    letter = re.compile("(?i)[a-z]")
+    folding = {chr(c) for c in range(0x80, 0x110000)
+               if not 0xD800 <= c <= 0xDFFF and letter.fullmatch(chr(c))}
+    assert folding == {"\u0130", "\u0131", "\u017f", "\u212a"}
+    for c in folding:
+        assert boilerplate._FOLDS_TO_ASCII.search(c) and turns._FOLDS_TO_ASCII.search(c)
+
+
+def test_turn_keyword_gates_equal_the_plain_searches():
+    samples = [*corpus_lines(), *corpus_texts()]
+    made = ["The briefing was moderated by Deputy Spokesperson Steffen Hoffmann.",
+            "HOSTED BY Anna Berg and Tom Baxter", "chaired by Jean-Pierre O’Neill today",
+            "Our speaker today is Deputy National Security Advisor Mark Ellery", "JOINING US IS Dr. Ann Lee",
+            "We’re joined by Kim Park", "we're joined by Kim Park", "We are joined by Mr Kim Park and Lee"]
+    samples += made
+    samples += [t.replace("s", "ſ").replace("i", "ı").replace("k", "\u212a") for t in made]
+    samples += [t.upper().replace("I", "İ") for t in made]
+    hits = Counter()
+    for text in samples:
+        expected = {turns.fold(" ".join(m.group(1).split()[-2:])) for m in turns.MODERATED_BY.finditer(text)}
+        assert turns.moderators_named(text) == expected, text
+        match = turns.INTRODUCED_SPEAKER.search(text)
+        assert turns.introduced_speaker(text) == (" ".join(match.group(1).split()[-2:]) if match else None), text
+        hits["moderated"] += bool(expected)
+        hits["introduced"] += bool(match)
+    assert hits["moderated"] >= 6 and hits["introduced"] >= 6
+
+
+if __name__ == "__main__":
+    pytest.main([__file__, "-q"])
