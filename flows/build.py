@@ -37,7 +37,6 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -252,7 +251,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
          raw_uri=raw_dir, cache_root=cache_root)
     clock.lap("prepare")
     store = PackStore(cache_root)  # the packs the tasks wrote
-    signatures = _load_many(store, "prepare", "sig", first)
+    signatures = store.load_many("prepare", "sig", first)
     rejects = rejects + [s.reject for s in signatures if s.reject is not None]
     supported = shards.site_support(signatures)
     live = [(item, k, s) for item, k, s in zip(items, first, signatures) if s.reject is None]
@@ -284,7 +283,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     _run(link_quotes, [dict(keys=[k for k, _ in b], found=[q for _, q in b])
                        for b in shards.batches(todo, -(-len(todo) // shards.SHARD_TASKS))],
          advance=False, cache_root=cache_root, index=corpus["index"])
-    corpus["quotes"] = [row for rows in _load_many(PackStore(cache_root), "links", "rows", links) for row in rows]
+    corpus["quotes"] = [row for rows in PackStore(cache_root).load_many("links", "rows", links) for row in rows]
     del quoting, todo
     shards.forget_index()  # this process's copy (thread-pool runs), not kept for the next build
     clock.lap("link quotes")
@@ -310,7 +309,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
 
     store = PackStore(cache_root)
     documents, turns, rows = {}, {}, {name: 0 for name in shards.PART_TABLES}
-    for meta in _load_many(store, "final", "meta", third):
+    for meta in store.load_many("final", "meta", third):
         documents[meta["doc_id"]] = meta["sha256"]
         turns.update(meta["turns"])
         for name, (_, n) in meta["rows"].items():
@@ -365,21 +364,6 @@ def _run(task_, batches: list[dict], advance: bool = True, **shared) -> list:
         if advance:
             progress.advance(len(next(iter(batch.values()))))
     return results
-
-
-def _load_many(store: PackStore, stage: str, part: str, keys: Sequence[str]) -> list:
-    """The values of `keys` in the packs of a stage, in the order of `keys`
-    (each pack read once, kept only while needed)."""
-    index = store.index(stage)
-    by_pack: dict[str, list[int]] = {}
-    for position, k in enumerate(keys):
-        by_pack.setdefault(index[k], []).append(position)
-    values: list = [None] * len(keys)
-    for pack, positions in by_pack.items():
-        loaded = store.load(stage, pack, part)
-        for position in positions:
-            values[position] = loaded[keys[position]]
-    return values
 
 
 # --- task runners --------------------------------------------------------------

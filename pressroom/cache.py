@@ -27,7 +27,7 @@ import hashlib
 import os
 import pickle
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 STAGES = ("prepare", "clean", "index", "links", "final")
@@ -108,6 +108,21 @@ class PackStore:
     def load(self, stage: str, pack: str, part: str):
         with open(self.path(stage, pack, part), "rb") as handle:
             return pickle.load(handle)
+
+    def load_many(self, stage: str, part: str, keys: Sequence[str]) -> list:
+        """The values of `keys` in part `part` of the stage's packs, in the
+        order of `keys` (each pack read once, kept only while needed)."""
+        index = self.index(stage)
+        by_pack: dict[str, list[int]] = {}
+        for position, k in enumerate(keys):
+            by_pack.setdefault(index[k], []).append(position)
+        values: list = [None] * len(keys)
+        for pack, positions in sorted(by_pack.items()):
+            loaded = self.load(stage, pack, part)
+            for position in positions:
+                values[position] = loaded[keys[position]]
+            del loaded
+        return values
 
     def prune(self, used: Mapping[str, Iterable[str]]) -> int:
         """Delete the packs of which no key is in `used[stage]`, and stray

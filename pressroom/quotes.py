@@ -1062,9 +1062,7 @@ class _Strings(Sequence):
     def __len__(self) -> int:
         return len(self.array)
 
-    def __getitem__(self, k):
-        if isinstance(k, slice):
-            return self.array[k].to_pylist()
+    def __getitem__(self, k: int) -> str | None:
         return self.array[k].as_py()
 
 

@@ -309,27 +309,13 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
     index_key = quote_index_key(spoken)
     pack = reused = store.index("index").get(index_key)
     if pack is None:  # the sketches are read only when the index must be built
-        built = quotes.TurnIndex(_sketches(store, index, spoken))
+        built = quotes.TurnIndex(quotes.TurnSketches.concat(store.load_many("clean", "sketch", spoken)))
         parts = {part: store.temporary("index", part) for part in INDEX_PARTS}
         built.save(*parts.values())
         del built
         pack = store.write("index", [index_key], parts)
     return {"clusters": clusters, "speakers": speakers, "quoting": quoting, "index": pack, "index_key": index_key,
             "index_reused": reused is not None, "turn_ids": turn_ids, "turn_speakers": turn_speakers}
-
-
-def _sketches(store: PackStore, index: Mapping[str, str], keys: Sequence[str]) -> quotes.TurnSketches:
-    """The turn sketches of the documents cleaned under `keys`, joined in that order."""
-    by_pack: dict[str, list[int]] = defaultdict(list)
-    for i, k in enumerate(keys):
-        by_pack[index[k]].append(i)
-    found: list = [None] * len(keys)
-    for pack, positions in sorted(by_pack.items()):
-        sketches = store.load("clean", pack, "sketch")
-        for i in positions:
-            found[i] = sketches[keys[i]]
-        del sketches
-    return quotes.TurnSketches.concat(found)
 
 
 def quote_index_key(clean_keys: Iterable[str]) -> str:
