@@ -383,11 +383,31 @@ def task_runner(dask_address: str | None = None, local_cluster: int | None = Non
 
     if dask_address:
         return DaskTaskRunner(address=dask_address)
+    _keep_glibc_malloc_thresholds()
     # each worker imports the flow's modules (Prefect, the stages) as it starts,
     # with the cluster, not in its first task
     return DaskTaskRunner(cluster_kwargs={"n_workers": int(local_cluster), "threads_per_worker": 1,
                                           "processes": True, "dashboard_address": None,
                                           "preload": ["flows.build"]})
+
+
+def _keep_glibc_malloc_thresholds() -> None:
+    """Start a local cluster's workers without Dask's MALLOC_TRIM_THRESHOLD_.
+
+    Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in each worker's
+    environment (`distributed.nanny.pre-spawn-environ`) so that freed memory
+    goes back to the OS.  Setting any glibc malloc threshold also turns off
+    glibc's dynamic mmap threshold: every block of more than 128 KiB (a page
+    of strings, a pickled pack) is then mmapped and unmapped each time, and
+    faulted in again page by page.  Measured on a 50 MB corpus with two
+    workers: 26 s of kernel time instead of 7, clean 52 -> 35 s.  The other
+    variables (one BLAS/OpenMP thread) stay."""
+    import dask
+    import distributed  # noqa: F401  (loads the distributed.* defaults)
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    dask.config.set({"distributed.nanny.pre-spawn-environ": environ})
 
 
 def _die_with_parent() -> None:

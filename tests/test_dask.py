@@ -132,3 +132,25 @@ def test_build_on_a_local_cluster(seed_release, tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
     _same_tables(releases / "1.0.0", seed_release)
+
+
+def test_local_cluster_workers_keep_glibc_malloc_thresholds():
+    """Dask's MALLOC_TRIM_THRESHOLD_ turns off glibc's dynamic mmap threshold
+    (every large block mapped and faulted in again): a local cluster's
+    workers start without it, and with Dask's other variables."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    from flows.build import task_runner
+
+    original = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+    assert original.get("MALLOC_TRIM_THRESHOLD_") is not None  # what Dask does by default
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": original}):  # restored on exit
+        assert task_runner(dask_address="tcp://127.0.0.1:1") is not None
+        assert "MALLOC_TRIM_THRESHOLD_" in dask.config.get("distributed.nanny.pre-spawn-environ")
+        assert task_runner(local_cluster=1) is not None
+        with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as local, \
+                Client(local) as client:
+            environ = client.run(lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")})
+    assert [{"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}] == list(environ.values())
+    assert dask.config.get("distributed.nanny.pre-spawn-environ") == original
