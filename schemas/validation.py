@@ -7,7 +7,7 @@ the rule and the offending rows, so the report is readable as it is.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -199,32 +199,39 @@ def validate_release(tables: dict[str, pa_arrow.Table]) -> ValidationReport:
     check_question_links(report, turns)
     if "speakers" in frames:
         report.add("turns", "speaker_id names a row of speakers",
-                   sorted(set(turns["speaker_id"]) - set(frames["speakers"]["speaker_id"])))
+                   sorted(set(turns["speaker_id"].tolist()) - set(frames["speakers"]["speaker_id"].tolist())))
     if "quotes" in frames:
         check_quotes(report, documents, turns, frames["quotes"])
     return report
 
 
+def _lists(frame: pd.DataFrame, *columns: str) -> list[list]:
+    """Columns as Python lists: Series.tolist() is ~15x quicker than iterating
+    an Arrow-backed column (these checks run on every shard)."""
+    return [frame[column].tolist() for column in columns]
+
+
 def check_quotes(report, documents, turns, quotes) -> None:
-    texts = dict(zip(documents["doc_id"], documents["text"]))
+    texts = dict(zip(*_lists(documents, "doc_id", "text")))
+    ids, doc_ids, starts, ends, quoted, matched = _lists(quotes, "id", "doc_id", "char_start", "char_end", "text",
+                                                         "matched_turn_id")
     report.add("quotes", "text equals the span of documents.text", [
-        row.id for row in quotes.itertuples(index=False)
-        if texts.get(row.doc_id, "")[row.char_start:row.char_end] != row.text
+        i for i, d, start, end, text in zip(ids, doc_ids, starts, ends, quoted) if texts.get(d, "")[start:end] != text
     ])
-    known = set(turns["id"])
+    known = set(turns["id"].tolist())
     report.add("quotes", "matched_turn_id names a turn", [
-        row.id for row in quotes.itertuples(index=False) if pd.notna(row.matched_turn_id) and row.matched_turn_id not in known
+        i for i, m in zip(ids, matched) if pd.notna(m) and m not in known
     ])
 
 
 def check_references(report, documents, segments, turns) -> None:
-    known = set(documents["doc_id"])
-    report.add("segments", "doc_id names an existing document", sorted(set(segments["doc_id"]) - known))
-    report.add("turns", "doc_id names an existing document", sorted(set(turns["doc_id"]) - known))
-    originals = set(zip(segments["doc_id"], segments["segment_index"]))
-    dups = segments[segments["duplicate_of"].notna()]
+    known = set(documents["doc_id"].tolist())
+    doc_ids, indexes, duplicate_of = _lists(segments, "doc_id", "segment_index", "duplicate_of")
+    report.add("segments", "doc_id names an existing document", sorted(set(doc_ids) - known))
+    report.add("turns", "doc_id names an existing document", sorted(set(turns["doc_id"].tolist()) - known))
+    originals = set(zip(doc_ids, indexes))
     report.add("segments", "duplicate_of names a segment of the same document", [
-        f"{d}/{i}" for d, i, o in zip(dups["doc_id"], dups["segment_index"], dups["duplicate_of"]) if (d, o) not in originals
+        f"{d}/{i}" for d, i, o in zip(doc_ids, indexes, duplicate_of) if pd.notna(o) and (d, o) not in originals
     ])
 
 
@@ -248,32 +255,31 @@ def check_segment_coverage(report, documents, segments) -> None:
 
 
 def check_turn_spans(report, documents, turns) -> None:
-    texts = dict(zip(documents["doc_id"], documents["text"]))
+    texts = dict(zip(*_lists(documents, "doc_id", "text")))
     outside, differing = [], []
-    for row in turns.itertuples(index=False):
-        text = texts.get(row.doc_id, "")
-        if not 0 <= row.char_start <= row.char_end <= len(text):
-            outside.append(row.id)
-        elif text[row.char_start:row.char_end] != row.text:
-            differing.append(row.id)
+    for i, d, start, end, spoken in zip(*_lists(turns, "id", "doc_id", "char_start", "char_end", "text")):
+        text = texts.get(d, "")
+        if not 0 <= start <= end <= len(text):
+            outside.append(i)
+        elif text[start:end] != spoken:
+            differing.append(i)
     report.add("turns", "span lies inside the document text", outside)
     report.add("turns", "text equals the span of documents.text", differing)
 
 
 def check_question_links(report, turns) -> None:
-    types = dict(zip(turns["id"], turns["turn_type"]))
-    docs = dict(zip(turns["id"], turns["doc_id"]))
+    ids, doc_ids, types_, questions, replies = _lists(turns, "id", "doc_id", "turn_type", "question_id", "reply_to")
+    types = dict(zip(ids, types_))
+    docs = dict(zip(ids, doc_ids))
     bad_question, bad_reply = [], []
-    for row in turns.itertuples(index=False):
-        q = row.question_id
-        if pd.notna(q) and (types.get(q) != "question" or docs.get(q) != row.doc_id):
-            bad_question.append(row.id)
-        r = row.reply_to
-        if pd.notna(r) and docs.get(r) != row.doc_id:
-            bad_reply.append(row.id)
+    for i, d, q, r in zip(ids, doc_ids, questions, replies):
+        if pd.notna(q) and (types.get(q) != "question" or docs.get(q) != d):
+            bad_question.append(i)
+        if pd.notna(r) and docs.get(r) != d:
+            bad_reply.append(i)
     report.add("turns", "question_id names a question of the same document", bad_question)
     report.add("turns", "reply_to names a turn of the same document", bad_reply)
-    roots = turns[turns["reply_to"].isna()].groupby("doc_id").size()
+    roots = Counter(d for d, r in zip(doc_ids, replies) if pd.isna(r))
     report.add("turns", "exactly one root (reply_to null) per document", [
-        d for d in sorted(set(turns["doc_id"])) if roots.get(d, 0) != 1
+        d for d in sorted(set(doc_ids)) if roots.get(d, 0) != 1
     ])

@@ -63,3 +63,33 @@ def test_removal_without_reason_is_reported(tables):
     tables["segments"] = _replace(segments, "reason", removed, None)
     report = validate_release(tables)
     assert any(f.table == "segments" and "every removal has a reason" in f.rule for f in report.failures)
+
+
+def _first(table: pa.Table, column: str, test) -> int:
+    return next(k for k, v in enumerate(table.column(column).to_pylist()) if test(v))
+
+
+@pytest.mark.parametrize("break_it, table, rule", [
+    (lambda t: {"turns": _replace(t["turns"], "reply_to", _first(t["turns"], "reply_to", bool), "nowhere:t0")},
+     "turns", "reply_to names a turn of the same document"),
+    (lambda t: {"turns": _replace(t["turns"], "reply_to", _first(t["turns"], "reply_to", bool), None)},
+     "turns", "exactly one root (reply_to null) per document"),
+    (lambda t: {"segments": _replace(t["segments"], "duplicate_of",
+                                     _first(t["segments"], "duplicate_of", lambda v: v is not None), 10_000)},
+     "segments", "duplicate_of names a segment of the same document"),
+    (lambda t: {"quotes": _replace(t["quotes"], "text", 0, "not what the document says")},
+     "quotes", "text equals the span of documents.text"),
+    (lambda t: {"quotes": _replace(t["quotes"], "matched_turn_id", 0, "nowhere:t0")},
+     "quotes", "matched_turn_id names a turn"),
+    (lambda t: {"speakers": t["speakers"].slice(1)},
+     "turns", "speaker_id names a row of speakers"),
+    (lambda t: {"turns": _replace(t["turns"], "char_end", 0, 10**8)},
+     "turns", "span lies inside the document text"),
+])
+def test_each_cross_table_rule_names_its_rows(tables, break_it, table, rule):
+    """One broken row (or a missing one), one failure: the rule that sees it."""
+    assert validate_release(tables).ok
+    tables.update(break_it(tables))
+    report = validate_release(tables)
+    assert [(f.table, f.rule) for f in report.failures] == [(table, rule)], str(report)
+    assert report.failures[0].rows
