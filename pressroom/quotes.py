@@ -696,6 +696,20 @@ def _stem_hashes(stems: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(by_text), by_text
 
 
+IDF_STEPS_PER_OCTAVE = 16
+"""The IDF's N + 1 is rounded up to a power of 2^(1/16) (weights at most
+0.043 above log((N + 1) / (df + 1)) + 1).  So a few sentences more or fewer
+in the corpus leave every weight as it was but those of the stems whose
+document frequency changed, and a rebuild can keep the links that read no
+changed weight and no changed turn (`relink_quotes`)."""
+
+
+def idf_base(sentences: int) -> float:
+    """N + 1 rounded up to the next power of 2^(1/IDF_STEPS_PER_OCTAVE)."""
+    steps = math.ceil(IDF_STEPS_PER_OCTAVE * math.log2(sentences + 1) - 1e-9)
+    return 2.0 ** (steps / IDF_STEPS_PER_OCTAVE)
+
+
 def _gram_owners(hashes: np.ndarray, sentence: np.ndarray, turn: np.ndarray, lengths: np.ndarray,
                  offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The 3-gram hashes of consecutive sentences, all at once: `hashes` are
@@ -846,8 +860,9 @@ class TurnIndex:
     stems are one run of those arrays.  Word 3-grams stay hashes: a
     window's are its sentences' plus the seams between them, read straight
     from the flat arrays.  The IDF of each stem
-    is taken over the turns' single sentences: log((N + 1) / (df + 1)) + 1;
-    a stem no turn has weighs log(N + 1) + 1.  A turn x stem matrix, by
+    is taken over the turns' single sentences: log(B / (df + 1)) + 1, where
+    B is N + 1 rounded up to a step of `idf_base`; a stem no turn has weighs
+    log(B) + 1.  A turn x stem matrix, by
     column, gives each stem's posting list, which narrows each quote's
     candidates.
 
@@ -878,8 +893,9 @@ class TurnIndex:
 
         self.stem_vocabulary, columns = np.unique(sketches.stems, return_inverse=True)
         df = np.bincount(columns, minlength=len(self.stem_vocabulary))  # a sentence holds a stem once
-        self.idf = np.log((n + 1) / (df + 1)) + 1.0
-        self.unknown_weight = math.log(n + 1) + 1.0
+        self.idf_base = idf_base(n)
+        self.idf = np.log(self.idf_base / (df + 1)) + 1.0
+        self.unknown_weight = math.log(self.idf_base) + 1.0
         sentence_stems = sparse.csr_matrix((np.ones(len(columns)), columns, _offsets(sketches.stem_count)),
                                            shape=(n, len(self.stem_vocabulary)))
         postings = _binary(_runs(bounds[:-1], np.diff(bounds), n) @ sentence_stems).tocsc()
@@ -907,15 +923,16 @@ class TurnIndex:
         IPC file)."""
         arrays = {name: np.ascontiguousarray(value) for name, value in vars(self).items()
                   if isinstance(value, np.ndarray)}
-        unknown = set(vars(self)) - set(arrays) - set(self._STRINGS) - {"unknown_weight", "own_docs", "position"}
+        unknown = set(vars(self)) - set(arrays) - set(self._STRINGS) - {"unknown_weight", "idf_base", "own_docs",
+                                                                         "position"}
         if unknown:
             raise TypeError(f"TurnIndex.save does not know how to store {sorted(unknown)}")
         layout, offset = {}, 0
         for name, value in arrays.items():
             layout[name] = (value.dtype.str, value.shape, offset)
             offset += -(-value.nbytes // _ALIGN) * _ALIGN
-        header = pickle.dumps({"layout": layout, "unknown_weight": self.unknown_weight, "own_docs": self.own_docs},
-                              protocol=pickle.HIGHEST_PROTOCOL)
+        header = pickle.dumps({"layout": layout, "unknown_weight": self.unknown_weight, "idf_base": self.idf_base,
+                               "own_docs": self.own_docs}, protocol=pickle.HIGHEST_PROTOCOL)
         start = -(-(16 + len(header)) // _ALIGN) * _ALIGN
         with open(arrays_path, "wb") as handle:
             handle.write(_MAGIC + start.to_bytes(8, "little") + header)
@@ -942,7 +959,8 @@ class TurnIndex:
             count = int(np.prod(shape, dtype=np.int64))
             setattr(index, name, np.frombuffer(mapped, dtype=np.dtype(dtype), count=count,
                                                offset=start + offset).reshape(shape))
-        index.unknown_weight, index.own_docs = header["unknown_weight"], header["own_docs"]
+        index.unknown_weight, index.idf_base, index.own_docs = (header["unknown_weight"], header["idf_base"],
+                                                                header["own_docs"])
         table = pa.ipc.open_file(pa.memory_map(str(strings_path))).read_all()
         for name in cls._STRINGS:
             setattr(index, name, _Strings(table.column(name).combine_chunks()))
@@ -1012,6 +1030,14 @@ class TurnIndex:
         starts = self.row_bounds[positions]
         sizes = self.row_bounds[positions + 1] - starts
         return _ragged(starts, sizes), _offsets(sizes)[:-1]
+
+    def turn_stem_hashes(self, turn_ids: Sequence[str]) -> np.ndarray:
+        """The stem hashes of every sentence of the turns (repeats kept)."""
+        positions = np.array([self.position[t] for t in turn_ids], dtype=np.int64)
+        first = np.searchsorted(self.sentence_turn, positions, side="left")
+        last = np.searchsorted(self.sentence_turn, positions, side="right")
+        starts = self.stem_indptr[first]
+        return self.stem_vocabulary[self.stem_indices[_ragged(starts, self.stem_indptr[last] - starts)]]
 
     def window_stem_entries(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The stem columns of the windows (a stem held by two sentences of a
@@ -1303,3 +1329,60 @@ def link_quotes(quotes: Sequence[Mapping], turns: Iterable[Mapping] | TurnSketch
             "matched_end": found.end if found else None,
         })
     return rows
+
+
+# -- a rebuild: links kept when nothing they read changed ---------------------------
+
+
+def stale_stems(old: TurnIndex, new: TurnIndex) -> np.ndarray | None:
+    """The stem hashes (sorted) whose weight differs between two indexes: a
+    stem only one of them has, or one whose document frequency changed.
+    None when every weight may differ (N + 1 moved to another `idf_base`)."""
+    if old.idf_base != new.idf_base:
+        return None
+    both, at_old, at_new = np.intersect1d(old.stem_vocabulary, new.stem_vocabulary, assume_unique=True,
+                                          return_indices=True)
+    changed = both[old.idf[at_old] != new.idf[at_new]]
+    return np.union1d(changed, np.setxor1d(old.stem_vocabulary, new.stem_vocabulary, assume_unique=True))
+
+
+def _holds_any(sorted_values: np.ndarray, values: np.ndarray) -> bool:
+    if not len(sorted_values) or not len(values):
+        return False
+    at = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return bool((sorted_values[at] == values).any())
+
+
+def link_unchanged(quote: Mapping, old: TurnIndex, new: TurnIndex, stale: np.ndarray,
+                   changed_docs: frozenset[str]) -> bool:
+    """Whether `best_match(quote, new)` is `best_match(quote, old)` without
+    computing either: `best_match` reads the weights of the quote's stems,
+    the candidate turns (`TurnIndex.candidates`) and, for those alone, their
+    windows, stems, 3-grams, texts and the weights of their stems.  So the
+    link stays if no stem of the quote is stale, the candidates are the same
+    turns in both indexes, none of them is in a document whose turns
+    changed, and no stem of theirs is stale (`stale_stems`)."""
+    stems = frozenset().union(*(s.stems for s in quote_sentences(quote["text"])))
+    if _holds_any(stale, _stem_hashes(stems)[0]):
+        return False
+    now = new.candidates(stems, quote["doc_id"])
+    if any(new.doc_ids[new.position[t]] in changed_docs for t in now):
+        return False
+    if old.candidates(stems, quote["doc_id"]) != now:
+        return False
+    return not (now and _holds_any(stale, new.turn_stem_hashes(now)))
+
+
+def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: TurnIndex, new: TurnIndex,
+                  stale: np.ndarray | None, changed_docs: frozenset[str]) -> tuple[list[dict], int]:
+    """`link_quotes(quotes, new)` for quotes whose rows against `old` are
+    `old_rows`: each row kept when `link_unchanged`, the other quotes linked
+    again (all of them when `stale` is None).  Returns the rows and how many
+    quotes were linked."""
+    if stale is None:
+        return link_quotes(quotes, new), len(quotes)
+    again = [k for k, quote in enumerate(quotes) if not link_unchanged(quote, old, new, stale, changed_docs)]
+    rows = list(old_rows)
+    for k, row in zip(again, link_quotes([quotes[k] for k in again], new)):
+        rows[k] = row
+    return rows, len(again)

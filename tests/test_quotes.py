@@ -585,3 +585,110 @@ def test_a_saved_index_is_mapped_back_and_links_the_same(tmp_path):
     (tmp_path / "bad").write_bytes(b"not an index at all")
     with pytest.raises(ValueError, match="not a saved quote index"):
         quotes.TurnIndex.load(tmp_path / "bad", tmp_path / "strings")
+
+
+# -- a rebuild keeps the links that read nothing changed ------------------------------
+
+_HARBOUR = [
+    "The salmon quota for the northern fjords stays at last season's tonnage. Trawler licences are renewed in March.",
+    "Will the fishery inspectors board foreign trawlers? Skippers report nets cut near the breakwater.",
+    "Inspectors board every vessel landing herring at the cannery wharf. The harbour master keeps the logbooks.",
+    "Mackerel prices at the auction fell by a fifth. Cooperatives ask for a cold store on the north pier.",
+]
+
+
+def _harbour_turns(doc_id: str = "transcript-harbour-notes") -> list[dict]:
+    return [{"id": f"{doc_id}:t{k}", "doc_id": doc_id, "speaker": ("Harbour Master", "Reporter")[k % 2], "text": text}
+            for k, text in enumerate(_HARBOUR)]
+
+
+def _padded(turns: list[dict]) -> list[dict]:
+    """The turns and a turn of filler sentences, as many as put the corpus's
+    sentence count well inside one `idf_base` step (edits of a few sentences
+    keep every weight they do not touch)."""
+    n = len(quotes.TurnIndex(turns).sentence_turn)
+    pad = next(p for p in range(1000) if len({quotes.idf_base(n + p + d) for d in range(-12, 13)}) == 1)
+    filler = {"id": "transcript-harbour-tides:t0", "doc_id": "transcript-harbour-tides", "speaker": "Harbour Master",
+              "text": " ".join(["The tide tables are posted by the harbour office every week."] * pad)}
+    return turns + [filler] * bool(pad)
+
+
+def _append(turns: list[dict], turn_id: str, sentence: str) -> list[dict]:
+    return [{**t, "text": t["text"] + " " + sentence} if t["id"] == turn_id else t for t in turns]
+
+
+def test_relinking_after_turns_changed_gives_the_links_of_a_fresh_index():
+    """`relink_quotes` keeps a link only when it reads no changed weight and
+    no changed turn: whatever the edit, its rows are those of linking every
+    quote against the new index, and an edit far from the quotes keeps most
+    of them."""
+    turns, found = gold_corpus()
+    turns = _padded(turns + _harbour_turns())
+    old = quotes.TurnIndex(turns)
+    before = quotes.link_quotes(found, old)
+    assert sum(r["matched_turn_id"] is not None for r in before) >= 10
+    most_quoted = Counter(r["matched_turn_id"] for r in before if r["matched_turn_id"]).most_common(1)[0][0]
+    quoted = next(t["doc_id"] for t in turns if t["id"] == most_quoted)
+    first_quoted = next(t["id"] for t in turns if t["doc_id"] == quoted)
+    edits = {  # name: (turns after the edit, the documents whose turns changed)
+        "far away": (_append(turns, "transcript-harbour-notes:t2", "The cannery hires seasonal packers in June."),
+                     {"transcript-harbour-notes"}),
+        "a quoted turn": (_append(turns, first_quoted, "Nobody asked about the budget."), {quoted}),
+        "a quoted turn gone": ([t for t in turns if t["id"] != most_quoted], {quoted}),
+        "a transcript gone": ([t for t in turns if t["doc_id"] != quoted], {quoted}),
+        "a repost of it": (turns + [{**t, "id": "zz-repost:t0", "doc_id": "zz-repost"}
+                                    for t in turns if t["id"] == most_quoted], {"zz-repost"}),
+        "a new transcript": (turns + _harbour_turns("transcript-harbour-more"), {"transcript-harbour-more"}),
+        "a speaker renamed": ([{**t, "speaker": "Somebody Else"} if t["id"] == most_quoted else t for t in turns],
+                              {quoted}),
+    }
+    kept = {}
+    for name, (edited, changed) in edits.items():
+        new = quotes.TurnIndex(edited)
+        stale = quotes.stale_stems(old, new)
+        # the same idf base after a few sentences more or fewer; not after a whole transcript went
+        assert (stale is None) == (name == "a transcript gone"), name
+        fresh = quotes.link_quotes(found, new)
+        rows, linked = quotes.relink_quotes(found, before, old, new, stale, frozenset(changed))
+        assert rows == fresh, name
+        kept[name] = len(found) - linked
+    assert quotes.link_quotes(found, quotes.TurnIndex(edits["a quoted turn gone"][0])) != before
+    assert kept["far away"] > len(found) / 2 and kept["a quoted turn gone"] < kept["far away"]
+    assert kept["a transcript gone"] == 0
+
+
+def test_stale_stems_are_those_whose_weight_moved():
+    turns, _ = gold_corpus()
+    turns = _padded(turns)
+    old = quotes.TurnIndex(turns)
+    new = quotes.TurnIndex(_append(turns, turns[0]["id"], "Zanzibar cloves."))
+    stale = quotes.stale_stems(old, new)
+    added = frozenset(quotes.content_stems("Zanzibar cloves."))
+    assert len(added) == 2 and list(stale) == quotes._stem_hashes(added)[0].tolist()
+    assert quotes.stale_stems(old, quotes.TurnIndex(turns[: len(turns) // 2])) is None  # another idf base
+
+
+def test_each_guard_of_link_unchanged():
+    """Each reason to link again, alone: a stale stem of the quote, a stale
+    stem of a candidate turn, a candidate in a changed document, candidates
+    that differ."""
+    turns, found = gold_corpus()
+    index = quotes.TurnIndex(turns)
+    linked = [q for q, r in zip(found, quotes.link_quotes(found, index)) if r["matched_turn_id"]]
+
+    def parts(quote):
+        stems = frozenset().union(*(s.stems for s in quotes.quote_sentences(quote["text"])))
+        candidates = index.candidates(stems, quote["doc_id"])
+        return stems, candidates, np.setdiff1d(quotes._stem_hashes(stems)[0], index.turn_stem_hashes(candidates))
+
+    # a quote with a stem that none of its candidate turns holds
+    quote = next(q for q in sorted(linked, key=lambda q: -len(q["text"])) if len(parts(q)[2]))
+    stems, candidates, only_mine = parts(quote)
+    none = np.zeros(0, dtype=np.uint64)
+    assert quotes.link_unchanged(quote, index, index, none, frozenset())
+    assert not quotes.link_unchanged(quote, index, index, only_mine[:1], frozenset())
+    theirs = np.setdiff1d(index.turn_stem_hashes(candidates), quotes._stem_hashes(stems)[0])
+    assert len(theirs) and not quotes.link_unchanged(quote, index, index, theirs[:1], frozenset())
+    assert not quotes.link_unchanged(quote, index, index, none, frozenset({index.doc_ids[index.position[candidates[-1]]]}))
+    fewer = quotes.TurnIndex([t for t in turns if t["id"] != candidates[0]])
+    assert not quotes.link_unchanged(quote, index, fewer, none, frozenset())
