@@ -79,15 +79,16 @@ def clean_shard(raw_uri: str, items: list, first_keys: list[str], keys: list[str
 
 
 @task(name="corpus-pass", cache_policy=NO_CACHE)
-def corpus_pass(cache_root: str, documents: list[tuple[str, tuple, str]]) -> dict:
+def corpus_pass(cache_root: str, documents: list[tuple[str, tuple, str]], previous: str | None) -> dict:
     """Near-duplicate clusters, the speakers table and the quote index, from
     the documents' cached summaries."""
-    return shards.corpus_pass(PackStore(cache_root), documents)
+    return shards.corpus_pass(PackStore(cache_root), documents, previous)
 
 
 @task(name="link-quotes", cache_policy=NO_CACHE)
-def link_quotes(keys: list[str], found: list[list[dict]], cache_root: str, index: str) -> str:
-    return shards.link_batch(PackStore(cache_root), index, keys, found)
+def link_quotes(keys: list[str], found: list[list[dict]], previous_keys: list[str | None], cache_root: str,
+                index: str, relink: dict | None) -> tuple[str, int]:
+    return shards.link_batch(PackStore(cache_root), index, keys, found, previous_keys, relink)
 
 
 @task(name="assemble-shard", cache_policy=NO_CACHE)
@@ -271,20 +272,30 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     clock.lap("clean")
 
     # the corpus passes: clusters, speakers, quotes
-    corpus = corpus_pass(cache_root, [(item.doc_id, item.order, c) for (item, _, _), c in zip(live, second)])
+    corpus = corpus_pass(cache_root, [(item.doc_id, item.order, c) for (item, _, _), c in zip(live, second)],
+                         shards.latest_index(store))
     clock.lap("corpus")
-    # quotes linked per document, cached under the index and the document's clean key
-    quoting = corpus.pop("quoting")
+    # quotes linked per document, cached under the index and the document's clean key; after
+    # transcripts changed, the links made against the last build's index are kept where they
+    # read nothing that changed (shards.relink_plan)
+    quoting, relink = corpus.pop("quoting"), corpus.pop("relink")
     counts["quote_index"] = "reused" if corpus["index_reused"] else "built"
     links = [shards.links_key(corpus["index_key"], k) for k, _ in quoting]
     known = PackStore(cache_root).index("links")
-    todo = [(k, q) for k, (_, q) in zip(links, quoting) if k not in known]
-    counts["quotes_linked"] = sum(len(q) for _, q in todo)
-    _run(link_quotes, [dict(keys=[k for k, _ in b], found=[q for _, q in b])
-                       for b in shards.batches(todo, -(-len(todo) // shards.SHARD_TASKS))],
-         advance=False, cache_root=cache_root, index=corpus["index"])
+
+    def before(clean: str) -> str | None:
+        old = shards.links_key(relink["key"], clean) if relink else None
+        return old if old in known else None
+
+    todo = [(k, q, before(c)) for k, (c, q) in zip(links, quoting) if k not in known]
+    counts["quotes_checked"] = sum(len(q) for _, q, old in todo if old)
+    linked = _run(link_quotes, [dict(keys=[k for k, _, _ in b], found=[q for _, q, _ in b],
+                                     previous_keys=[old for _, _, old in b])
+                                for b in shards.batches(todo, -(-len(todo) // shards.SHARD_TASKS))],
+                  advance=False, cache_root=cache_root, index=corpus["index"], relink=relink)
+    counts["quotes_linked"] = sum(n for _, n in linked)
     corpus["quotes"] = [row for rows in PackStore(cache_root).load_many("links", "rows", links) for row in rows]
-    del quoting, todo
+    del quoting, todo, relink
     shards.forget_index()  # this process's copy (thread-pool runs), not kept for the next build
     clock.lap("link quotes")
 
@@ -344,6 +355,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     if keep_cache:
         store.prune({"prepare": first, "clean": second, "index": [corpus_index_key], "links": links,
                      "final": third})
+        shards.remember_index(store, corpus_index_key)
     logger.info(result.message)
     table_rows = {name: result.manifest["tables"][name]["rows"] for name in schemas}
     return {"version": result.version, "latest": result.manifest["version"], "path": str(result.path),

@@ -102,6 +102,21 @@ class PackStore:
             self._index[stage].update(dict.fromkeys(keys, pack))
         return pack
 
+    def remember(self, name: str, value) -> None:
+        """Keep a small value at the cache root under `name` (not a pack:
+        `prune` leaves it)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        _write_atomic(self.root / name, value)
+
+    def recall(self, name: str):
+        """The value `remember` kept under `name`; None if there is none (or
+        it cannot be read)."""
+        try:
+            with open(self.root / name, "rb") as handle:
+                return pickle.load(handle)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            return None
+
     def temporary(self, stage: str, name: str) -> Path:
         return self.folder(stage) / f".{name}.{uuid.uuid4().hex}.tmp"
 

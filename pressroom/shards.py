@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import pickle
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -274,7 +275,7 @@ def speaker_rows(turns: Iterable[tuple]) -> list[dict]:
 
 
 @collector.paused()
-def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -> dict:
+def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], previous: str | None = None) -> dict:
     """Reduce: near-duplicate clusters, the speakers table and the quote
     index, from the cached summaries of `documents` ((doc_id, ingest order,
     clean key) triples).  Returns the clusters by doc_id, the speakers rows,
@@ -283,12 +284,15 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
     `link_batch`), every turn id and every turn's speaker_id.
 
     The index's key is the clean keys of the documents that have turns: a
-    rebuild in which no transcript changed reuses it."""
+    rebuild in which no transcript changed reuses it.  When a new index is
+    built and `previous` (the key of the last build's index) is still
+    cached, "relink" says what a link made against that index needs to be
+    kept (`relink_plan`); else it is None."""
     index = store.index("clean")
     by_pack: dict[str, list[tuple[str, tuple, str]]] = defaultdict(list)
     for doc_id, order, k in documents:
         by_pack[index[k]].append((doc_id, order, k))
-    signatures, speaker_turns, quoting, spoken, turn_ids = [], [], [], [], set()
+    signatures, speaker_turns, quoting, spoken, turn_ids, speaking = [], [], [], [], set(), {}
     for pack, members in sorted(by_pack.items()):
         summaries = store.load("clean", pack, "sum")
         for doc_id, order, k in members:
@@ -299,6 +303,7 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
                 quoting.append((k, summary.quotes_found))
             if summary.turn_ids:
                 spoken.append(k)
+                speaking[doc_id] = k
                 turn_ids.update(summary.turn_ids)
         del summaries
     clusters = cluster_columns(signatures)
@@ -313,9 +318,46 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -
         parts = {part: store.temporary("index", part) for part in INDEX_PARTS}
         built.save(*parts.values())
         del built
-        pack = store.write("index", [index_key], parts)
+        pack = store.write("index", [index_key], {**parts, "members": speaking})
+    relink = None if reused is not None else relink_plan(store, previous, pack, speaking)
     return {"clusters": clusters, "speakers": speakers, "quoting": quoting, "index": pack, "index_key": index_key,
-            "index_reused": reused is not None, "turn_ids": turn_ids, "turn_speakers": turn_speakers}
+            "index_reused": reused is not None, "relink": relink, "turn_ids": turn_ids,
+            "turn_speakers": turn_speakers}
+
+
+def relink_plan(store: PackStore, previous: str | None, pack: str, members: Mapping[str, str]) -> dict | None:
+    """What `link_batch` needs to keep links made against the index cached
+    under `previous` (`quotes.relink_quotes`): its key and pack, the stems
+    whose weight changed, the documents whose turns changed (doc_ids whose
+    clean key differs, added or gone).  None when that index is gone, or
+    when every weight changed."""
+    old_pack = store.index("index").get(previous) if previous else None
+    if old_pack is None or old_pack == pack:
+        return None
+    try:
+        old_members = store.load("index", old_pack, "members")
+        old, new = (_load_index(*(str(store.path("index", p, part)) for part in INDEX_PARTS)) for p in (old_pack, pack))
+    except (OSError, EOFError, ValueError, pickle.UnpicklingError):
+        return None  # a cache from before the members were kept, or damaged: link everything again
+    stale = quotes.stale_stems(old, new)
+    if stale is None:
+        return None
+    changed = sorted(d for d in old_members.keys() | members.keys() if old_members.get(d) != members.get(d))
+    return {"key": previous, "pack": old_pack, "stale": stale, "changed": changed}
+
+
+_LATEST_INDEX = "latest-index"
+"""Kept at the cache root: the key of the last complete build's quote index."""
+
+
+def remember_index(store: PackStore, index_key: str) -> None:
+    """Record the quote index of a complete build, for the next one's `relink_plan`."""
+    store.remember(_LATEST_INDEX, index_key)
+
+
+def latest_index(store: PackStore) -> str | None:
+    """The key `remember_index` recorded, if any."""
+    return store.recall(_LATEST_INDEX)
 
 
 def quote_index_key(clean_keys: Iterable[str]) -> str:
@@ -329,24 +371,43 @@ def links_key(index_key: str, clean: str) -> str:
     return key("links", index_key, clean)
 
 
-def link_batch(store: PackStore, pack: str, keys: Sequence[str], found: Sequence[Sequence[dict]]) -> str:
+def link_batch(store: PackStore, pack: str, keys: Sequence[str], found: Sequence[Sequence[dict]],
+               previous_keys: Sequence[str | None] | None = None, relink: Mapping | None = None) -> tuple[str, int]:
     """Map: the quotations of a batch of documents (one list per document)
     linked to the turns they come from (`quotes.link_quotes`) against the
     corpus's quote index (stage "index", pack `pack`); stored per document
-    under `keys` (`links_key`) as a pack of stage "links"."""
+    under `keys` (`links_key`) as a pack of stage "links".  A document with
+    a previous key has links made against the index of `relink`
+    (`relink_plan`) under it: those that read nothing changed are kept
+    (`quotes.relink_quotes`).  Returns the pack and how many quotations
+    were linked."""
     index = _load_index(*(str(store.path("index", pack, part)) for part in INDEX_PARTS))
-    return store.write("links", keys, {"rows": {k: quotes.link_quotes(q, index) for k, q in zip(keys, found)}})
+    previous_keys = previous_keys or [None] * len(keys)
+    known = [k for k in previous_keys if k is not None]
+    if relink is not None and known:
+        old = _load_index(*(str(store.path("index", relink["pack"], part)) for part in INDEX_PARTS))
+        old_rows = dict(zip(known, store.load_many("links", "rows", known)))
+        changed = frozenset(relink["changed"])
+    rows, linked = {}, 0
+    for k, q, before in zip(keys, found, previous_keys):
+        if before is not None and relink is not None:
+            rows[k], count = quotes.relink_quotes(q, old_rows[before], old, index, relink["stale"], changed)
+        else:
+            rows[k], count = quotes.link_quotes(q, index), len(q)
+        linked += count
+    return store.write("links", keys, {"rows": rows}), linked
 
 
 INDEX_PARTS = ("arrays", "strings")
 """The files of a quote index pack (`quotes.TurnIndex.save`)."""
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=2)
 def _load_index(arrays: str, strings: str) -> quotes.TurnIndex:
     """The quote index, mapped once per process for all the batches it
-    links.  A Dask worker keeps the last one it mapped until it maps another
-    (a local cluster's workers end with the build)."""
+    links (and the previous build's, to keep links made against it).  A
+    Dask worker keeps the last two it mapped until it maps others (a local
+    cluster's workers end with the build)."""
     return quotes.TurnIndex.load(Path(arrays), Path(strings))
 
 

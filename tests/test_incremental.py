@@ -119,8 +119,9 @@ def test_quote_index_is_reused_while_no_transcript_changes(tmp_path):
     it, and only that article's quotations are linked again (the others'
     links are cached under the index) and the turn sketches are not read;
     editing a transcript builds a new
-    index, links every quotation again, and the old index leaves the cache.
-    Every release is the bytes of a full build."""
+    index (the old one leaves the cache) and links again the quotations
+    whose links read something that changed, or all of them when every
+    weight changed.  Every release is the bytes of a full build."""
     raw = tmp_path / "raw"
     shutil.copytree(ROOT / "tests" / "corpus" / "quotes", raw)
     (raw / "gold.json").unlink()
@@ -148,10 +149,22 @@ def test_quote_index_is_reused_while_no_transcript_changes(tmp_path):
     _build(raw, tmp_path / "full-2", use_cache=False)
     _same_bytes(releases / second["version"], tmp_path / "full-2" / "1.0.0")
 
+    # a word changed in a transcript: a new index; every quotation is checked and only those
+    # whose link reads a changed weight or turn are linked again
     transcript = raw / "transcript-kessaly-briefing.txt"
-    transcript.write_text(transcript.read_text() + "\n\nQUESTION: One more thing: will the port reopen?\n")
+    transcript.write_text(transcript.read_text().replace("the farmers alike", "the fishermen alike"))
     third = _build(raw, releases)
-    assert third["work"]["quote_index"] == "built" and third["work"]["quotes_linked"] == total
+    work = third["work"]
+    assert work["quote_index"] == "built" and work["quotes_checked"] == total
+    assert 0 < total - work["quotes_linked"]  # some links kept
     assert len(list(indexes.glob("*.keys"))) == 1 and sorted(p.name for p in indexes.iterdir()) != packs
     _build(raw, tmp_path / "full-3", use_cache=False)
     _same_bytes(releases / third["version"], tmp_path / "full-3" / "1.0.0")
+
+    # a question added: this small corpus's sentence count moves to another IDF base, every
+    # weight changes and every quotation is linked again
+    transcript.write_text(transcript.read_text() + "\n\nQUESTION: One more thing: will the port reopen?\n")
+    fourth = _build(raw, releases)
+    assert fourth["work"]["quotes_checked"] == 0 and fourth["work"]["quotes_linked"] == total
+    _build(raw, tmp_path / "full-4", use_cache=False)
+    _same_bytes(releases / fourth["version"], tmp_path / "full-4" / "1.0.0")
