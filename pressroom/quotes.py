@@ -697,17 +697,24 @@ def _stem_hashes(stems: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 IDF_STEPS_PER_OCTAVE = 16
-"""The IDF's N + 1 is rounded up to a power of 2^(1/16) (weights at most
-0.043 above log((N + 1) / (df + 1)) + 1).  So a few sentences more or fewer
-in the corpus leave every weight as it was but those of the stems whose
-document frequency changed, and a rebuild can keep the links that read no
-changed weight and no changed turn (`relink_quotes`)."""
+"""The IDF's N + 1 and df + 1 are rounded up to powers of 2^(1/16) (each
+weight within 0.045 of log((N + 1) / (df + 1)) + 1).  So a few sentences
+more or fewer in the corpus leave every weight as it was but those of a
+few stems, mostly rare ones (a common stem's df must grow by 4.4% to move
+a step), and a rebuild can keep the links that read no changed weight and
+no changed turn (`relink_quotes`)."""
 
 
 def idf_base(sentences: int) -> float:
     """N + 1 rounded up to the next power of 2^(1/IDF_STEPS_PER_OCTAVE)."""
     steps = math.ceil(IDF_STEPS_PER_OCTAVE * math.log2(sentences + 1) - 1e-9)
     return 2.0 ** (steps / IDF_STEPS_PER_OCTAVE)
+
+
+def _rounded_up(counts: np.ndarray) -> np.ndarray:
+    """Counts (>= 1) rounded up to the next power of 2^(1/IDF_STEPS_PER_OCTAVE), as `idf_base`."""
+    steps = np.ceil(IDF_STEPS_PER_OCTAVE * np.log2(counts.astype(np.float64)) - 1e-9)
+    return np.exp2(steps / IDF_STEPS_PER_OCTAVE)
 
 
 def _gram_owners(hashes: np.ndarray, sentence: np.ndarray, turn: np.ndarray, lengths: np.ndarray,
@@ -860,9 +867,9 @@ class TurnIndex:
     stems are one run of those arrays.  Word 3-grams stay hashes: a
     window's are its sentences' plus the seams between them, read straight
     from the flat arrays.  The IDF of each stem
-    is taken over the turns' single sentences: log(B / (df + 1)) + 1, where
-    B is N + 1 rounded up to a step of `idf_base`; a stem no turn has weighs
-    log(B) + 1.  A turn x stem matrix, by
+    is taken over the turns' single sentences: log(B / D) + 1, where B is
+    N + 1 and D is df + 1, each rounded up to a step of `idf_base`; a stem
+    no turn has weighs log(B) + 1.  A turn x stem matrix, by
     column, gives each stem's posting list, which narrows each quote's
     candidates.
 
@@ -894,7 +901,7 @@ class TurnIndex:
         self.stem_vocabulary, columns = np.unique(sketches.stems, return_inverse=True)
         df = np.bincount(columns, minlength=len(self.stem_vocabulary))  # a sentence holds a stem once
         self.idf_base = idf_base(n)
-        self.idf = np.log(self.idf_base / (df + 1)) + 1.0
+        self.idf = np.log(self.idf_base / _rounded_up(df + 1)) + 1.0
         self.unknown_weight = math.log(self.idf_base) + 1.0
         sentence_stems = sparse.csr_matrix((np.ones(len(columns)), columns, _offsets(sketches.stem_count)),
                                            shape=(n, len(self.stem_vocabulary)))
