@@ -886,6 +886,9 @@ class TurnIndex:
                                           dtype=np.int64))
         self.turn_ids, self.doc_ids, self.speakers, self.texts = (sketches.ids, sketches.doc_ids, sketches.speakers,
                                                                   sketches.texts)
+        # what linking reads of a turn follows from its text and speaker: equal hashes, the same turn
+        self.turn_hashes = np.fromiter((hash64(f"{speaker}\0{text}") for speaker, text in zip(self.speakers, self.texts)),
+                                       dtype=np.uint64, count=len(self.texts))
         self.sentence_start, self.sentence_end = sketches.start.astype(np.int32), sketches.end.astype(np.int32)
         bounds = _offsets(sketches.sentence_count)
         n = int(bounds[-1])
@@ -1296,6 +1299,11 @@ def decide(ranked: Mapping[str, list[TurnScore]], word_count: int, content_words
     return None
 
 
+def _loose(word_count: int, stems: frozenset[str]) -> bool:
+    """Whether a quote may link by fuzzy or paraphrase score."""
+    return word_count >= MIN_LOOSE_WORDS and len(stems) >= MIN_LOOSE_CONTENT_WORDS
+
+
 def best_match(quote: Mapping, index: TurnIndex) -> Match | None:
     """The turn a quotation comes from (never one of its own document), or None.
 
@@ -1306,7 +1314,7 @@ def best_match(quote: Mapping, index: TurnIndex) -> Match | None:
     candidates = index.candidates(stems, quote["doc_id"])
     word_count = len(words(quote["text"]))
     ranked = {METHOD_SHINGLE: rank_turns(sentences, candidates, METHOD_SHINGLE, index)}
-    loose = word_count >= MIN_LOOSE_WORDS and len(stems) >= MIN_LOOSE_CONTENT_WORDS
+    loose = _loose(word_count, stems)
     if loose and decide(ranked, word_count, len(stems)) is None:
         ranked[METHOD_PARAPHRASE] = rank_turns(sentences, candidates, METHOD_PARAPHRASE, index)
         shortlist = list(dict.fromkeys(
@@ -1360,35 +1368,52 @@ def _holds_any(sorted_values: np.ndarray, values: np.ndarray) -> bool:
     return bool((sorted_values[at] == values).any())
 
 
-def link_unchanged(quote: Mapping, old: TurnIndex, new: TurnIndex, stale: np.ndarray,
-                   changed_docs: frozenset[str]) -> bool:
-    """Whether `best_match(quote, new)` is `best_match(quote, old)` without
-    computing either: `best_match` reads the weights of the quote's stems,
-    the candidate turns (`TurnIndex.candidates`) and, for those alone, their
-    windows, stems, 3-grams, texts and the weights of their stems.  So the
-    link stays if no stem of the quote is stale, the candidates are the same
-    turns in both indexes, none of them is in a document whose turns
-    changed, and no stem of theirs is stale (`stale_stems`)."""
+def changed_turns(old: TurnIndex, new: TurnIndex, documents: Iterable[str]) -> frozenset[str]:
+    """The ids of the turns of `documents` that are not the same (text and
+    speaker) in both indexes, or are in one only."""
+    def turns_of(index: TurnIndex, doc_id: str) -> dict[str, int]:
+        own = index._own_turns(doc_id)
+        return {} if own is None else {index.turn_ids[p]: int(index.turn_hashes[p]) for p in own.tolist()}
+
+    changed = set()
+    for doc_id in documents:
+        before, after = turns_of(old, doc_id), turns_of(new, doc_id)
+        changed.update(t for t in before.keys() | after.keys() if before.get(t) != after.get(t))
+    return frozenset(changed)
+
+
+def link_unchanged(quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex, stale: np.ndarray,
+                   changed: frozenset[str]) -> bool:
+    """Whether `best_match(quote, new)` is `best_match(quote, old)`, whose
+    link is `row`, without computing it.  `best_match` reads the weights of
+    the quote's stems, the candidate turns (`TurnIndex.candidates`) and, for
+    those alone, their windows, 3-grams, texts, speakers and stems; the
+    weights of the candidates' stems only for the paraphrase ranking, made
+    for a loose quote that the shingle ranking did not link.  So the link
+    stays if no stem of the quote is stale (`stale_stems`), the candidates
+    are the same turns in both indexes and none of them `changed`
+    (`changed_turns`), and, when the paraphrase ranking was made, no stem
+    of theirs is stale."""
     stems = frozenset().union(*(s.stems for s in quote_sentences(quote["text"])))
     if _holds_any(stale, _stem_hashes(stems)[0]):
         return False
     now = new.candidates(stems, quote["doc_id"])
-    if any(new.doc_ids[new.position[t]] in changed_docs for t in now):
+    if not changed.isdisjoint(now) or old.candidates(stems, quote["doc_id"]) != now:
         return False
-    if old.candidates(stems, quote["doc_id"]) != now:
-        return False
-    return not (now and _holds_any(stale, new.turn_stem_hashes(now)))
+    weighed = _loose(len(words(quote["text"])), stems) and row["match_method"] != METHOD_SHINGLE
+    return not (weighed and now and _holds_any(stale, new.turn_stem_hashes(now)))
 
 
 def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: TurnIndex, new: TurnIndex,
-                  stale: np.ndarray | None, changed_docs: frozenset[str]) -> tuple[list[dict], int]:
+                  stale: np.ndarray | None, changed: frozenset[str]) -> tuple[list[dict], int]:
     """`link_quotes(quotes, new)` for quotes whose rows against `old` are
     `old_rows`: each row kept when `link_unchanged`, the other quotes linked
     again (all of them when `stale` is None).  Returns the rows and how many
     quotes were linked."""
     if stale is None:
         return link_quotes(quotes, new), len(quotes)
-    again = [k for k, quote in enumerate(quotes) if not link_unchanged(quote, old, new, stale, changed_docs)]
+    again = [k for k, (quote, row) in enumerate(zip(quotes, old_rows))
+             if not link_unchanged(quote, row, old, new, stale, changed)]
     rows = list(old_rows)
     for k, row in zip(again, link_quotes([quotes[k] for k in again], new)):
         rows[k] = row

@@ -328,8 +328,8 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
 def relink_plan(store: PackStore, previous: str | None, pack: str, members: Mapping[str, str]) -> dict | None:
     """What `link_batch` needs to keep links made against the index cached
     under `previous` (`quotes.relink_quotes`): its key and pack, the stems
-    whose weight changed, the documents whose turns changed (doc_ids whose
-    clean key differs, added or gone).  None when that index is gone, or
+    whose weight changed, the turns that changed (in the documents whose
+    clean key differs, added or gone: `quotes.changed_turns`).  None when that index is gone, or
     when every weight changed."""
     old_pack = store.index("index").get(previous) if previous else None
     if old_pack is None or old_pack == pack:
@@ -342,8 +342,9 @@ def relink_plan(store: PackStore, previous: str | None, pack: str, members: Mapp
     stale = quotes.stale_stems(old, new)
     if stale is None:
         return None
-    changed = sorted(d for d in old_members.keys() | members.keys() if old_members.get(d) != members.get(d))
-    return {"key": previous, "pack": old_pack, "stale": stale, "changed": changed}
+    documents = [d for d in old_members.keys() | members.keys() if old_members.get(d) != members.get(d)]
+    return {"key": previous, "pack": old_pack, "stale": stale,
+            "changed": sorted(quotes.changed_turns(old, new, documents))}
 
 
 _LATEST_INDEX = "latest-index"

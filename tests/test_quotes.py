@@ -649,7 +649,7 @@ def test_relinking_after_turns_changed_gives_the_links_of_a_fresh_index():
         # the same idf base after a few sentences more or fewer; not after a whole transcript went
         assert (stale is None) == (name == "a transcript gone"), name
         fresh = quotes.link_quotes(found, new)
-        rows, linked = quotes.relink_quotes(found, before, old, new, stale, frozenset(changed))
+        rows, linked = quotes.relink_quotes(found, before, old, new, stale, quotes.changed_turns(old, new, changed))
         assert rows == fresh, name
         kept[name] = len(found) - linked
     assert quotes.link_quotes(found, quotes.TurnIndex(edits["a quoted turn gone"][0])) != before
@@ -669,26 +669,48 @@ def test_stale_stems_are_those_whose_weight_moved():
 
 
 def test_each_guard_of_link_unchanged():
-    """Each reason to link again, alone: a stale stem of the quote, a stale
-    stem of a candidate turn, a candidate in a changed document, candidates
-    that differ."""
+    """Each reason to link again, alone: a stale stem of the quote, a changed
+    candidate turn, candidates that differ, and a stale stem of a candidate
+    turn, but only for a quote the paraphrase ranking weighed."""
     turns, found = gold_corpus()
     index = quotes.TurnIndex(turns)
-    linked = [q for q, r in zip(found, quotes.link_quotes(found, index)) if r["matched_turn_id"]]
+    rows = quotes.link_quotes(found, index)
+    none = np.zeros(0, dtype=np.uint64)
 
     def parts(quote):
         stems = frozenset().union(*(s.stems for s in quotes.quote_sentences(quote["text"])))
         candidates = index.candidates(stems, quote["doc_id"])
-        return stems, candidates, np.setdiff1d(quotes._stem_hashes(stems)[0], index.turn_stem_hashes(candidates))
+        theirs = index.turn_stem_hashes(candidates)
+        return candidates, np.setdiff1d(quotes._stem_hashes(stems)[0], theirs), np.setdiff1d(
+            theirs, quotes._stem_hashes(stems)[0])
 
+    weighed = [(q, r) for q, r in zip(found, rows) if r["match_method"] in ("paraphrase", "fuzzy")]
+    shingled = [(q, r) for q, r in zip(found, rows) if r["match_method"] == "shingle"]
+    assert weighed and shingled
     # a quote with a stem that none of its candidate turns holds
-    quote = next(q for q in sorted(linked, key=lambda q: -len(q["text"])) if len(parts(q)[2]))
-    stems, candidates, only_mine = parts(quote)
-    none = np.zeros(0, dtype=np.uint64)
-    assert quotes.link_unchanged(quote, index, index, none, frozenset())
-    assert not quotes.link_unchanged(quote, index, index, only_mine[:1], frozenset())
-    theirs = np.setdiff1d(index.turn_stem_hashes(candidates), quotes._stem_hashes(stems)[0])
-    assert len(theirs) and not quotes.link_unchanged(quote, index, index, theirs[:1], frozenset())
-    assert not quotes.link_unchanged(quote, index, index, none, frozenset({index.doc_ids[index.position[candidates[-1]]]}))
+    quote, row = next((q, r) for q, r in weighed + shingled if len(parts(q)[1]))
+    candidates, only_mine, only_theirs = parts(quote)
+    assert quotes.link_unchanged(quote, row, index, index, none, frozenset())
+    assert not quotes.link_unchanged(quote, row, index, index, only_mine[:1], frozenset())
+    assert not quotes.link_unchanged(quote, row, index, index, none, frozenset(candidates[-1:]))
     fewer = quotes.TurnIndex([t for t in turns if t["id"] != candidates[0]])
-    assert not quotes.link_unchanged(quote, index, fewer, none, frozenset())
+    assert not quotes.link_unchanged(quote, row, index, fewer, none, frozenset())
+    # a stale stem that only the candidate turns hold
+    quote, row = weighed[0]
+    assert not quotes.link_unchanged(quote, row, index, index, parts(quote)[2][:1], frozenset())
+    quote, row = shingled[0]
+    assert quotes.link_unchanged(quote, row, index, index, parts(quote)[2][:1], frozenset())
+
+
+def test_changed_turns_are_those_whose_text_or_speaker_differ():
+    turns, _ = gold_corpus()
+    doc = turns[0]["doc_id"]
+    mine = [t for t in turns if t["doc_id"] == doc]
+    edited = [{**t, "speaker": "Somebody Else"} if t["id"] == mine[0]["id"] else
+              {**t, "text": t["text"] + " Indeed."} if t["id"] == mine[1]["id"] else t
+              for t in turns if t["id"] != mine[2]["id"]]
+    edited.append({**mine[0], "id": f"{doc}:t999"})
+    old, new = quotes.TurnIndex(turns), quotes.TurnIndex(edited)
+    assert quotes.changed_turns(old, new, [doc]) == {mine[0]["id"], mine[1]["id"], mine[2]["id"], f"{doc}:t999"}
+    assert quotes.changed_turns(old, new, []) == frozenset()
+    assert quotes.changed_turns(old, old, [doc]) == frozenset()
