@@ -329,22 +329,22 @@ def relink_plan(store: PackStore, previous: str | None, pack: str, members: Mapp
     """What `link_batch` needs to keep links made against the index cached
     under `previous` (`quotes.relink_quotes`): its key and pack, the stems
     whose weight changed, the turns that changed (in the documents whose
-    clean key differs, added or gone: `quotes.changed_turns`).  None when that index is gone, or
-    when every weight changed."""
+    clean key differs, added or gone: `quotes.changed_turns`).  None when
+    that index is gone or unreadable, or when every weight changed."""
     old_pack = store.index("index").get(previous) if previous else None
     if old_pack is None or old_pack == pack:
         return None
     try:
         old_members = store.load("index", old_pack, "members")
         old, new = (_load_index(*(str(store.path("index", p, part)) for part in INDEX_PARTS)) for p in (old_pack, pack))
-    except (OSError, EOFError, ValueError, pickle.UnpicklingError):
-        return None  # a cache from before the members were kept, or damaged: link everything again
-    stale = quotes.stale_stems(old, new)
+        stale = quotes.stale_stems(old, new)
+        documents = [d for d in old_members.keys() | members.keys() if old_members.get(d) != members.get(d)]
+        changed = None if stale is None else sorted(quotes.changed_turns(old, new, documents))
+    except (OSError, EOFError, ValueError, KeyError, AttributeError, pickle.UnpicklingError):
+        return None  # an index saved without what this needs, or damaged: link everything again
     if stale is None:
         return None
-    documents = [d for d in old_members.keys() | members.keys() if old_members.get(d) != members.get(d)]
-    return {"key": previous, "pack": old_pack, "stale": stale,
-            "changed": sorted(quotes.changed_turns(old, new, documents))}
+    return {"key": previous, "pack": old_pack, "stale": stale, "changed": changed}
 
 
 _LATEST_INDEX = "latest-index"

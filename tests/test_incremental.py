@@ -168,3 +168,32 @@ def test_quote_index_is_reused_while_no_transcript_changes(tmp_path):
     assert fourth["work"]["quotes_checked"] == 0 and fourth["work"]["quotes_linked"] == total
     _build(raw, tmp_path / "full-4", use_cache=False)
     _same_bytes(releases / fourth["version"], tmp_path / "full-4" / "1.0.0")
+
+
+def test_relink_plan_needs_the_last_index_and_its_members(tmp_path):
+    """Links made against the last build's index are kept only when that
+    index is cached with its members; otherwise everything is linked again."""
+    from pressroom import quotes, shards
+    from pressroom.cache import PackStore
+
+    store = PackStore(tmp_path)
+    turn = {"id": "brief:t0", "doc_id": "brief", "speaker": "Anna Kowal",
+            "text": "The port reopens on Monday. Ships wait outside the breakwater."}
+
+    def save(key: str, turns: list[dict], members: dict | None) -> str:
+        parts = {part: store.temporary("index", part) for part in shards.INDEX_PARTS}
+        quotes.TurnIndex(turns).save(*parts.values())
+        return store.write("index", [key], {**parts, **({"members": members} if members is not None else {})})
+
+    edited = {**turn, "text": turn["text"].replace("Monday", "Tuesday")}
+    new = save("new", [edited], {"brief": "clean-2"})
+    save("old", [turn], {"brief": "clean-1"})
+    save("old-without-members", [turn], None)
+    plan = shards.relink_plan(store, "old", new, {"brief": "clean-2"})
+    assert plan["key"] == "old" and plan["changed"] == ["brief:t0"] and len(plan["stale"]) == 2  # monday, tuesday
+    assert shards.relink_plan(store, None, new, {"brief": "clean-2"}) is None
+    assert shards.relink_plan(store, "never-built", new, {"brief": "clean-2"}) is None
+    assert shards.relink_plan(store, "old-without-members", new, {"brief": "clean-2"}) is None
+    assert shards.relink_plan(store, "new", new, {"brief": "clean-2"}) is None
+    shards.remember_index(store, "new")
+    assert shards.latest_index(store) == "new" and shards.latest_index(PackStore(tmp_path / "empty")) is None
