@@ -705,16 +705,15 @@ a step), and a rebuild can keep the links that read no changed weight and
 no changed turn (`relink_quotes`)."""
 
 
-def idf_base(sentences: int) -> float:
-    """N + 1 rounded up to the next power of 2^(1/IDF_STEPS_PER_OCTAVE)."""
-    steps = math.ceil(IDF_STEPS_PER_OCTAVE * math.log2(sentences + 1) - 1e-9)
-    return 2.0 ** (steps / IDF_STEPS_PER_OCTAVE)
-
-
 def _rounded_up(counts: np.ndarray) -> np.ndarray:
-    """Counts (>= 1) rounded up to the next power of 2^(1/IDF_STEPS_PER_OCTAVE), as `idf_base`."""
+    """Counts (>= 1) rounded up to the next power of 2^(1/IDF_STEPS_PER_OCTAVE)."""
     steps = np.ceil(IDF_STEPS_PER_OCTAVE * np.log2(counts.astype(np.float64)) - 1e-9)
     return np.exp2(steps / IDF_STEPS_PER_OCTAVE)
+
+
+def idf_base(sentences: int) -> float:
+    """N + 1 rounded up as `_rounded_up` rounds df + 1."""
+    return float(_rounded_up(np.array([sentences + 1]))[0])
 
 
 def _gram_owners(hashes: np.ndarray, sentence: np.ndarray, turn: np.ndarray, lengths: np.ndarray,
