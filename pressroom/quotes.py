@@ -1042,7 +1042,8 @@ class TurnIndex:
 
     def turn_stem_hashes(self, turn_ids: Sequence[str]) -> np.ndarray:
         """The stem hashes of every sentence of the turns (repeats kept)."""
-        positions = np.array([self.position[t] for t in turn_ids], dtype=np.int64)
+        # in the dtype of sentence_turn: else searchsorted converts all of it, for every call
+        positions = np.array([self.position[t] for t in turn_ids], dtype=self.sentence_turn.dtype)
         first = np.searchsorted(self.sentence_turn, positions, side="left")
         last = np.searchsorted(self.sentence_turn, positions, side="right")
         starts = self.stem_indptr[first]
@@ -1381,8 +1382,27 @@ def changed_turns(old: TurnIndex, new: TurnIndex, documents: Iterable[str]) -> f
     return frozenset(changed)
 
 
+def touched_stems(old: TurnIndex, new: TurnIndex, changed: Iterable[str]) -> np.ndarray:
+    """The stem hashes (sorted) that the `changed` turns hold in either
+    index, but for those too common to find candidates in both
+    (`COMMON_STEM_TURNS`): the stems whose posting lists may differ
+    between the two indexes in a way `candidates` sees."""
+    held = [index.turn_stem_hashes(ids) for index in (old, new)
+            if (ids := [t for t in changed if t in index.position])]
+    if not held:
+        return _EMPTY_HASHES
+    touched = np.unique(np.concatenate(held))
+
+    def common(index: TurnIndex) -> np.ndarray:
+        at, found = index._lookup(touched)
+        sizes = index.posting_indptr[at + 1] - index.posting_indptr[at] if len(index.stem_vocabulary) else at
+        return found & (sizes > COMMON_STEM_TURNS)
+
+    return touched[~(common(old) & common(new))]
+
+
 def link_unchanged(quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex, stale: np.ndarray,
-                   changed: frozenset[str]) -> bool:
+                   changed: frozenset[str], touched: np.ndarray | None = None) -> bool:
     """Whether `best_match(quote, new)` is `best_match(quote, old)`, whose
     link is `row`, without computing it.  `best_match` reads the weights of
     the quote's stems, the candidate turns (`TurnIndex.candidates`) and, for
@@ -1392,19 +1412,32 @@ def link_unchanged(quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex,
     stays if no stem of the quote is stale (`stale_stems`), the candidates
     are the same turns in both indexes and none of them `changed`
     (`changed_turns`), and, when the paraphrase ranking was made, no stem
-    of theirs is stale."""
+    of theirs is stale.
+
+    With `touched` (`touched_stems` of `changed`), a quote none of whose
+    stems is stale or touched is not searched in `old`: its stems have the
+    same weights and the same turns in both indexes, none of them changed,
+    so its candidates are the same and unchanged; and for a quote that
+    needs no paraphrase ranking, they are not searched at all."""
     stems = frozenset().union(*(s.stems for s in quote_sentences(quote["text"])))
-    if _holds_any(stale, _stem_hashes(stems)[0]):
-        return False
-    now = new.candidates(stems, quote["doc_id"])
-    if not changed.isdisjoint(now) or old.candidates(stems, quote["doc_id"]) != now:
+    hashes = _stem_hashes(stems)[0]
+    if _holds_any(stale, hashes):
         return False
     weighed = _loose(len(words(quote["text"])), stems) and row["match_method"] != METHOD_SHINGLE
+    if touched is not None and not _holds_any(touched, hashes):
+        if not weighed:
+            return True
+        now = new.candidates(stems, quote["doc_id"])
+    else:
+        now = new.candidates(stems, quote["doc_id"])
+        if not changed.isdisjoint(now) or old.candidates(stems, quote["doc_id"]) != now:
+            return False
     return not (weighed and now and _holds_any(stale, new.turn_stem_hashes(now)))
 
 
 def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: TurnIndex, new: TurnIndex,
-                  stale: np.ndarray | None, changed: frozenset[str]) -> tuple[list[dict], int]:
+                  stale: np.ndarray | None, changed: frozenset[str],
+                  touched: np.ndarray | None = None) -> tuple[list[dict], int]:
     """`link_quotes(quotes, new)` for quotes whose rows against `old` are
     `old_rows`: each row kept when `link_unchanged`, the other quotes linked
     again (all of them when `stale` is None).  Returns the rows and how many
@@ -1412,7 +1445,7 @@ def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: Turn
     if stale is None:
         return link_quotes(quotes, new), len(quotes)
     again = [k for k, (quote, row) in enumerate(zip(quotes, old_rows))
-             if not link_unchanged(quote, row, old, new, stale, changed)]
+             if not link_unchanged(quote, row, old, new, stale, changed, touched)]
     rows = list(old_rows)
     for k, row in zip(again, link_quotes([quotes[k] for k in again], new)):
         rows[k] = row

@@ -329,7 +329,8 @@ def relink_plan(store: PackStore, previous: str | None, pack: str, members: Mapp
     """What `link_batch` needs to keep links made against the index cached
     under `previous` (`quotes.relink_quotes`): its key and pack, the stems
     whose weight changed, the turns that changed (in the documents whose
-    clean key differs, added or gone: `quotes.changed_turns`).  None when
+    clean key differs, added or gone: `quotes.changed_turns`) and the stems
+    those turns hold (`quotes.touched_stems`).  None when
     that index is gone or unreadable, or when every weight changed."""
     old_pack = store.index("index").get(previous) if previous else None
     if old_pack is None or old_pack == pack:
@@ -340,11 +341,12 @@ def relink_plan(store: PackStore, previous: str | None, pack: str, members: Mapp
         stale = quotes.stale_stems(old, new)
         documents = [d for d in old_members.keys() | members.keys() if old_members.get(d) != members.get(d)]
         changed = None if stale is None else sorted(quotes.changed_turns(old, new, documents))
+        touched = None if stale is None else quotes.touched_stems(old, new, changed)
     except (OSError, EOFError, ValueError, KeyError, AttributeError, pickle.UnpicklingError):
         return None  # an index saved without what this needs, or damaged: link everything again
     if stale is None:
         return None
-    return {"key": previous, "pack": old_pack, "stale": stale, "changed": changed}
+    return {"key": previous, "pack": old_pack, "stale": stale, "changed": changed, "touched": touched}
 
 
 _LATEST_INDEX = "latest-index"
@@ -392,7 +394,8 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], found: Sequence
     rows, linked = {}, 0
     for k, q, before in zip(keys, found, previous_keys):
         if before is not None and relink is not None:
-            rows[k], count = quotes.relink_quotes(q, old_rows[before], old, index, relink["stale"], changed)
+            rows[k], count = quotes.relink_quotes(q, old_rows[before], old, index, relink["stale"], changed,
+                                                  relink.get("touched"))
         else:
             rows[k], count = quotes.link_quotes(q, index), len(q)
         linked += count

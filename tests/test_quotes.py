@@ -649,8 +649,12 @@ def test_relinking_after_turns_changed_gives_the_links_of_a_fresh_index():
         # the same idf base after a few sentences more or fewer; not after a whole transcript went
         assert (stale is None) == (name == "a transcript gone"), name
         fresh = quotes.link_quotes(found, new)
-        rows, linked = quotes.relink_quotes(found, before, old, new, stale, quotes.changed_turns(old, new, changed))
+        turned = quotes.changed_turns(old, new, changed)
+        rows, linked = quotes.relink_quotes(found, before, old, new, stale, turned)
         assert rows == fresh, name
+        # the same rows when the quotes whose stems no changed turn holds skip the search in `old`
+        touched = quotes.touched_stems(old, new, turned)
+        assert quotes.relink_quotes(found, before, old, new, stale, turned, touched) == (rows, linked), name
         kept[name] = len(found) - linked
     assert quotes.link_quotes(found, quotes.TurnIndex(edits["a quoted turn gone"][0])) != before
     assert kept["far away"] > len(found) / 2 and kept["a quoted turn gone"] < kept["far away"]
@@ -700,6 +704,47 @@ def test_each_guard_of_link_unchanged():
     assert not quotes.link_unchanged(quote, row, index, index, parts(quote)[2][:1], frozenset())
     quote, row = shingled[0]
     assert quotes.link_unchanged(quote, row, index, index, parts(quote)[2][:1], frozenset())
+
+
+def test_touched_stems_are_those_the_changed_turns_hold_unless_too_common(monkeypatch):
+    turns, _ = gold_corpus()
+    old = quotes.TurnIndex(turns)
+    new = quotes.TurnIndex(_append(turns, turns[0]["id"], "Zanzibar cloves."))
+    added = quotes._stem_hashes(frozenset(quotes.content_stems("Zanzibar cloves.")))[0]
+    held = np.unique(np.concatenate([old.turn_stem_hashes([turns[0]["id"]]), added]))
+    assert quotes.touched_stems(old, new, [turns[0]["id"]]).tolist() == held.tolist()
+    assert quotes.touched_stems(old, new, []).size == 0
+    gone = quotes.TurnIndex(turns[1:])  # a turn only the old index has
+    assert set(quotes.touched_stems(old, gone, [turns[0]["id"]]).tolist()) == set(
+        old.turn_stem_hashes([turns[0]["id"]]).tolist())
+    # a stem held by more turns than candidates() reads, in both indexes, is left out
+    counts = np.diff(new.posting_indptr)
+    monkeypatch.setattr(quotes, "COMMON_STEM_TURNS", int(np.sort(counts)[-1]) - 1)
+    common = new.stem_vocabulary[counts == counts.max()]
+    left = quotes.touched_stems(old, new, [turns[0]["id"]])
+    assert set(left.tolist()) == set(held.tolist()) - set(common.tolist()) and len(left) < len(held)
+
+
+def test_link_unchanged_skips_the_old_search_when_no_changed_turn_holds_a_stem():
+    """With `touched`, a quote none of whose stems a changed turn holds keeps
+    its link without searching the old index; one whose stems are touched
+    is checked in full."""
+    turns, found = gold_corpus()
+    index = quotes.TurnIndex(turns)
+    rows = quotes.link_quotes(found, index)
+    none = np.zeros(0, dtype=np.uint64)
+    quote, row = next((q, r) for q, r in zip(found, rows) if r["match_method"] == "shingle")
+    stems = quotes._stem_hashes(frozenset().union(*(s.stems for s in quotes.quote_sentences(quote["text"]))))[0]
+
+    class NoSearch(quotes.TurnIndex):
+        def candidates(self, *args, **kwargs):
+            raise AssertionError("searched the old index")
+
+    blind = quotes.TurnIndex.__new__(NoSearch)
+    blind.__dict__.update(index.__dict__)
+    assert quotes.link_unchanged(quote, row, blind, index, none, frozenset(), none)
+    with pytest.raises(AssertionError, match="searched the old index"):
+        quotes.link_unchanged(quote, row, blind, index, none, frozenset(), stems[:1])
 
 
 def test_changed_turns_are_those_whose_text_or_speaker_differ():
