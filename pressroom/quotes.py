@@ -1079,10 +1079,21 @@ class TurnIndex:
         text, spans = self._sentence_spans(row)
         return [make_sentence(text, start, end) for start, end in spans]
 
-    def window_text(self, row: int) -> str:
-        """The normalised words of a window (`Sentence.normalised`, joined)."""
-        text, spans = self._sentence_spans(row)
-        return " ".join(" ".join(words(text[start:end])) for start, end in spans)
+    def window_text(self, row: int, normalised: dict[int, str] | None = None) -> str:
+        """The normalised words of a window (`Sentence.normalised`, joined).
+        `normalised` keeps each sentence's words for the next window that
+        holds it (windows overlap: a sentence is in up to 2 x
+        WINDOW_SENTENCES - 1 of them)."""
+        normalised = {} if normalised is None else normalised
+        first, size = int(self.window_first[row]), int(self.window_size[row])
+        parts = []
+        for sentence in range(first, first + size):
+            if sentence not in normalised:
+                text = self.texts[int(self.sentence_turn[sentence])]
+                start, end = int(self.sentence_start[sentence]), int(self.sentence_end[sentence])
+                normalised[sentence] = " ".join(words(text[start:end]))
+            parts.append(normalised[sentence])
+        return " ".join(parts)
 
 
 _MAGIC = b"PRQIDX01"
@@ -1187,21 +1198,24 @@ def fuzzy_score(quote: Sentence, window_text: str) -> float:
     return fuzz.partial_ratio(quote_text, window_text) / 100.0
 
 
-def fuzzy_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarray, firsts: np.ndarray) -> np.ndarray:
+def fuzzy_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarray, firsts: np.ndarray,
+                hint: np.ndarray | None = None) -> np.ndarray:
     """Fuzzy scores of each quote sentence against the FUZZY_WINDOWS windows of
-    each turn that share most with it (by shingle + paraphrase score); the
-    other cells stay 0.  partial_ratio is costly on long strings: this keeps it
-    to a few calls per sentence and turn."""
-    hint = shingle_table(sentences, index, rows) + paraphrase_table(sentences, index, rows)
+    each turn that share most with it (by shingle + paraphrase score: `hint`,
+    computed when not given); the other cells stay 0.  partial_ratio is
+    costly on long strings: this keeps it to a few calls per sentence and turn."""
+    if hint is None:
+        hint = shingle_table(sentences, index, rows) + paraphrase_table(sentences, index, rows)
     table = np.zeros_like(hint)
     turn = np.repeat(np.arange(len(firsts)), np.diff([*firsts, len(rows)]))  # the turn of each column
     texts: dict[int, str] = {}
+    normalised: dict[int, str] = {}
     for i, sentence in enumerate(sentences):
         order = np.lexsort((-hint[i], turn))  # turn by turn, the most similar first (ties: column order)
         for column in order[np.arange(len(order)) - firsts[turn[order]] < FUZZY_WINDOWS].tolist():
             row = int(rows[column])
             if row not in texts:
-                texts[row] = index.window_text(row)
+                texts[row] = index.window_text(row, normalised)
             table[i, column] = fuzzy_score(sentence, texts[row])
     return table
 
@@ -1236,6 +1250,12 @@ def rank_turns(sentences: Sequence[Sentence], turn_ids: Sequence[str], method: s
         table = paraphrase_table(sentences, index, rows)
     else:
         table = fuzzy_table(sentences, index, rows, firsts)
+    return _ranked(sentences, turn_ids, method, index, rows, firsts, table)
+
+
+def _ranked(sentences: Sequence[Sentence], turn_ids: Sequence[str], method: str, index: TurnIndex,
+            rows: np.ndarray, firsts: np.ndarray, table: np.ndarray) -> list[TurnScore]:
+    """`rank_turns` from the method's table over the turns' windows."""
     turns = np.arange(len(turn_ids))
     best = np.maximum.reduceat(table, firsts, axis=1)  # quote sentence x turn
     adjusted = table - 1e-6 * index.window_words[rows][None, :]  # shortest of equal windows
@@ -1299,6 +1319,21 @@ def decide(ranked: Mapping[str, list[TurnScore]], word_count: int, content_words
     return None
 
 
+def turn_columns(turn_ids: Sequence[str], firsts: np.ndarray, columns: int,
+                 some: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The columns of a table over the windows of `turn_ids` (`window_rows`:
+    turn after turn, each from its first) that hold the windows of `some`
+    of them, in the order of `some`, and where each of those turns begins
+    among them."""
+    ends = np.append(firsts[1:], columns)
+    at = {turn_id: k for k, turn_id in enumerate(turn_ids)}
+    picked = [at[t] for t in some]
+    if not picked:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    taken = np.concatenate([np.arange(firsts[k], ends[k]) for k in picked])
+    return taken, _offsets(np.array([ends[k] - firsts[k] for k in picked]))[:-1]
+
+
 def _loose(word_count: int, stems: frozenset[str]) -> bool:
     """Whether a quote may link by fuzzy or paraphrase score."""
     return word_count >= MIN_LOOSE_WORDS and len(stems) >= MIN_LOOSE_CONTENT_WORDS
@@ -1313,14 +1348,23 @@ def best_match(quote: Mapping, index: TurnIndex) -> Match | None:
     stems = frozenset().union(*(s.stems for s in sentences))
     candidates = index.candidates(stems, quote["doc_id"])
     word_count = len(words(quote["text"]))
-    ranked = {METHOD_SHINGLE: rank_turns(sentences, candidates, METHOD_SHINGLE, index)}
+    rows, firsts = index.window_rows(candidates)
+    if rows.size == 0:
+        return None  # no turn shares a stem with the quote
+    shingle = shingle_table(sentences, index, rows)
+    ranked = {METHOD_SHINGLE: _ranked(sentences, candidates, METHOD_SHINGLE, index, rows, firsts, shingle)}
     loose = _loose(word_count, stems)
     if loose and decide(ranked, word_count, len(stems)) is None:
-        ranked[METHOD_PARAPHRASE] = rank_turns(sentences, candidates, METHOD_PARAPHRASE, index)
+        paraphrase = paraphrase_table(sentences, index, rows)
+        ranked[METHOD_PARAPHRASE] = _ranked(sentences, candidates, METHOD_PARAPHRASE, index, rows, firsts, paraphrase)
         shortlist = list(dict.fromkeys(
             [t.turn_id for t in ranked[METHOD_PARAPHRASE][:FUZZY_CANDIDATES]]
             + [t.turn_id for t in ranked[METHOD_SHINGLE][:FUZZY_CANDIDATES]]))
-        ranked[METHOD_FUZZY] = rank_turns(sentences, shortlist, METHOD_FUZZY, index)
+        # the shortlist's windows are columns of the candidates' tables: their hint is read, not scored again
+        columns, short_firsts = turn_columns(candidates, firsts, len(rows), shortlist)
+        short_rows = rows[columns]
+        fuzzy = fuzzy_table(sentences, index, short_rows, short_firsts, (shingle + paraphrase)[:, columns])
+        ranked[METHOD_FUZZY] = _ranked(sentences, shortlist, METHOD_FUZZY, index, short_rows, short_firsts, fuzzy)
     return decide(ranked, word_count, len(stems))
 
 

@@ -366,6 +366,45 @@ def test_turns_ranked_at_once_as_one_at_a_time(method):
             rank_one_turn_at_a_time(sentences, candidates, method, index)
 
 
+def test_turn_columns_are_the_windows_of_those_turns():
+    """The fuzzy shortlist's windows, read as columns of the candidates' tables,
+    are the rows `window_rows` gives for the shortlist itself."""
+    turns, _ = gold_corpus()
+    index = quotes.TurnIndex(turns)
+    ids = [t["id"] for t in turns[:9]]
+    rows, firsts = index.window_rows(ids)
+    for some in ([ids[4], ids[0], ids[8]], ids[::-1], ids[3:4], []):
+        columns, starts = quotes.turn_columns(ids, firsts, len(rows), some)
+        expected_rows, expected_firsts = index.window_rows(some)
+        assert rows[columns].tolist() == expected_rows.tolist()
+        assert starts.tolist() == expected_firsts.tolist()
+
+
+def test_best_match_is_decide_over_each_method_ranked_apart():
+    """`best_match` scores the candidates' windows once and reads the fuzzy
+    shortlist's hint from those tables: the same link as ranking each method
+    on its own turns (`rank_turns`) and deciding."""
+    turns, found = gold_corpus()
+    found.append({"doc_id": "mix", "text": " ".join(t["text"] for t in turns[::2])})
+    index = quotes.TurnIndex(turns)
+    fuzzy_linked = 0
+    for quote in found:
+        sentences = quotes.quote_sentences(quote["text"])
+        stems = quote_stems(quote)
+        candidates = index.candidates(stems, quote["doc_id"])
+        words = len(quotes.words(quote["text"]))
+        ranked = {m: quotes.rank_turns(sentences, candidates, m, index)
+                  for m in (quotes.METHOD_SHINGLE, quotes.METHOD_PARAPHRASE)}
+        shortlist = list(dict.fromkeys([t.turn_id for t in ranked[quotes.METHOD_PARAPHRASE][:quotes.FUZZY_CANDIDATES]]
+                                       + [t.turn_id for t in ranked[quotes.METHOD_SHINGLE][:quotes.FUZZY_CANDIDATES]]))
+        ranked[quotes.METHOD_FUZZY] = quotes.rank_turns(sentences, shortlist, quotes.METHOD_FUZZY, index)
+        shingled = quotes.decide({quotes.METHOD_SHINGLE: ranked[quotes.METHOD_SHINGLE]}, words, len(stems))
+        expected = shingled if shingled or not quotes._loose(words, stems) else quotes.decide(ranked, words, len(stems))
+        assert quotes.best_match(quote, index) == expected, quote["text"][:60]
+        fuzzy_linked += expected is not None and expected.method != quotes.METHOD_SHINGLE
+    assert fuzzy_linked >= 2
+
+
 # -- the seeds ----------------------------------------------------------------------
 
 SEED_000 = "000_cb617dc5205fe770"
