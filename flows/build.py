@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import sys
 import tempfile
 import time
@@ -65,17 +66,36 @@ class ValidationFailed(release.ReleaseError):
         self.report = report
 
 
+# The shard tasks take their batch (items, keys, quotations: thousands of
+# objects) pickled, as one bytes argument: Prefect walks every argument of a
+# task run for futures (visit_collection) and Dask hashes it for the task's
+# key, object by object, in the flow's process, which shares the machine's
+# cores with the workers; bytes are walked and hashed at once.
+
+
+def packed(batch: dict) -> bytes:
+    """A batch's arguments, as a shard task takes them (`unpacked`)."""
+    return pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpacked(batch: bytes) -> dict:
+    return pickle.loads(batch)
+
+
 @task(name="prepare-shard", cache_policy=NO_CACHE)
-def prepare_shard(raw_uri: str, items: list, keys: list[str], cache_root: str) -> int:
-    shards.prepare_batch(raw_uri, items, keys, PackStore(cache_root))
-    return len(items)
+def prepare_shard(batch: bytes, raw_uri: str, cache_root: str) -> int:
+    """A batch of `items` and their `keys`."""
+    args = unpacked(batch)
+    shards.prepare_batch(raw_uri, args["items"], args["keys"], PackStore(cache_root))
+    return len(args["items"])
 
 
 @task(name="clean-shard", cache_policy=NO_CACHE)
-def clean_shard(raw_uri: str, items: list, first_keys: list[str], keys: list[str], supported,
-                cache_root: str) -> int:
-    shards.clean_batch(raw_uri, items, first_keys, keys, supported, PackStore(cache_root))
-    return len(items)
+def clean_shard(batch: bytes, raw_uri: str, supported, cache_root: str) -> int:
+    """A batch of `items`, their `first_keys` and `keys`."""
+    args = unpacked(batch)
+    shards.clean_batch(raw_uri, args["items"], args["first_keys"], args["keys"], supported, PackStore(cache_root))
+    return len(args["items"])
 
 
 @task(name="corpus-pass", cache_policy=NO_CACHE)
@@ -86,14 +106,17 @@ def corpus_pass(cache_root: str, documents: list[tuple[str, tuple, str]], previo
 
 
 @task(name="link-quotes", cache_policy=NO_CACHE)
-def link_quotes(keys: list[str], found: list[list[dict]], previous_keys: list[str | None], cache_root: str,
-                index: str, relink: dict | None) -> tuple[str, int]:
-    return shards.link_batch(PackStore(cache_root), index, keys, found, previous_keys, relink)
+def link_quotes(batch: bytes, cache_root: str, index: str, relink: dict | None) -> tuple[str, int]:
+    """A batch of documents' `keys`, the quotations `found` in each and their `previous_keys`."""
+    args = unpacked(batch)
+    return shards.link_batch(PackStore(cache_root), index, args["keys"], args["found"], args["previous_keys"], relink)
 
 
 @task(name="assemble-shard", cache_policy=NO_CACHE)
-def assemble_shard(cache_root: str, documents: list[tuple[str, str, str]], clusters: dict) -> shards.AssembleResult:
-    return shards.assemble_batch(PackStore(cache_root), documents, clusters, build_tables)
+def assemble_shard(batch: bytes, cache_root: str) -> shards.AssembleResult:
+    """A batch of `documents` and their `clusters`."""
+    args = unpacked(batch)
+    return shards.assemble_batch(PackStore(cache_root), args["documents"], args["clusters"], build_tables)
 
 
 @task(name="publish", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
@@ -364,12 +387,11 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
 
 
 def _run(task_, batches: list[dict], advance: bool = True, **shared) -> list:
-    """One task run per batch, the shared arguments unmapped; the results in
-    order.  With `advance`, the progress bar moves by each batch's size."""
+    """One task run per batch (`packed`), the shared arguments unmapped; the
+    results in order.  With `advance`, the progress bar moves by each batch's size."""
     if not batches:
         return []
-    mapped = {name: [b[name] for b in batches] for name in batches[0]}
-    futures = task_.map(**mapped, **{name: unmapped(value) for name, value in shared.items()})
+    futures = task_.map(batch=[packed(b) for b in batches], **{name: unmapped(value) for name, value in shared.items()})
     results = []
     for future, batch in zip(futures, batches):
         results.append(future.result())
