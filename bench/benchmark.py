@@ -18,7 +18,7 @@ then the speed-up of N workers over one, and an incremental rebuild after
 full build with the same workers (with `--articles`, also after as many
 articles, no transcript, were edited), and whether its tables are
 byte-identical to a full build of the edited corpus (`--check-identical`,
-one more full build each).  Not a test: it takes minutes, and the figures depend on the machine.
+one more full build each).  `--no-rebuild` stops after the full builds.  Not a test: it takes minutes, and the figures depend on the machine.
 """
 
 from __future__ import annotations
@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", action="store_true",
                         help="also time a rebuild after the same share of documents, all articles, were edited "
                              "(the quote index is then reused)")
+    parser.add_argument("--no-rebuild", action="store_true",
+                        help="only the full builds (for the memory of a large corpus)")
     parser.add_argument("--check-identical", action="store_true",
                         help="also build the edited corpus from scratch and compare the bytes")
     args = parser.parse_args(argv)
@@ -159,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     articles = {row["source_path"] for row in pq.read_table(
         Path(full[workers]["path"]) / "documents.parquet", columns=["source_path", "doc_type"]).to_pylist()
         if row["doc_type"] != "transcript"}
-    runs = [("", None)] + ([("articles-", articles)] if args.articles else [])
+    runs = [] if args.no_rebuild else [("", None)] + ([("articles-", articles)] if args.articles else [])
     for prefix, eligible in runs:
         edited = args.work / f"edited-{prefix}{args.mb:g}mb"
         shutil.rmtree(edited, ignore_errors=True)
