@@ -51,11 +51,15 @@ class PeakRSS:
     sum is the memory the tree really holds; RSS counts it twice).  PSS is
     sampled every `pss_every` samples only: the kernel walks a process's
     page tables to add it up, which on a 2-core machine takes CPU from the
-    build (measured: ~16% of a core when sampled as often as RSS)."""
+    build (measured: ~16% of a core when sampled as often as RSS).
+
+    It also keeps the last CPU time (user + system) seen of each process,
+    by role (`cpu_by_role`): where the cores went besides the workers."""
 
     def __init__(self, pid: int, every: float = 0.2, pss_every: int = 10):
         self.process, self.every, self.peak, self.peak_pss = psutil.Process(pid), every, 0, 0
         self.pss_every, self.samples = pss_every, 0
+        self.cpu: dict[int, tuple[str, float]] = {}
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -75,6 +79,9 @@ class PeakRSS:
                         else:
                             memory = p.memory_info()
                         total += memory.rss
+                        times = p.cpu_times()
+                        role = self.cpu[p.pid][0] if p.pid in self.cpu else self._role(p)
+                        self.cpu[p.pid] = (role, times.user + times.system)
                     except psutil.Error:
                         pass
                 self.peak = max(self.peak, total)
@@ -82,6 +89,19 @@ class PeakRSS:
             except psutil.Error:
                 pass
             self.done.wait(self.every)
+
+    def _role(self, p: psutil.Process) -> str:
+        if p.pid == self.process.pid:
+            return "flow"
+        command = " ".join(p.cmdline())
+        return "prefect server" if "uvicorn" in command else "workers" if "spawn_main" in command else "other"
+
+    def cpu_by_role(self) -> dict[str, float]:
+        """CPU seconds by role (flow process, workers, Prefect server), as last sampled."""
+        roles: dict[str, float] = {}
+        for role, seconds in self.cpu.values():
+            roles[role] = roles.get(role, 0.0) + seconds
+        return roles
 
     def stop(self) -> tuple[int, int]:
         self.done.set()
@@ -107,7 +127,8 @@ def build(raw: Path, releases: Path, workers: int, cache: bool = True, shard_siz
     summary = json.loads(out)
     build_seconds = sum(summary.get("timings", {}).values())
     return {"wall": wall, "build": build_seconds, "startup": wall - build_seconds, "peak_rss": peak, "peak_pss": peak_pss,
-            "timings": summary.get("timings"), "work": summary.get("work"), "version": summary.get("version"),
+            "cpu": sampler.cpu_by_role(), "timings": summary.get("timings"), "work": summary.get("work"),
+            "version": summary.get("version"),
             "path": summary.get("path")}
 
 
@@ -153,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
               f"start-up; {size / result['build']:.2f} MB/s, {per_core:.2f} MB/s per core; "
               f"peak RSS {result['peak_rss'] / 2**30:.2f} GiB (PSS {result['peak_pss'] / 2**30:.2f} GiB)")
         print("  phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items()))
+        print("  CPU seconds, start-up included: " + ", ".join(f"{k} {v:.1f}" for k, v in result["cpu"].items()))
     if 1 in full and len(full) > 1:
         best = max(full)
         print(f"\nspeed-up of {best} workers over 1: {full[1]['build'] / full[best]['build']:.2f}x")
