@@ -756,7 +756,9 @@ class TurnSketches:
     """Turns as quote linking needs them, in flat arrays: small to cache and
     to send, quick to join, no object per word.
 
-    Per turn: id, doc_id, speaker, text and its number of sentences.  Per
+    Per turn: id, doc_id, speaker, text, the hash of speaker and text (what
+    linking reads of a turn: `TurnIndex.turn_hashes`) and its number of
+    sentences.  Per
     sentence (turn after turn): span in the turn's text, word count, and how
     many stem hashes, 3-gram hashes and seam hashes (the 3-grams across its
     end and the start of the next sentence of its turn) it has; the hashes
@@ -769,6 +771,7 @@ class TurnSketches:
     speakers: list[str | None]
     texts: list[str]
     sentence_count: np.ndarray
+    turn_hashes: np.ndarray
     start: np.ndarray
     end: np.ndarray
     words: np.ndarray
@@ -811,6 +814,8 @@ class TurnSketches:
         grams, gram_owner, seams, seam_owner = _gram_owners(hashes, sentence, turn_of, lengths, _offsets(lengths))
         n = len(tokens)
         return cls(ids, doc_ids, speakers, texts, np.array(sentence_count, dtype=np.int64),
+                   turn_hashes=np.fromiter((hash64(f"{speaker}\0{text}") for speaker, text in zip(speakers, texts)),
+                                           dtype=np.uint64, count=len(texts)),
                    start=np.array(starts, dtype=np.int64), end=np.array(ends, dtype=np.int64), words=lengths,
                    stem_count=np.array(stem_count, dtype=np.int64),
                    gram_count=np.bincount(gram_owner, minlength=n).astype(np.int64),
@@ -823,7 +828,7 @@ class TurnSketches:
             return cls.of_turns([])
         return cls(*([x for p in parts for x in getattr(p, name)] for name in ("ids", "doc_ids", "speakers", "texts")),
                    **{name: np.concatenate([getattr(p, name) for p in parts])
-                      for name in ("sentence_count", *_SENTENCE_COLUMNS, "stems", "grams", "seams")})
+                      for name in ("sentence_count", "turn_hashes", *_SENTENCE_COLUMNS, "stems", "grams", "seams")})
 
     def take(self, order: np.ndarray) -> TurnSketches:
         """The turns in `order` (positions)."""
@@ -832,7 +837,7 @@ class TurnSketches:
                   for name, count in (("stems", "stem_count"), ("grams", "gram_count"), ("seams", "seam_count"))}
         listed = order.tolist()
         return TurnSketches(*([getattr(self, name)[k] for k in listed] for name in ("ids", "doc_ids", "speakers", "texts")),
-                            sentence_count=self.sentence_count[order],
+                            sentence_count=self.sentence_count[order], turn_hashes=self.turn_hashes[order],
                             **{name: getattr(self, name)[sentences] for name in _SENTENCE_COLUMNS}, **hashes)
 
 
@@ -886,8 +891,7 @@ class TurnIndex:
         self.turn_ids, self.doc_ids, self.speakers, self.texts = (sketches.ids, sketches.doc_ids, sketches.speakers,
                                                                   sketches.texts)
         # what linking reads of a turn follows from its text and speaker: equal hashes, the same turn
-        self.turn_hashes = np.fromiter((hash64(f"{speaker}\0{text}") for speaker, text in zip(self.speakers, self.texts)),
-                                       dtype=np.uint64, count=len(self.texts))
+        self.turn_hashes = sketches.turn_hashes
         self.sentence_start, self.sentence_end = sketches.start.astype(np.int32), sketches.end.astype(np.int32)
         bounds = _offsets(sketches.sentence_count)
         n = int(bounds[-1])
@@ -1438,9 +1442,10 @@ def touched_stems(old: TurnIndex, new: TurnIndex, changed: Iterable[str]) -> np.
     touched = np.unique(np.concatenate(held))
 
     def common(index: TurnIndex) -> np.ndarray:
+        if not len(index.stem_vocabulary):
+            return np.zeros(len(touched), dtype=bool)
         at, found = index._lookup(touched)
-        sizes = index.posting_indptr[at + 1] - index.posting_indptr[at] if len(index.stem_vocabulary) else at
-        return found & (sizes > COMMON_STEM_TURNS)
+        return found & (np.diff(index.posting_indptr)[at] > COMMON_STEM_TURNS)
 
     return touched[~(common(old) & common(new))]
 
