@@ -135,6 +135,7 @@ pyproject's dependencies), numpy and scipy (already in the lock).
 
 from __future__ import annotations
 
+import copy
 import bisect
 import functools
 import math
@@ -823,28 +824,52 @@ class TurnSketches:
                    stems=np.array(stems, dtype=np.uint64), grams=grams, seams=seams)
 
     @classmethod
-    def concat(cls, parts: Sequence[TurnSketches]) -> TurnSketches:
+    def concat(cls, parts: Sequence[TurnSketches], consume: bool = False) -> TurnSketches:
+        """The turns of `parts`, part after part.  With `consume`, each
+        column of the parts is dropped once joined: the parts and the
+        joined sketches are never all held at once."""
         if not parts:
             return cls.of_turns([])
-        return cls(*([x for p in parts for x in getattr(p, name)] for name in ("ids", "doc_ids", "speakers", "texts")),
-                   **{name: np.concatenate([getattr(p, name) for p in parts])
-                      for name in ("sentence_count", "turn_hashes", *_SENTENCE_COLUMNS, "stems", "grams", "seams")})
+        joined = {}
+        for name in ("ids", "doc_ids", "speakers", "texts", "sentence_count", "turn_hashes", *_SENTENCE_COLUMNS,
+                     "stems", "grams", "seams"):
+            columns = [getattr(p, name) for p in parts]
+            joined[name] = ([x for column in columns for x in column] if isinstance(columns[0], list)
+                            else np.concatenate(columns))
+            del columns
+            if consume:
+                for p in parts:
+                    setattr(p, name, None)
+        return cls(**joined)
 
     def take(self, order: np.ndarray) -> TurnSketches:
         """The turns in `order` (positions)."""
+        taken = copy.copy(self)
+        taken.reorder(order)
+        return taken
+
+    def reorder(self, order: np.ndarray) -> None:
+        """Put the turns in `order` (positions), column by column in place:
+        each column's old array is dropped as soon as its new one is made,
+        so a corpus's sketches are never held twice."""
         sentences = _ragged(_offsets(self.sentence_count)[order], self.sentence_count[order])
-        hashes = {name: getattr(self, name)[_ragged(_offsets(getattr(self, count))[sentences], getattr(self, count)[sentences])]
-                  for name, count in (("stems", "stem_count"), ("grams", "gram_count"), ("seams", "seam_count"))}
+        for name, count in (("stems", "stem_count"), ("grams", "gram_count"), ("seams", "seam_count")):
+            counts = getattr(self, count)  # still by the old order of sentences
+            setattr(self, name, getattr(self, name)[_ragged(_offsets(counts)[sentences], counts[sentences])])
+        for name in _SENTENCE_COLUMNS:
+            setattr(self, name, getattr(self, name)[sentences])
+        self.sentence_count, self.turn_hashes = self.sentence_count[order], self.turn_hashes[order]
         listed = order.tolist()
-        return TurnSketches(*([getattr(self, name)[k] for k in listed] for name in ("ids", "doc_ids", "speakers", "texts")),
-                            sentence_count=self.sentence_count[order], turn_hashes=self.turn_hashes[order],
-                            **{name: getattr(self, name)[sentences] for name in _SENTENCE_COLUMNS}, **hashes)
+        for name in ("ids", "doc_ids", "speakers", "texts"):
+            column = getattr(self, name)
+            setattr(self, name, [column[k] for k in listed])
 
 
 def _runs(first: np.ndarray, size: np.ndarray, columns: int) -> sparse.csr_matrix:
     """Binary matrix whose row r holds the columns first[r] .. first[r] + size[r] - 1."""
     indices = _ragged(first, size)
-    return sparse.csr_matrix((np.ones(len(indices)), indices, _offsets(size)), shape=(len(first), columns))
+    return sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, _offsets(size)),
+                             shape=(len(first), columns))
 
 
 def _windows(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -884,10 +909,15 @@ class TurnIndex:
     scores, depends only on the set of turns.
     """
 
-    def __init__(self, turns: Iterable[Mapping] | TurnSketches):
-        sketches = turns if isinstance(turns, TurnSketches) else TurnSketches.of_turns(turns)
-        sketches = sketches.take(np.array(sorted(range(len(sketches.ids)), key=sketches.ids.__getitem__),
-                                          dtype=np.int64))
+    def __init__(self, turns: Iterable[Mapping] | TurnSketches, consume: bool = False):
+        """With `consume`, the index takes `turns` (sketches) over and
+        reorders them in place instead of copying them (the corpus pass
+        builds it from sketches it holds for nothing else)."""
+        if isinstance(turns, TurnSketches):
+            sketches = turns if consume else copy.copy(turns)
+        else:
+            sketches = TurnSketches.of_turns(turns)
+        sketches.reorder(np.array(sorted(range(len(sketches.ids)), key=sketches.ids.__getitem__), dtype=np.int64))
         self.turn_ids, self.doc_ids, self.speakers, self.texts = (sketches.ids, sketches.doc_ids, sketches.speakers,
                                                                   sketches.texts)
         # what linking reads of a turn follows from its text and speaker: equal hashes, the same turn
@@ -905,12 +935,16 @@ class TurnIndex:
         self.window_words = (counts[first + size] - counts[first]).astype(np.int32)
 
         self.stem_vocabulary, columns = np.unique(sketches.stems, return_inverse=True)
+        sketches.stems = None  # read: dropped at once (the sketches are the index's own, or consumed)
         df = np.bincount(columns, minlength=len(self.stem_vocabulary))  # a sentence holds a stem once
         self.idf_base = idf_base(n)
         self.idf = np.log(self.idf_base / _rounded_up(df + 1)) + 1.0
         self.unknown_weight = math.log(self.idf_base) + 1.0
-        sentence_stems = sparse.csr_matrix((np.ones(len(columns)), columns, _offsets(sketches.stem_count)),
-                                           shape=(n, len(self.stem_vocabulary)))
+        # float32 ones: the product below counts a turn's sentences holding a stem, exact far beyond any
+        # turn's length, in half the memory of float64 (only the patterns are kept)
+        sentence_stems = sparse.csr_matrix((np.ones(len(columns), dtype=np.float32), columns,
+                                            _offsets(sketches.stem_count)), shape=(n, len(self.stem_vocabulary)))
+        del columns
         postings = _binary(_runs(bounds[:-1], np.diff(bounds), n) @ sentence_stems).tocsc()
         # only the patterns are kept: sentence -> stem columns, stem -> turns holding it
         self.stem_indptr, self.stem_indices = sentence_stems.indptr, sentence_stems.indices
@@ -951,9 +985,12 @@ class TurnIndex:
             handle.write(_MAGIC + start.to_bytes(8, "little") + header)
             for name, value in arrays.items():
                 handle.seek(start + layout[name][2])
-                handle.write(value.tobytes())
+                handle.write(memoryview(value).cast("B"))  # not tobytes(): no copy of the largest arrays
             handle.truncate(start + offset)
-        table = pa.table({name: pa.array(list(getattr(self, name)), pa.string()) for name in self._STRINGS})
+        # the system allocator: Arrow's own pool would keep these pages (the turns' texts) after the write
+        pool = pa.system_memory_pool()
+        table = pa.table({name: pa.array(list(getattr(self, name)), pa.string(), memory_pool=pool)
+                          for name in self._STRINGS})
         with pa.OSFile(str(strings_path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
 

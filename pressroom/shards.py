@@ -314,7 +314,8 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     index_key = quote_index_key(spoken)
     pack = reused = store.index("index").get(index_key)
     if pack is None:  # the sketches are read only when the index must be built
-        built = quotes.TurnIndex(quotes.TurnSketches.concat(store.load_many("clean", "sketch", spoken)))
+        built = quotes.TurnIndex(quotes.TurnSketches.concat(store.load_many("clean", "sketch", spoken), consume=True),
+                                 consume=True)
         parts = {part: store.temporary("index", part) for part in INDEX_PARTS}
         built.save(*parts.values())
         del built

@@ -352,6 +352,45 @@ def rank_one_turn_at_a_time(sentences, turn_ids, method, index) -> list:
     return sorted(ranked, key=lambda t: (-t.score, t.turn_id))
 
 
+def _sketch_columns(sketches) -> dict:
+    return {name: (value.tolist() if isinstance(value, np.ndarray) else list(value))
+            for name, value in vars(sketches).items()}
+
+
+def test_sketches_taken_in_another_order_are_those_of_the_turns_in_that_order():
+    turns, _ = gold_corpus()
+    sketches = quotes.TurnSketches.of_turns(turns)
+    before = _sketch_columns(sketches)
+    order = np.array(list(range(len(turns)))[::-2] + list(range(len(turns)))[-2::-2], dtype=np.int64)
+    taken = sketches.take(order)
+    assert _sketch_columns(taken) == _sketch_columns(quotes.TurnSketches.of_turns([turns[k] for k in order]))
+    assert _sketch_columns(sketches) == before  # take copies; reorder works in place
+    sketches.reorder(order)
+    assert _sketch_columns(sketches) == _sketch_columns(taken)
+
+
+def test_sketches_joined_with_or_without_consuming_the_parts_are_the_same():
+    turns, _ = gold_corpus()
+    parts = [quotes.TurnSketches.of_turns(turns[k:k + 5]) for k in range(0, len(turns), 5)]
+    joined = _sketch_columns(quotes.TurnSketches.concat(parts))
+    assert joined == _sketch_columns(quotes.TurnSketches.of_turns(turns))
+    assert _sketch_columns(quotes.TurnSketches.concat(parts, consume=True)) == joined
+    assert all(value is None for value in vars(parts[0]).values())  # consumed: emptied column by column
+
+
+def test_an_index_that_consumes_its_sketches_is_the_same_index(tmp_path):
+    turns, _ = gold_corpus()
+    sketches = quotes.TurnSketches.of_turns(turns[::-1])
+    before = _sketch_columns(sketches)
+    kept, consumed = quotes.TurnIndex(sketches), None
+    assert _sketch_columns(sketches) == before  # not consumed: left as they were
+    consumed = quotes.TurnIndex(sketches, consume=True)
+    for name, index in (("kept", kept), ("consumed", consumed)):
+        index.save(tmp_path / f"{name}.arrays", tmp_path / f"{name}.strings")
+    assert (tmp_path / "kept.arrays").read_bytes() == (tmp_path / "consumed.arrays").read_bytes()
+    assert (tmp_path / "kept.strings").read_bytes() == (tmp_path / "consumed.strings").read_bytes()
+
+
 @pytest.mark.parametrize("method", [quotes.METHOD_SHINGLE, quotes.METHOD_PARAPHRASE, quotes.METHOD_FUZZY])
 def test_turns_ranked_at_once_as_one_at_a_time(method):
     """Same scores to the last bit, same spans, same shared stems.  The last
