@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from pressroom import collector, dedup, quotes
+from pressroom import collector, dedup, heap, quotes
 from pressroom.boilerplate import SiteBoilerplate, line_key
 from pressroom.cache import PackStore, hash64, key
 from pressroom.changes import _turn_hash
@@ -419,6 +419,13 @@ def _load_index(arrays: str, strings: str) -> quotes.TurnIndex:
 def forget_index() -> None:
     """Drop this process's copy of the quote index."""
     _load_index.cache_clear()
+
+
+def release_memory() -> None:
+    """After the link pass: drop this process's quote index and give its
+    free heap pages back (`heap.trim`)."""
+    forget_index()
+    heap.trim()
 
 
 # --- assembly ---------------------------------------------------------------------------

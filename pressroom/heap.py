@@ -1,0 +1,37 @@
+"""Free heap memory handed back to the operating system.
+
+glibc's malloc keeps the pages of freed small blocks (under its mmap
+threshold: numpy's per-document arrays, Python's larger strings and lists)
+in the process's heap, and gives back only a free run at the heap's very
+top. After a pass that built and dropped millions of them, the process
+keeps its high-water mark for the rest of the build: measured on the
+200 MB generated corpus, the corpus pass leaves the flow's process at
+810 MiB, 431 MiB after `trim()`; on 1 GB, 4.7 GB held through the link,
+assemble and write phases. `malloc_trim(0)` returns every free page,
+wherever it is in the heap (it takes milliseconds).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim():
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim with
+        return None
+
+
+def trim() -> bool:
+    """Give the heap's free pages back to the OS; False where the C library
+    has no `malloc_trim` (then nothing is done)."""
+    function = _malloc_trim()
+    if function is None:
+        return False
+    function(0)
+    return True
