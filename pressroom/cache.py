@@ -26,8 +26,9 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import shutil
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 STAGES = ("prepare", "clean", "index", "links", "final")
@@ -127,17 +128,28 @@ class PackStore:
     def load_many(self, stage: str, part: str, keys: Sequence[str]) -> list:
         """The values of `keys` in part `part` of the stage's packs, in the
         order of `keys` (each pack read once, kept only while needed)."""
+        values: list = [None] * len(keys)
+        for positions, loaded in self._by_pack(stage, part, keys):
+            for position, value in zip(positions, loaded):
+                values[position] = value
+        return values
+
+    def load_by_pack(self, stage: str, part: str, keys: Sequence[str]) -> Iterator[list]:
+        """The values of `keys` in part `part`, a list per pack (packs in
+        name order, each read once): only one pack's are held at a time."""
+        for _, values in self._by_pack(stage, part, keys):
+            yield values
+
+    def _by_pack(self, stage: str, part: str, keys: Sequence[str]) -> Iterator[tuple[list[int], list]]:
         index = self.index(stage)
         by_pack: dict[str, list[int]] = {}
         for position, k in enumerate(keys):
             by_pack.setdefault(index[k], []).append(position)
-        values: list = [None] * len(keys)
         for pack, positions in sorted(by_pack.items()):
             loaded = self.load(stage, pack, part)
-            for position in positions:
-                values[position] = loaded[keys[position]]
+            values = [loaded[keys[position]] for position in positions]
             del loaded
-        return values
+            yield positions, values
 
     def prune(self, used: Mapping[str, Iterable[str]]) -> int:
         """Delete the packs of which no key is in `used[stage]`, and stray
@@ -149,7 +161,9 @@ class PackStore:
             folder = self.folder(stage)
             for path in folder.iterdir():
                 pack = path.name.split(".")[0]
-                if path.name.startswith("."):
+                if path.name.startswith(".") and path.is_dir():  # a crashed build's scratch folder
+                    shutil.rmtree(path, ignore_errors=True)
+                elif path.name.startswith("."):
                     path.unlink(missing_ok=True)
                 elif pack not in keep:
                     removed += path.name.endswith(".keys")

@@ -135,8 +135,9 @@ pyproject's dependencies), numpy and scipy (already in the lock).
 
 from __future__ import annotations
 
-import copy
 import bisect
+import copy
+import dataclasses
 import functools
 import math
 import mmap
@@ -886,6 +887,144 @@ def _windows(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return first.astype(np.int64), size.astype(np.int64), np.concatenate(([0], ends))[bounds].astype(np.int64)
 
 
+INDEX_ARRAYS = ("turn_hashes", "sentence_start", "sentence_end", "sentence_turn", "row_bounds", "window_first",
+                "window_size", "window_start", "window_end", "window_words", "stem_vocabulary", "idf", "stem_indptr",
+                "stem_indices", "posting_indptr", "posting_indices", "gram_offsets", "grams", "seam_offsets", "seams",
+                "own_positions", "own_offsets")
+"""The arrays of a `TurnIndex`, in the order `TurnIndex.save` writes them."""
+
+OFFSET_TOTALS = {"row_bounds": "windows", "stem_indptr": "entries", "gram_offsets": "grams", "seam_offsets": "seams"}
+"""Offsets arrays (one entry per turn or sentence, then the total) and the
+`IndexSizes` field of their last entry: `index_arrays` leaves it out."""
+
+
+def _index_dtype(largest: int) -> np.dtype:
+    """int32 when `largest` fits, else int64: what scipy chooses for the
+    index arrays of a sparse matrix with that many entries or rows."""
+    return np.dtype(np.int32 if largest <= np.iinfo(np.int32).max else np.int64)
+
+
+def window_counts(sentence_count: np.ndarray) -> np.ndarray:
+    """How many windows (`_windows`) each turn of so many sentences has:
+    sum over its sentences of min(WINDOW_SENTENCES, sentences from there on)."""
+    n = np.asarray(sentence_count, dtype=np.int64)
+    w = np.minimum(n, WINDOW_SENTENCES)
+    return w * n - w * (w - 1) // 2
+
+
+@dataclass
+class IndexSizes:
+    """How many of each thing an index holds (or the turns before a chunk of it)."""
+
+    turns: int = 0
+    sentences: int = 0
+    windows: int = 0
+    entries: int = 0  # (sentence, stem) pairs: a sentence holds a stem once
+    grams: int = 0
+    seams: int = 0
+    vocabulary: int = 0
+    postings: int = 0  # (turn, stem) pairs
+
+    @classmethod
+    def of(cls, sketches: TurnSketches) -> IndexSizes:
+        """The sizes of the turns of `sketches` (vocabulary and postings left at 0)."""
+        return cls(turns=len(sketches.ids), sentences=len(sketches.start),
+                   windows=int(window_counts(sketches.sentence_count).sum()), entries=int(sketches.stem_count.sum()),
+                   grams=int(sketches.gram_count.sum()), seams=int(sketches.seam_count.sum()))
+
+    def __add__(self, other: IndexSizes) -> IndexSizes:
+        return IndexSizes(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+
+    def dtypes(self) -> dict[str, np.dtype]:
+        """The dtype of each array of an index of these sizes."""
+        stems = _index_dtype(max(self.entries, self.sentences, self.vocabulary))
+        postings = _index_dtype(max(self.postings, self.turns, self.vocabulary))
+        int32, int64 = np.dtype(np.int32), np.dtype(np.int64)
+        return {"turn_hashes": np.dtype(np.uint64), "sentence_start": int32, "sentence_end": int32,
+                "sentence_turn": int32, "row_bounds": int64, "window_first": int32, "window_size": int32,
+                "window_start": int64, "window_end": int64, "window_words": int32,
+                "stem_vocabulary": np.dtype(np.uint64), "idf": np.dtype(np.float64), "stem_indptr": stems,
+                "stem_indices": stems, "posting_indptr": postings, "posting_indices": postings,
+                "gram_offsets": int64, "grams": np.dtype(np.uint64), "seam_offsets": int64,
+                "seams": np.dtype(np.uint64), "own_positions": int64, "own_offsets": int64}
+
+    def lengths(self, documents: int) -> dict[str, int]:
+        """The length of each array of an index of these sizes whose turns
+        come from `documents` documents."""
+        return {"turn_hashes": self.turns, "sentence_start": self.sentences, "sentence_end": self.sentences,
+                "sentence_turn": self.sentences, "row_bounds": self.turns + 1, "window_first": self.windows,
+                "window_size": self.windows, "window_start": self.windows, "window_end": self.windows,
+                "window_words": self.windows, "stem_vocabulary": self.vocabulary, "idf": self.vocabulary,
+                "stem_indptr": self.sentences + 1, "stem_indices": self.entries,
+                "posting_indptr": self.vocabulary + 1, "posting_indices": self.postings,
+                "gram_offsets": self.sentences + 1, "grams": self.grams, "seam_offsets": self.sentences + 1,
+                "seams": self.seams, "own_positions": self.turns, "own_offsets": documents + 1}
+
+
+def index_arrays(s: TurnSketches, vocabulary: np.ndarray, base: IndexSizes, dtypes: Mapping[str, np.dtype],
+                 columns: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], sparse.csr_matrix]:
+    """The per-turn and per-sentence arrays of an index (`INDEX_ARRAYS`) for
+    consecutive turns `s` (in id order) that follow the turns counted in
+    `base`, and the turns' x stem columns pattern (rows from 0: the turns of
+    `s`), whose columns are the posting lists.  `columns`: the column of each
+    stem entry, when known.  Offsets arrays lack their last entry
+    (`OFFSET_TOTALS`): each chunk gives its own turns' or sentences'."""
+    bounds = _offsets(s.sentence_count)
+    n = int(bounds[-1])
+    first, size, row_bounds = _windows(bounds)
+    words = _offsets(s.words)
+    if columns is None:
+        columns = np.searchsorted(vocabulary, s.stems)
+    entries = _offsets(s.stem_count)
+    pattern = turn_stem_pattern(s.sentence_count, s.stem_count, columns, len(vocabulary))
+    arrays = {
+        "turn_hashes": s.turn_hashes,
+        "sentence_start": s.start.astype(np.int32), "sentence_end": s.end.astype(np.int32),
+        "sentence_turn": np.repeat(np.arange(base.turns, base.turns + len(s.ids), dtype=np.int32),
+                                   s.sentence_count),
+        "row_bounds": row_bounds[:-1] + base.windows,
+        # per window (millions of them): int32 halves what a worker holds and reads
+        "window_first": (first + base.sentences).astype(np.int32), "window_size": size.astype(np.int32),
+        "window_start": s.start[first],  # int64: spans are compared with int64 bounds
+        "window_end": s.end[first + size - 1],
+        "window_words": (words[first + size] - words[first]).astype(np.int32),
+        "stem_indptr": (entries[:-1] + base.entries).astype(dtypes["stem_indptr"]),
+        "stem_indices": columns.astype(dtypes["stem_indices"]),
+        "gram_offsets": _offsets(s.gram_count)[:-1] + base.grams, "grams": s.grams,
+        "seam_offsets": _offsets(s.seam_count)[:-1] + base.seams, "seams": s.seams}
+    return arrays, pattern
+
+
+def turn_stem_pattern(sentence_count: np.ndarray, stem_count: np.ndarray, columns: np.ndarray,
+                      width: int) -> sparse.csr_matrix:
+    """Which stem columns each turn holds (a binary turn x `width` matrix),
+    from the number of sentences of each turn, of stems of each sentence and
+    the column of each of those stems."""
+    bounds = _offsets(sentence_count)
+    n = int(bounds[-1])
+    # float32 ones: the product counts a turn's sentences holding a stem, exact far beyond any turn's
+    # length, in half the memory of float64 (only the pattern is kept)
+    sentence_stems = sparse.csr_matrix((np.ones(len(columns), dtype=np.float32), columns, _offsets(stem_count)),
+                                       shape=(n, width))
+    return _binary(_runs(bounds[:-1], np.diff(bounds), n) @ sentence_stems)
+
+
+def stem_weights(vocabulary: np.ndarray, df: np.ndarray, sentences: int) -> dict[str, np.ndarray]:
+    """The vocabulary's arrays: the sorted stem hashes and the IDF of each
+    (`df`: how many sentences hold it) over `sentences` sentences."""
+    return {"stem_vocabulary": vocabulary, "idf": np.log(idf_base(sentences) / _rounded_up(df + 1)) + 1.0}
+
+
+def own_turns(doc_ids: Sequence[str]) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Each document's turns, for candidates() to leave out: the turns'
+    positions grouped by doc_id (sorted), the doc_ids, and where each
+    document's positions start."""
+    by_doc = sorted(range(len(doc_ids)), key=doc_ids.__getitem__)
+    starts = [k for k in range(len(by_doc)) if k == 0 or doc_ids[by_doc[k]] != doc_ids[by_doc[k - 1]]]
+    return (np.array(by_doc, dtype=np.int64), [doc_ids[by_doc[k]] for k in starts],
+            np.array(starts + [len(by_doc)], dtype=np.int64))
+
+
 class TurnIndex:
     """The turns, ready to be compared with quotes.
 
@@ -920,43 +1059,30 @@ class TurnIndex:
         sketches.reorder(np.array(sorted(range(len(sketches.ids)), key=sketches.ids.__getitem__), dtype=np.int64))
         self.turn_ids, self.doc_ids, self.speakers, self.texts = (sketches.ids, sketches.doc_ids, sketches.speakers,
                                                                   sketches.texts)
-        # what linking reads of a turn follows from its text and speaker: equal hashes, the same turn
-        self.turn_hashes = sketches.turn_hashes
-        self.sentence_start, self.sentence_end = sketches.start.astype(np.int32), sketches.end.astype(np.int32)
-        bounds = _offsets(sketches.sentence_count)
-        n = int(bounds[-1])
-        self.sentence_turn = np.repeat(np.arange(len(self.turn_ids), dtype=np.int32), sketches.sentence_count)
-        first, size, self.row_bounds = _windows(bounds)
-        # per window (millions of them): int32 halves what a worker holds and reads
-        self.window_first, self.window_size = first.astype(np.int32), size.astype(np.int32)
-        self.window_start = sketches.start[first]  # int64: spans are compared with int64 bounds
-        self.window_end = sketches.end[first + size - 1]
-        counts = _offsets(sketches.words)
-        self.window_words = (counts[first + size] - counts[first]).astype(np.int32)
-
-        self.stem_vocabulary, columns = np.unique(sketches.stems, return_inverse=True)
+        vocabulary, columns = np.unique(sketches.stems, return_inverse=True)
         sketches.stems = None  # read: dropped at once (the sketches are the index's own, or consumed)
-        df = np.bincount(columns, minlength=len(self.stem_vocabulary))  # a sentence holds a stem once
-        self.idf_base = idf_base(n)
-        self.idf = np.log(self.idf_base / _rounded_up(df + 1)) + 1.0
-        self.unknown_weight = math.log(self.idf_base) + 1.0
-        # float32 ones: the product below counts a turn's sentences holding a stem, exact far beyond any
-        # turn's length, in half the memory of float64 (only the patterns are kept)
-        sentence_stems = sparse.csr_matrix((np.ones(len(columns), dtype=np.float32), columns,
-                                            _offsets(sketches.stem_count)), shape=(n, len(self.stem_vocabulary)))
+        df = np.bincount(columns, minlength=len(vocabulary))  # a sentence holds a stem once
+        sizes = dataclasses.replace(IndexSizes.of(sketches), vocabulary=len(vocabulary))
+        dtypes = sizes.dtypes()
+        arrays, pattern = index_arrays(sketches, vocabulary, IndexSizes(), dtypes, columns=columns)
         del columns
-        postings = _binary(_runs(bounds[:-1], np.diff(bounds), n) @ sentence_stems).tocsc()
-        # only the patterns are kept: sentence -> stem columns, stem -> turns holding it
-        self.stem_indptr, self.stem_indices = sentence_stems.indptr, sentence_stems.indices
-        self.posting_indptr, self.posting_indices = postings.indptr, postings.indices
-        self.gram_offsets, self.grams = _offsets(sketches.gram_count), sketches.grams
-        self.seam_offsets, self.seams = _offsets(sketches.seam_count), sketches.seams
-        # each document's turns: positions grouped by doc_id (sorted), for candidates() to leave out
-        by_doc = sorted(range(len(self.doc_ids)), key=self.doc_ids.__getitem__)
-        self.own_positions = np.array(by_doc, dtype=np.int64)
-        starts = [k for k in range(len(by_doc)) if k == 0 or self.doc_ids[by_doc[k]] != self.doc_ids[by_doc[k - 1]]]
-        self.own_docs = [self.doc_ids[by_doc[k]] for k in starts]
-        self.own_offsets = np.array(starts + [len(by_doc)], dtype=np.int64)
+        postings = pattern.tocsc()
+        sizes.postings = postings.nnz
+        dtypes = sizes.dtypes()
+        for name, total in OFFSET_TOTALS.items():
+            arrays[name] = np.append(arrays[name], np.array(getattr(sizes, total), dtype=arrays[name].dtype))
+        arrays.update(stem_weights(vocabulary, df, sizes.sentences))
+        arrays["posting_indptr"] = postings.indptr.astype(dtypes["posting_indptr"])
+        arrays["posting_indices"] = postings.indices.astype(dtypes["posting_indices"])
+        self._set(arrays, self.doc_ids)
+
+    def _set(self, arrays: Mapping[str, np.ndarray], doc_ids: Sequence[str]) -> None:
+        """Take the arrays of `index_arrays` (offsets finished), in the order `save` writes them."""
+        arrays["own_positions"], self.own_docs, arrays["own_offsets"] = own_turns(doc_ids)
+        for name in INDEX_ARRAYS:
+            setattr(self, name, arrays[name])
+        self.idf_base = idf_base(len(self.sentence_turn))
+        self.unknown_weight = math.log(self.idf_base) + 1.0
         self.position = {t: k for k, t in enumerate(self.turn_ids)}
 
     # -- stored as files that are mapped, not read: a worker linking a few
@@ -966,33 +1092,21 @@ class TurnIndex:
 
     def save(self, arrays_path: Path, strings_path: Path) -> None:
         """Write the index as two files for `load`: its numpy arrays (raw,
-        aligned, after a pickled header) and its per-turn strings (an Arrow
-        IPC file)."""
-        arrays = {name: np.ascontiguousarray(value) for name, value in vars(self).items()
-                  if isinstance(value, np.ndarray)}
-        unknown = set(vars(self)) - set(arrays) - set(self._STRINGS) - {"unknown_weight", "idf_base", "own_docs",
-                                                                         "position"}
+        aligned, after a pickled header: `IndexFileWriter`) and its per-turn
+        strings (an Arrow IPC file: `StringsWriter`)."""
+        unknown = set(vars(self)) - set(INDEX_ARRAYS) - set(self._STRINGS) - {"unknown_weight", "idf_base",
+                                                                              "own_docs", "position"}
         if unknown:
             raise TypeError(f"TurnIndex.save does not know how to store {sorted(unknown)}")
-        layout, offset = {}, 0
-        for name, value in arrays.items():
-            layout[name] = (value.dtype.str, value.shape, offset)
-            offset += -(-value.nbytes // _ALIGN) * _ALIGN
-        header = pickle.dumps({"layout": layout, "unknown_weight": self.unknown_weight, "idf_base": self.idf_base,
-                               "own_docs": self.own_docs}, protocol=pickle.HIGHEST_PROTOCOL)
-        start = -(-(16 + len(header)) // _ALIGN) * _ALIGN
-        with open(arrays_path, "wb") as handle:
-            handle.write(_MAGIC + start.to_bytes(8, "little") + header)
-            for name, value in arrays.items():
-                handle.seek(start + layout[name][2])
-                handle.write(memoryview(value).cast("B"))  # not tobytes(): no copy of the largest arrays
-            handle.truncate(start + offset)
-        # the system allocator: Arrow's own pool would keep these pages (the turns' texts) after the write
-        pool = pa.system_memory_pool()
-        table = pa.table({name: pa.array(list(getattr(self, name)), pa.string(), memory_pool=pool)
-                          for name in self._STRINGS})
-        with pa.OSFile(str(strings_path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
+        arrays = {name: getattr(self, name) for name in INDEX_ARRAYS}
+        with IndexFileWriter(arrays_path, {name: a.dtype for name, a in arrays.items()},
+                             {name: len(a) for name, a in arrays.items()},
+                             {"unknown_weight": self.unknown_weight, "idf_base": self.idf_base,
+                              "own_docs": self.own_docs}) as writer:
+            for name, values in arrays.items():
+                writer.write(name, values)
+        with StringsWriter(strings_path) as strings:
+            strings.write({name: getattr(self, name) for name in self._STRINGS})
 
     @classmethod
     def load(cls, arrays_path: Path, strings_path: Path) -> TurnIndex:
@@ -1013,7 +1127,8 @@ class TurnIndex:
                                                                 header["own_docs"])
         table = pa.ipc.open_file(pa.memory_map(str(strings_path))).read_all()
         for name in cls._STRINGS:
-            setattr(index, name, _Strings(table.column(name).combine_chunks()))
+            column = table.column(name)  # a batch per chunk of an out-of-core build: not joined (a copy)
+            setattr(index, name, _Strings(column.chunk(0) if column.num_chunks == 1 else column))
         index.position = {t: k for k, t in enumerate(table.column("turn_ids").to_pylist())}
         return index
 
@@ -1141,10 +1256,78 @@ _MAGIC = b"PRQIDX01"
 _ALIGN = 64
 
 
-class _Strings(Sequence):
-    """A read-only sequence of strings over an Arrow string array (mapped)."""
+class IndexFileWriter:
+    """Writes the arrays file of a quote index (`TurnIndex.load` maps it):
+    a pickled header giving each array's dtype, length and offset and the
+    index's scalars, then the arrays (`INDEX_ARRAYS`), raw and aligned.
+    Each array may be written in pieces, in order; closing checks that
+    every array was written whole."""
 
-    def __init__(self, array: pa.Array):
+    def __init__(self, path: Path, dtypes: Mapping[str, np.dtype], lengths: Mapping[str, int],
+                 scalars: Mapping[str, object]):
+        self.layout, offset = {}, 0
+        for name in INDEX_ARRAYS:
+            dtype = np.dtype(dtypes[name])
+            self.layout[name] = (dtype.str, (int(lengths[name]),), offset)
+            offset += -(-(int(lengths[name]) * dtype.itemsize) // _ALIGN) * _ALIGN
+        header = pickle.dumps({"layout": self.layout, **scalars}, protocol=pickle.HIGHEST_PROTOCOL)
+        self.start = -(-(16 + len(header)) // _ALIGN) * _ALIGN
+        self.written = dict.fromkeys(self.layout, 0)
+        self.handle = open(path, "wb")
+        self.handle.write(_MAGIC + self.start.to_bytes(8, "little") + header)
+        self.handle.truncate(self.start + offset)
+
+    def write(self, name: str, values: np.ndarray) -> None:
+        """Append `values` to array `name`."""
+        dtype, (length,), offset = self.layout[name]
+        values = np.ascontiguousarray(values, dtype=np.dtype(dtype))
+        if values.ndim != 1 or self.written[name] + len(values) > length:
+            raise ValueError(f"{name}: {self.written[name]} + {values.shape} values written, {length} expected")
+        self.handle.seek(self.start + offset + self.written[name] * values.itemsize)
+        self.handle.write(memoryview(values).cast("B"))  # not tobytes(): no copy of the largest arrays
+        self.written[name] += len(values)
+
+    def __enter__(self) -> IndexFileWriter:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        self.handle.close()
+        short = {name: (n, self.layout[name][1][0]) for name, n in self.written.items()
+                 if n != self.layout[name][1][0]}
+        if kind is None and short:
+            raise ValueError(f"quote index arrays not written whole (written, expected): {short}")
+
+
+class StringsWriter:
+    """Writes the per-turn strings of a quote index (`TurnIndex._STRINGS`),
+    a record batch per `write`, as an Arrow IPC file `TurnIndex.load` maps."""
+
+    def __init__(self, path: Path):
+        self.schema = pa.schema([(name, pa.string()) for name in TurnIndex._STRINGS])
+        self.sink = pa.OSFile(str(path), "wb")
+        self.writer = pa.ipc.new_file(self.sink, self.schema)
+        # the system allocator: Arrow's own pool would keep these pages (the turns' texts) after the write
+        self.pool = pa.system_memory_pool()
+
+    def write(self, columns: Mapping[str, Sequence[str | None]]) -> None:
+        self.writer.write_batch(pa.record_batch([pa.array(list(columns[name]), pa.string(), memory_pool=self.pool)
+                                                 for name in TurnIndex._STRINGS], schema=self.schema))
+
+    def __enter__(self) -> StringsWriter:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        try:
+            self.writer.close()
+        finally:
+            self.sink.close()
+
+
+class _Strings(Sequence):
+    """A read-only sequence of strings over an Arrow string array (mapped),
+    one array or chunked."""
+
+    def __init__(self, array: pa.Array | pa.ChunkedArray):
         self.array = array
 
     def __len__(self) -> int:

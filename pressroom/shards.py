@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from pressroom import collector, dedup, heap, quotes
+from pressroom import collector, dedup, heap, index_build, quotes
 from pressroom.boilerplate import SiteBoilerplate, line_key
 from pressroom.cache import PackStore, hash64, key
 from pressroom.changes import _turn_hash
@@ -314,11 +314,11 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     index_key = quote_index_key(spoken)
     pack = reused = store.index("index").get(index_key)
     if pack is None:  # the sketches are read only when the index must be built
-        built = quotes.TurnIndex(quotes.TurnSketches.concat(store.load_many("clean", "sketch", spoken), consume=True),
-                                 consume=True)
         parts = {part: store.temporary("index", part) for part in INDEX_PARTS}
-        built.save(*parts.values())
-        del built
+        # out of core: one pack's sketches at a time, spilled, then the index written chunk by chunk
+        index_build.build_index((quotes.TurnSketches.concat(sketches, consume=True)
+                                 for sketches in store.load_by_pack("clean", "sketch", spoken)),
+                                *parts.values(), scratch=store.folder("index"))
         pack = store.write("index", [index_key], {**parts, "members": speaking})
     relink = None if reused is not None else relink_plan(store, previous, pack, speaking)
     return {"clusters": clusters, "speakers": speakers, "quoting": quoting, "index": pack, "index_key": index_key,

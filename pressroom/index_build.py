@@ -1,0 +1,271 @@
+"""The quote index built out of core: `build_index`.
+
+`quotes.TurnIndex(sketches)` builds the index from every turn's sketches
+held at once (at 1 GB of input, ~7 GB in the flow's process).
+`build_index` writes the same index, array for array and string for string
+(a test checks it), reading the sketches one part at a time (the corpus
+pass gives a pack of the clean stage per part).  It holds at once: per turn
+its id, doc_id, speaker and a few counts; per stem its hash and two counts;
+and one chunk of turns, about `budget` bytes of their sketches.
+
+1. Spill: each part is put in turn id order and written to a scratch file;
+   its stems are counted (sentences and turns holding each).
+2. Order: all turn ids are sorted.  A part's turns are in that order
+   already, so a run of consecutive turns of the index takes a run of each
+   part's turns: a few contiguous reads of each spill file.
+3. Chunks: runs of turns of about `budget` bytes, in id order, read back,
+   joined in order, their arrays (`quotes.index_arrays`) written after the
+   previous chunk's (`quotes.IndexFileWriter`), their strings as a record
+   batch, their (stem, turn) pairs to scratch files by range of stems.
+4. Postings: each range's pairs sorted (by stem, then turn) and written:
+   the stems' posting lists, in column order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pressroom import quotes
+from pressroom.quotes import IndexSizes, TurnSketches
+
+BUDGET = 32 << 20
+"""Bytes of sketches per chunk of turns.  A chunk holds 5-8 times that at its peak: on the
+200 MB generated corpus, 32 MiB chunks build its index (411 MiB) at a peak of 364 MiB RSS in 7.8 s; in
+memory, 1,234 MiB in 7.2 s."""
+
+_LEVELS = {"sentences": ("start", "end", "words", "stem_count", "gram_count", "seam_count"), "entries": ("stems",),
+           "grams": ("grams",), "seams": ("seams",)}
+"""The arrays of `TurnSketches` a spill file holds, by the level that counts their items."""
+
+
+@dataclass
+class _Spill:
+    """One part's sketches in turn id order, in a scratch file: the arrays
+    raw, one after the other, then the turns' texts as UTF-8.  Kept in
+    memory: the per-turn columns and where each turn's items start in each
+    array (`bounds[level]`, one more than the turns)."""
+
+    path: Path
+    sections: dict[str, tuple[int, np.dtype]]
+    bounds: dict[str, np.ndarray]
+    ids: list[str]
+    doc_ids: list[str]
+    speakers: list[str | None]
+    sentence_count: np.ndarray
+    turn_hashes: np.ndarray
+
+    @classmethod
+    def write(cls, part: TurnSketches, path: Path) -> _Spill:
+        sentences = quotes._offsets(part.sentence_count)
+        bounds = {"sentences": sentences}
+        for level, count in (("entries", "stem_count"), ("grams", "gram_count"), ("seams", "seam_count")):
+            bounds[level] = quotes._offsets(getattr(part, count))[sentences]
+        texts = [t.encode() for t in part.texts]
+        bounds["text"] = quotes._offsets(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+        sections, offset = {}, 0
+        with open(path, "wb") as handle:
+            for names in _LEVELS.values():
+                for name in names:
+                    values = np.ascontiguousarray(getattr(part, name))
+                    sections[name] = (offset, values.dtype)
+                    handle.write(memoryview(values).cast("B"))
+                    offset += values.nbytes
+            sections["text"] = (offset, np.dtype(np.uint8))
+            handle.write(b"".join(texts))
+        return cls(path, sections, bounds, part.ids, part.doc_ids, part.speakers, part.sentence_count,
+                   part.turn_hashes)
+
+    def read(self, first: int, last: int) -> TurnSketches:
+        """The sketches of this part's turns first .. last - 1 (in id order)."""
+        columns = {}
+        with open(self.path, "rb") as handle:
+            fd = handle.fileno()
+            for level, names in [*_LEVELS.items(), ("text", ("text",))]:
+                lo, hi = int(self.bounds[level][first]), int(self.bounds[level][last])
+                for name in names:
+                    offset, dtype = self.sections[name]
+                    data = os.pread(fd, (hi - lo) * dtype.itemsize, offset + lo * dtype.itemsize)
+                    columns[name] = np.frombuffer(data, dtype=dtype) if name != "text" else data
+        text, ends = columns.pop("text"), self.bounds["text"][first:last + 1] - self.bounds["text"][first]
+        texts = [text[a:b].decode() for a, b in zip(ends[:-1].tolist(), ends[1:].tolist())]
+        return TurnSketches(self.ids[first:last], self.doc_ids[first:last], self.speakers[first:last], texts,
+                            self.sentence_count[first:last], self.turn_hashes[first:last], **columns)
+
+
+@dataclass
+class _StemCounts:
+    """Per stem hash (sorted): how many sentences and how many turns hold it."""
+
+    hashes: np.ndarray
+    sentences: np.ndarray
+    turns: np.ndarray
+
+    @classmethod
+    def of(cls, part: TurnSketches) -> _StemCounts:
+        hashes, columns = np.unique(part.stems, return_inverse=True)
+        pattern = quotes.turn_stem_pattern(part.sentence_count, part.stem_count, columns, len(hashes))
+        return cls(hashes, np.bincount(columns, minlength=len(hashes)),
+                   np.bincount(pattern.indices, minlength=len(hashes)))
+
+    @classmethod
+    def merge(cls, counts: list[_StemCounts]) -> _StemCounts:
+        hashes, inverse = np.unique(np.concatenate([c.hashes for c in counts]), return_inverse=True)
+
+        def total(name: str) -> np.ndarray:  # float64 sums: exact below 2^53
+            values = np.concatenate([getattr(c, name) for c in counts]).astype(np.float64)
+            return np.bincount(inverse, weights=values, minlength=len(hashes)).astype(np.int64)
+
+        return cls(hashes, total("sentences"), total("turns"))
+
+
+def _chunk_ends(cost: np.ndarray, budget: int) -> np.ndarray:
+    """Where runs of consecutive turns costing at most `budget` each end
+    (positions after their last turn); a turn costing more is a run alone."""
+    total = np.concatenate(([0], np.cumsum(cost)))
+    ends, start = [], 0
+    while start < len(cost):
+        start = max(int(np.searchsorted(total, total[start] + budget, side="right")) - 1, start + 1)
+        ends.append(start)
+    return np.array(ends, dtype=np.int64)
+
+
+def build_index(parts: Iterable[TurnSketches], arrays_path: Path, strings_path: Path,
+                scratch: Path | None = None, budget: int = BUDGET) -> None:
+    """Write the quote index of the turns of `parts` (consumed one at a
+    time) to the two files `quotes.TurnIndex.load` maps, as
+    `quotes.TurnIndex(TurnSketches.concat(parts)).save(...)` would.
+    Scratch files go to a temporary folder in `scratch` (its name starts
+    with a dot: `cache.PackStore.prune` removes one a crash left)."""
+    with tempfile.TemporaryDirectory(prefix=".index-build-", dir=scratch) as folder:
+        _build(parts, Path(arrays_path), Path(strings_path), Path(folder), budget)
+
+
+def _build(parts: Iterable[TurnSketches], arrays_path: Path, strings_path: Path, folder: Path, budget: int) -> None:
+    spills, counts, pending, sizes = [], None, [], IndexSizes()
+    for part in parts:
+        if not part.ids:
+            continue
+        part.reorder(np.array(sorted(range(len(part.ids)), key=part.ids.__getitem__), dtype=np.int64))
+        pending.append(_StemCounts.of(part))
+        if sum(len(c.hashes) for c in pending) > 2 * (len(counts.hashes) if counts else 0) + (1 << 20):
+            counts = _StemCounts.merge([counts, *pending] if counts else pending)
+            pending = []
+        sizes = sizes + IndexSizes.of(part)
+        spills.append(_Spill.write(part, folder / f"part-{len(spills)}"))
+        del part
+    if not spills:
+        quotes.TurnIndex(TurnSketches.of_turns([])).save(arrays_path, strings_path)
+        return
+    counts = _StemCounts.merge([counts, *pending] if counts else pending)
+    sizes = dataclasses.replace(sizes, vocabulary=len(counts.hashes), postings=int(counts.turns.sum()))
+    dtypes = sizes.dtypes()
+
+    # every turn's place in id order; a part's turns take increasing places
+    ids = [t for spill in spills for t in spill.ids]
+    order = np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
+    del ids
+    place = np.empty(len(order), dtype=np.int64)
+    place[order] = np.arange(len(order))
+    firsts = quotes._offsets(np.array([len(spill.ids) for spill in spills]))
+    places = [place[firsts[k]:firsts[k + 1]] for k in range(len(spills))]
+    del place
+    doc_ids = [d for spill in spills for d in spill.doc_ids]
+    own_positions, own_docs, own_offsets = quotes.own_turns([doc_ids[k] for k in order.tolist()])
+    del doc_ids
+
+    # what each turn costs in a chunk (its sketches' bytes), in id order
+    def per_turn(level: str) -> np.ndarray:
+        return np.concatenate([np.diff(spill.bounds[level]) for spill in spills])[order]
+
+    cost = per_turn("sentences") * 48 + (per_turn("entries") + per_turn("grams") + per_turn("seams")) * 8 + \
+        per_turn("text")
+    ends = _chunk_ends(cost, budget)
+    del cost, order
+
+    base = quotes.idf_base(sizes.sentences)
+    scalars = {"unknown_weight": math.log(base) + 1.0, "idf_base": base, "own_docs": own_docs}
+    posting_indptr = quotes._offsets(counts.turns)
+    buckets = _Buckets(folder, posting_indptr, budget // 8, sizes.turns)
+    with quotes.IndexFileWriter(arrays_path, dtypes, sizes.lengths(len(own_docs)), scalars) as writer, \
+            quotes.StringsWriter(strings_path) as strings:
+        for name, values in quotes.stem_weights(counts.hashes, counts.sentences, sizes.sentences).items():
+            writer.write(name, values)
+        writer.write("posting_indptr", posting_indptr)
+        writer.write("own_positions", own_positions)
+        writer.write("own_offsets", own_offsets)
+        done, start = IndexSizes(), 0
+        for end in ends.tolist():
+            chunk = _chunk(spills, places, start, end)
+            arrays, pattern = quotes.index_arrays(chunk, counts.hashes, done, dtypes)
+            for name, values in arrays.items():
+                writer.write(name, values)
+            strings.write({"turn_ids": chunk.ids, "doc_ids": chunk.doc_ids, "speakers": chunk.speakers,
+                           "texts": chunk.texts})
+            buckets.add(pattern, done.turns)
+            done, start = done + IndexSizes.of(chunk), end
+            del chunk, arrays, pattern
+        for name, total in quotes.OFFSET_TOTALS.items():
+            writer.write(name, [getattr(sizes, total)])
+        for turns in buckets.sorted():
+            writer.write("posting_indices", turns)
+
+
+def _chunk(spills: list[_Spill], places: list[np.ndarray], start: int, end: int) -> TurnSketches:
+    """The sketches of the turns at places start .. end - 1 of the id order."""
+    pieces, taken = [], []
+    for spill, place in zip(spills, places):
+        first, last = np.searchsorted(place, [start, end]).tolist()
+        if last > first:
+            pieces.append(spill.read(first, last))
+            taken.append(place[first:last])
+    chunk = TurnSketches.concat(pieces, consume=True)
+    if len(pieces) > 1:
+        chunk.reorder(np.argsort(np.concatenate(taken), kind="stable"))
+    return chunk
+
+
+class _Buckets:
+    """The (stem, turn) pairs of the index, spilled by ranges of stem
+    columns holding about `per_bucket` pairs each, as column x turns + turn
+    (int64: sorted, they are the posting lists in column order)."""
+
+    def __init__(self, folder: Path, posting_indptr: np.ndarray, per_bucket: int, turns: int):
+        self.turns = max(turns, 1)
+        pairs = int(posting_indptr[-1])
+        wanted = np.arange(per_bucket, pairs, max(per_bucket, 1))  # the first column of each later bucket
+        self.columns = np.unique(np.concatenate(([0], np.searchsorted(posting_indptr[1:], wanted, side="right"))))
+        self.sizes = np.diff(np.append(posting_indptr[self.columns], pairs))
+        self.paths = [folder / f"postings-{k}" for k in range(len(self.columns))]
+        for path in self.paths:
+            path.touch()
+
+    def add(self, pattern, first_turn: int) -> None:
+        """The pairs of a chunk's turn x column pattern whose rows are turns first_turn on."""
+        rows = np.repeat(np.arange(first_turn, first_turn + pattern.shape[0], dtype=np.int64), np.diff(pattern.indptr))
+        columns = pattern.indices.astype(np.int64)
+        keys = columns * self.turns + rows
+        bucket = np.searchsorted(self.columns, columns, side="right") - 1
+        order = np.argsort(bucket, kind="stable")
+        keys, bounds = keys[order], np.searchsorted(bucket[order], np.arange(len(self.paths) + 1))
+        for k, path in enumerate(self.paths):
+            if bounds[k + 1] > bounds[k]:
+                with open(path, "ab") as handle:
+                    handle.write(memoryview(keys[bounds[k]:bounds[k + 1]]).cast("B"))
+
+    def sorted(self) -> Iterable[np.ndarray]:
+        """Each bucket's turns, by column then turn (the posting lists)."""
+        for path, size in zip(self.paths, self.sizes.tolist()):
+            keys = np.fromfile(path, dtype=np.int64)
+            if len(keys) != size:
+                raise ValueError(f"{path.name}: {len(keys)} (stem, turn) pairs spilled, {size} counted")
+            keys.sort()
+            yield keys % self.turns
+            path.unlink()

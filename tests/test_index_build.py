@@ -1,0 +1,111 @@
+"""The quote index built out of core (`index_build.build_index`) is the
+index `quotes.TurnIndex` builds in memory, and holds one part at a time."""
+
+import gc
+import random
+import weakref
+
+import numpy as np
+import pytest
+
+from pressroom import cache, index_build, quotes
+
+WORDS = ("peace war treaty minister question answer nation border sanctions talks élan naïve président "
+         "we will never accept this — “quoted” 😀").split()
+
+
+def random_turns(seed: int, documents: int = 60) -> list[dict]:
+    rng = random.Random(seed)
+    turns = []
+    for d in range(documents):
+        doc_id = f"doc{rng.randint(0, 10**6):07d}-{d}"
+        for t in range(rng.randint(0, 6)):
+            sentences = (" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 14))) + rng.choice(".?!")
+                         for _ in range(rng.randint(0, 7)))
+            turns.append({"id": f"{doc_id}:{t:04d}", "doc_id": doc_id, "speaker": rng.choice([None, "A", "Bé"]),
+                          "text": " ".join(sentences)})
+    rng.shuffle(turns)
+    return turns
+
+
+def assert_same_index(built: quotes.TurnIndex, reference: quotes.TurnIndex) -> None:
+    for name in quotes.INDEX_ARRAYS:
+        mine, theirs = getattr(built, name), getattr(reference, name)
+        assert mine.dtype == theirs.dtype, name
+        assert np.array_equal(mine, theirs), name
+    for name in quotes.TurnIndex._STRINGS:
+        assert list(getattr(built, name)) == list(getattr(reference, name)), name
+    assert (built.unknown_weight, built.idf_base, built.own_docs) == (reference.unknown_weight, reference.idf_base,
+                                                                      reference.own_docs)
+
+
+@pytest.mark.parametrize("budget", [150, 4000, 1 << 30])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_out_of_core_build_is_the_index_built_in_memory(tmp_path, seed, budget):
+    turns = random_turns(seed)
+    parts = [quotes.TurnSketches.of_turns(turns[k:k + 29]) for k in range(0, len(turns), 29)]
+    parts.insert(1, quotes.TurnSketches.of_turns([]))  # a pack whose documents have no turns
+    index_build.build_index(iter(parts), tmp_path / "arrays", tmp_path / "strings", scratch=tmp_path, budget=budget)
+    built = quotes.TurnIndex.load(tmp_path / "arrays", tmp_path / "strings")
+    assert_same_index(built, quotes.TurnIndex(turns))
+    assert [p.name for p in tmp_path.iterdir()] != [] and not list(tmp_path.glob(".index-build-*"))
+    # and it links as the index in memory does
+    quote = {"doc_id": "elsewhere", "text": turns[3]["text"], "id": "q"}
+    assert quotes.best_match(quote, built) == quotes.best_match(quote, quotes.TurnIndex(turns))
+
+
+def test_a_small_budget_writes_the_index_in_many_chunks(tmp_path, monkeypatch):
+    turns = random_turns(3)
+    chunks = []
+    real = index_build._chunk
+    monkeypatch.setattr(index_build, "_chunk", lambda *a: chunks.append(real(*a)) or chunks[-1])
+    index_build.build_index([quotes.TurnSketches.of_turns(turns)], tmp_path / "a", tmp_path / "s", budget=2000)
+    assert len(chunks) > 5
+    assert sum(len(c.ids) for c in chunks) == len(turns)
+    ids = [t for c in chunks for t in c.ids]
+    assert ids == sorted(t["id"] for t in turns)
+
+
+def test_the_build_holds_one_part_at_a_time(tmp_path):
+    turns = random_turns(4)
+    alive = []
+
+    def parts():
+        for k in range(0, len(turns), 20):
+            gc.collect()
+            assert all(ref() is None for ref in alive), "an earlier part is still held"
+            part = quotes.TurnSketches.of_turns(turns[k:k + 20])
+            alive.append(weakref.ref(part))
+            yield part
+            del part  # this generator's own reference
+
+    index_build.build_index(parts(), tmp_path / "a", tmp_path / "s")
+    assert len(alive) > 3
+    assert_same_index(quotes.TurnIndex.load(tmp_path / "a", tmp_path / "s"), quotes.TurnIndex(turns))
+
+
+def test_an_index_of_no_turns(tmp_path):
+    index_build.build_index([quotes.TurnSketches.of_turns([])], tmp_path / "a", tmp_path / "s")
+    index = quotes.TurnIndex.load(tmp_path / "a", tmp_path / "s")
+    assert len(index.turn_ids) == 0
+    assert index.candidates({"peace", "treaty"}, exclude_doc="x") == []
+
+
+def test_chunks_hold_what_the_budget_allows_and_never_nothing():
+    cost = np.array([5, 5, 5, 50, 1, 1, 1, 1, 30])
+    ends = index_build._chunk_ends(cost, 10).tolist()
+    assert ends[-1] == len(cost) and ends == sorted(set(ends)) and ends[0] >= 1
+    starts = [0] + ends[:-1]
+    for start, end in zip(starts, ends):
+        assert end > start
+        assert cost[start:end].sum() <= 10 or end - start == 1
+        assert end == len(cost) or cost[start:end + 1].sum() > 10  # no room for the next turn
+
+
+def test_prune_removes_the_scratch_folder_a_crashed_build_left(tmp_path):
+    store = cache.PackStore(tmp_path)
+    scratch = store.folder("index") / ".index-build-crashed"
+    scratch.mkdir(parents=True)
+    (scratch / "part-0").write_bytes(b"x" * 10)
+    store.prune({})
+    assert not scratch.exists()
