@@ -887,7 +887,7 @@ def _windows(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return first.astype(np.int64), size.astype(np.int64), np.concatenate(([0], ends))[bounds].astype(np.int64)
 
 
-INDEX_ARRAYS = ("turn_hashes", "sentence_start", "sentence_end", "sentence_turn", "row_bounds", "window_first",
+INDEX_ARRAYS = ("turn_keys", "turn_hashes", "sentence_start", "sentence_end", "sentence_turn", "row_bounds", "window_first",
                 "window_size", "window_start", "window_end", "window_words", "stem_vocabulary", "idf", "stem_indptr",
                 "stem_indices", "posting_indptr", "posting_indices", "gram_offsets", "grams", "seam_offsets", "seams",
                 "own_positions", "own_offsets")
@@ -902,6 +902,20 @@ def _index_dtype(largest: int) -> np.dtype:
     """int32 when `largest` fits, else int64: what scipy chooses for the
     index arrays of a sparse matrix with that many entries or rows."""
     return np.dtype(np.int32 if largest <= np.iinfo(np.int32).max else np.int64)
+
+
+def id_bytes(ids: Sequence[str]) -> int:
+    """The length of the longest of `ids` in UTF-8."""
+    return max((len(t.encode()) for t in ids), default=0)
+
+
+def turn_keys(ids: Sequence[str], dtype: np.dtype) -> np.ndarray:
+    """Turn ids as fixed-width UTF-8 bytes (`TurnIndex.positions` searches
+    them): sorted as the ids are, since UTF-8 keeps the order of code
+    points.  numpy pads them with NUL bytes, so an id may not end with one."""
+    if any(t.endswith("\0") for t in ids):
+        raise ValueError("a turn id ends with a NUL character")
+    return np.array([t.encode() for t in ids], dtype=dtype)
 
 
 def window_counts(sentence_count: np.ndarray) -> np.ndarray:
@@ -924,23 +938,27 @@ class IndexSizes:
     seams: int = 0
     vocabulary: int = 0
     postings: int = 0  # (turn, stem) pairs
+    id_bytes: int = 0  # the longest turn id, in UTF-8 (`turn_keys`)
 
     @classmethod
     def of(cls, sketches: TurnSketches) -> IndexSizes:
         """The sizes of the turns of `sketches` (vocabulary and postings left at 0)."""
-        return cls(turns=len(sketches.ids), sentences=len(sketches.start),
+        return cls(turns=len(sketches.ids), sentences=len(sketches.start), id_bytes=id_bytes(sketches.ids),
                    windows=int(window_counts(sketches.sentence_count).sum()), entries=int(sketches.stem_count.sum()),
                    grams=int(sketches.gram_count.sum()), seams=int(sketches.seam_count.sum()))
 
     def __add__(self, other: IndexSizes) -> IndexSizes:
-        return IndexSizes(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+        added = IndexSizes(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+        added.id_bytes = max(self.id_bytes, other.id_bytes)
+        return added
 
     def dtypes(self) -> dict[str, np.dtype]:
         """The dtype of each array of an index of these sizes."""
         stems = _index_dtype(max(self.entries, self.sentences, self.vocabulary))
         postings = _index_dtype(max(self.postings, self.turns, self.vocabulary))
         int32, int64 = np.dtype(np.int32), np.dtype(np.int64)
-        return {"turn_hashes": np.dtype(np.uint64), "sentence_start": int32, "sentence_end": int32,
+        return {"turn_keys": np.dtype(f"S{max(self.id_bytes, 1)}"), "turn_hashes": np.dtype(np.uint64),
+                "sentence_start": int32, "sentence_end": int32,
                 "sentence_turn": int32, "row_bounds": int64, "window_first": int32, "window_size": int32,
                 "window_start": int64, "window_end": int64, "window_words": int32,
                 "stem_vocabulary": np.dtype(np.uint64), "idf": np.dtype(np.float64), "stem_indptr": stems,
@@ -951,7 +969,7 @@ class IndexSizes:
     def lengths(self, documents: int) -> dict[str, int]:
         """The length of each array of an index of these sizes whose turns
         come from `documents` documents."""
-        return {"turn_hashes": self.turns, "sentence_start": self.sentences, "sentence_end": self.sentences,
+        return {"turn_keys": self.turns, "turn_hashes": self.turns, "sentence_start": self.sentences, "sentence_end": self.sentences,
                 "sentence_turn": self.sentences, "row_bounds": self.turns + 1, "window_first": self.windows,
                 "window_size": self.windows, "window_start": self.windows, "window_end": self.windows,
                 "window_words": self.windows, "stem_vocabulary": self.vocabulary, "idf": self.vocabulary,
@@ -978,7 +996,7 @@ def index_arrays(s: TurnSketches, vocabulary: np.ndarray, base: IndexSizes, dtyp
     entries = _offsets(s.stem_count)
     pattern = turn_stem_pattern(s.sentence_count, s.stem_count, columns, len(vocabulary))
     arrays = {
-        "turn_hashes": s.turn_hashes,
+        "turn_keys": turn_keys(s.ids, dtypes["turn_keys"]), "turn_hashes": s.turn_hashes,
         "sentence_start": s.start.astype(np.int32), "sentence_end": s.end.astype(np.int32),
         "sentence_turn": np.repeat(np.arange(base.turns, base.turns + len(s.ids), dtype=np.int32),
                                    s.sentence_count),
@@ -1083,7 +1101,6 @@ class TurnIndex:
             setattr(self, name, arrays[name])
         self.idf_base = idf_base(len(self.sentence_turn))
         self.unknown_weight = math.log(self.idf_base) + 1.0
-        self.position = {t: k for k, t in enumerate(self.turn_ids)}
 
     # -- stored as files that are mapped, not read: a worker linking a few
     # quotations touches a few pages; workers on one machine share them
@@ -1095,7 +1112,7 @@ class TurnIndex:
         aligned, after a pickled header: `IndexFileWriter`) and its per-turn
         strings (an Arrow IPC file: `StringsWriter`)."""
         unknown = set(vars(self)) - set(INDEX_ARRAYS) - set(self._STRINGS) - {"unknown_weight", "idf_base",
-                                                                              "own_docs", "position"}
+                                                                              "own_docs"}
         if unknown:
             raise TypeError(f"TurnIndex.save does not know how to store {sorted(unknown)}")
         arrays = {name: getattr(self, name) for name in INDEX_ARRAYS}
@@ -1129,8 +1146,28 @@ class TurnIndex:
         for name in cls._STRINGS:
             column = table.column(name)  # a batch per chunk of an out-of-core build: not joined (a copy)
             setattr(index, name, _Strings(column.chunk(0) if column.num_chunks == 1 else column))
-        index.position = {t: k for k, t in enumerate(table.column("turn_ids").to_pylist())}
         return index
+
+    def find(self, turn_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The row of each turn id, and whether the index has that turn: a
+        binary search of `turn_keys` (no per-process table of the ids: a
+        worker mapping the index of a million turns would build one of
+        ~150 MB)."""
+        keys = self.turn_keys
+        encoded = [t.encode() for t in turn_ids]
+        if not encoded or not len(keys):
+            return np.zeros(len(encoded), dtype=np.int64), np.zeros(len(encoded), dtype=bool)
+        fits = np.fromiter((len(e) <= keys.itemsize for e in encoded), dtype=bool, count=len(encoded))
+        wanted = np.array(encoded, dtype=keys.dtype)  # longer ones are cut: `fits` rules them out
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        return at.astype(np.int64), fits & (keys[at] == wanted)
+
+    def positions(self, turn_ids: Sequence[str]) -> np.ndarray:
+        """The row of each turn id (KeyError for one the index has not)."""
+        at, found = self.find(turn_ids)
+        if not found.all():
+            raise KeyError(turn_ids[int(np.flatnonzero(~found)[0])])
+        return at
 
     def _own_turns(self, doc_id: str) -> np.ndarray | None:
         k = bisect.bisect_left(self.own_docs, doc_id)
@@ -1191,7 +1228,7 @@ class TurnIndex:
 
     def window_rows(self, turn_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the turns' windows, turn after turn, and where each turn's begin among them."""
-        positions = np.array([self.position[t] for t in turn_ids], dtype=np.int64)
+        positions = self.positions(turn_ids)
         starts = self.row_bounds[positions]
         sizes = self.row_bounds[positions + 1] - starts
         return _ragged(starts, sizes), _offsets(sizes)[:-1]
@@ -1199,7 +1236,7 @@ class TurnIndex:
     def turn_stem_hashes(self, turn_ids: Sequence[str]) -> np.ndarray:
         """The stem hashes of every sentence of the turns (repeats kept)."""
         # in the dtype of sentence_turn: else searchsorted converts all of it, for every call
-        positions = np.array([self.position[t] for t in turn_ids], dtype=self.sentence_turn.dtype)
+        positions = self.positions(turn_ids).astype(self.sentence_turn.dtype)
         first = np.searchsorted(self.sentence_turn, positions, side="left")
         last = np.searchsorted(self.sentence_turn, positions, side="right")
         starts = self.stem_indptr[first]
@@ -1600,7 +1637,7 @@ def link_quotes(quotes: Sequence[Mapping], turns: Iterable[Mapping] | TurnSketch
     rows = []
     for quote in quotes:
         found = best_match(quote, index)
-        position = index.position[found.turn_id] if found else None
+        position = int(index.positions([found.turn_id])[0]) if found else None
         rows.append({
             **quote,
             "matched_turn_id": found.turn_id if found else None,
@@ -1655,8 +1692,9 @@ def touched_stems(old: TurnIndex, new: TurnIndex, changed: Iterable[str]) -> np.
     index, but for those too common to find candidates in both
     (`COMMON_STEM_TURNS`): the stems whose posting lists may differ
     between the two indexes in a way `candidates` sees."""
-    held = [index.turn_stem_hashes(ids) for index in (old, new)
-            if (ids := [t for t in changed if t in index.position])]
+    changed = list(changed)
+    held = [index.turn_stem_hashes([t for t, known in zip(changed, index.find(changed)[1].tolist()) if known])
+            for index in (old, new)]
     if not held:
         return _EMPTY_HASHES
     touched = np.unique(np.concatenate(held))

@@ -109,3 +109,19 @@ def test_prune_removes_the_scratch_folder_a_crashed_build_left(tmp_path):
     (scratch / "part-0").write_bytes(b"x" * 10)
     store.prune({})
     assert not scratch.exists()
+
+
+def test_turn_rows_are_found_by_binary_search_of_their_keys(tmp_path):
+    turns = random_turns(5) + [{"id": "é:0001", "doc_id": "é", "speaker": None, "text": "Peace now. We agree."},
+                               {"id": "a:0001", "doc_id": "a", "speaker": "A", "text": "Sanctions talks."}]
+    index_build.build_index([quotes.TurnSketches.of_turns(turns)], tmp_path / "a", tmp_path / "s")
+    for index in (quotes.TurnIndex(turns), quotes.TurnIndex.load(tmp_path / "a", tmp_path / "s")):
+        ids = list(index.turn_ids)
+        assert index.positions(ids[::-1]).tolist() == list(range(len(ids)))[::-1]
+        longest = max(ids, key=lambda t: len(t.encode()))
+        asked = ["", "a:000", "a:00010", longest + "0", "zzz", "é:0001"]
+        at, found = index.find(asked)
+        assert found.tolist() == [False, False, False, False, False, True]
+        assert ids[int(at[-1])] == "é:0001"
+        with pytest.raises(KeyError):
+            index.positions(["a:0001", longest + "0"])

@@ -659,7 +659,9 @@ def test_a_saved_index_is_mapped_back_and_links_the_same(tmp_path):
     rows = quotes.link_quotes(found, built)
     assert any(r["matched_turn_id"] for r in rows)
     assert quotes.link_quotes(found, loaded) == rows
-    assert loaded.position == built.position
+    assert loaded.positions(built.turn_ids).tolist() == list(range(len(built.turn_ids)))
+    with pytest.raises(KeyError):
+        loaded.positions([built.turn_ids[0] + "x"])
     (tmp_path / "bad").write_bytes(b"not an index at all")
     with pytest.raises(ValueError, match="not a saved quote index"):
         quotes.TurnIndex.load(tmp_path / "bad", tmp_path / "strings")
