@@ -304,6 +304,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     supported = shards.site_support(signatures)
     live = [(item, k, s) for item, k, s in zip(items, first, signatures) if s.reject is None]
     second = [shards.clean_key(k, s, supported) for _, k, s in live]
+    live = [(item, k, None) for item, k, _ in live]  # the signatures are not read again (~180 MB at 1 GB)
     del signatures
     clock.lap("site support")
     checkpoint("processing")

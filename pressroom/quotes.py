@@ -1112,7 +1112,7 @@ class TurnIndex:
         aligned, after a pickled header: `IndexFileWriter`) and its per-turn
         strings (an Arrow IPC file: `StringsWriter`)."""
         unknown = set(vars(self)) - set(INDEX_ARRAYS) - set(self._STRINGS) - {"unknown_weight", "idf_base",
-                                                                              "own_docs"}
+                                                                              "own_docs", "_maps"}
         if unknown:
             raise TypeError(f"TurnIndex.save does not know how to store {sorted(unknown)}")
         arrays = {name: getattr(self, name) for name in INDEX_ARRAYS}
@@ -1142,11 +1142,24 @@ class TurnIndex:
                                                offset=start + offset).reshape(shape))
         index.unknown_weight, index.idf_base, index.own_docs = (header["unknown_weight"], header["idf_base"],
                                                                 header["own_docs"])
-        table = pa.ipc.open_file(pa.memory_map(str(strings_path))).read_all()
+        with open(strings_path, "rb") as handle:
+            strings = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        table = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(strings))).read_all()  # no copy: slices of the map
+        index._maps = (mapped, strings)
         for name in cls._STRINGS:
             column = table.column(name)  # a batch per chunk of an out-of-core build: not joined (a copy)
             setattr(index, name, _Strings(column.chunk(0) if column.num_chunks == 1 else column))
         return index
+
+    def release_pages(self) -> None:
+        """Unmap the pages of the index's files this process has read
+        (madvise MADV_DONTNEED): they stay in the kernel's page cache and
+        are mapped again when next read (a minor fault), but leave this
+        process's resident set.  Linking reads pages all over the index, so
+        a worker's RSS would otherwise grow to the whole index.  Nothing to
+        do for an index built in memory."""
+        for mapped in getattr(self, "_maps", ()):
+            mapped.madvise(mmap.MADV_DONTNEED)
 
     def find(self, turn_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The row of each turn id, and whether the index has that turn: a

@@ -114,9 +114,14 @@ def metric(name: str, value: object, key: str | None = None, tag: str = "td", cl
 SEGMENT_COLUMNS = ("doc_id", "segment_index", "status", "reason", "line_count")
 EXAMPLE_COLUMNS = ("doc_id", "segment_index", "line_start", "line_end", "status", "reason",
                    "duplicate_of", "similarity", "line_count", "text")
-DOCUMENT_COLUMNS = ("doc_id", "doc_type", "title", "site", "published", "raw_nonblank_lines", "text")
+DOCUMENT_COLUMNS = ("doc_id", "doc_type", "title", "site", "published", "raw_nonblank_lines")
 TURN_COLUMNS = ("id", "doc_id", "turn_index", "speaker", "speaker_label", "speaker_role", "turn_type",
-                "question_id", "reply_to", "translated", "text", "line_start")
+                "question_id", "reply_to", "translated", "line_start")
+"""The columns the report holds for every row; texts are read a batch at a
+time (documents' lengths) or for the rows shown (turns, highlights): the
+page is made with bounded memory (at 1 GB of input, holding every text
+took 2.7 GB)."""
+TEXT_BATCH_ROWS = 4096
 
 Pair = tuple[dict, dict | None]  # a duplicate segment and the original it repeats
 
@@ -177,10 +182,11 @@ def load_release(release_dir: Path) -> ReleaseData:
     rows = {name: pq.ParquetFile(release_dir / f"{name}.parquet").metadata.num_rows
             for name in table_names if (release_dir / f"{name}.parquet").is_file()}
 
-    documents_table = _read_table(release_dir / "documents.parquet", DOCUMENT_COLUMNS)
-    lengths = pc.utf8_length(documents_table.column("text")).to_pylist()
-    documents = documents_table.drop_columns(["text"]).to_pylist()
-    for document, length in zip(documents, lengths):
+    documents = _read_rows(release_dir / "documents.parquet", DOCUMENT_COLUMNS)
+    texts = pq.ParquetFile(release_dir / "documents.parquet")
+    lengths = [n for batch in texts.iter_batches(TEXT_BATCH_ROWS, columns=["text"], use_threads=False)
+               for n in pc.utf8_length(batch.column("text")).to_pylist()]
+    for document, length in zip(documents, lengths, strict=True):
         document["chars"] = length
 
     segments = _read_table(release_dir / "segments.parquet", SEGMENT_COLUMNS)
@@ -765,6 +771,16 @@ def _turn_line(t: dict, css: str, anchors: bool) -> str:
             f'<div class="said">{esc(snippet(t["text"]))}</div></li>')
 
 
+def _shown_turns(release_dir: Path, doc_ids: Sequence[str]) -> list[dict]:
+    """The turns of the documents `doc_ids`, with their text, in table order."""
+    if not doc_ids:
+        return []
+    path = release_dir / "turns.parquet"
+    schema_names = pq.read_schema(path).names
+    return pq.read_table(path, columns=[c for c in (*TURN_COLUMNS, "text") if c in schema_names],
+                         filters=[("doc_id", "in", list(doc_ids))]).to_pylist()
+
+
 def section_qa(data: ReleaseData) -> tuple[str, set[str]]:
     """Each transcript's questions with the answers linked to them; returns the turn ids shown."""
     docs = {d["doc_id"]: d for d in data.documents}
@@ -772,8 +788,7 @@ def section_qa(data: ReleaseData) -> tuple[str, set[str]]:
     transcript_ids = sorted({d for d, doc in docs.items() if doc["doc_type"] == "transcript"} | set(turn_doc_ids))
     shown = transcript_ids[:MAX_TRANSCRIPTS]
     turns_by_doc: dict[str, list[dict]] = defaultdict(list)  # the turns of the transcripts shown
-    in_shown = pc.is_in(data.turns.column("doc_id"), value_set=pa.array(shown, pa.string()))
-    for t in data.turns.filter(in_shown).to_pylist():
+    for t in _shown_turns(data.path, shown):
         turns_by_doc[t["doc_id"]].append(t)
     shown_ids: set[str] = set()
     blocks = []

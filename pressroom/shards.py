@@ -392,15 +392,23 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], found: Sequence
         old = _load_index(*(str(store.path("index", relink["pack"], part)) for part in INDEX_PARTS))
         old_rows = dict(zip(known, store.load_many("links", "rows", known)))
         changed = frozenset(relink["changed"])
-    rows, linked = {}, 0
+    rows, linked, since = {}, 0, 0
     for k, q, before in zip(keys, found, previous_keys):
         if before is not None and relink is not None:
             rows[k], count = quotes.relink_quotes(q, old_rows[before], old, index, relink["stale"], changed,
                                                   relink.get("touched"))
         else:
             rows[k], count = quotes.link_quotes(q, index), len(q)
-        linked += count
+        linked, since = linked + count, since + len(q)
+        if since >= RELEASE_PAGES_EVERY:  # the index's pages read so far leave this process's RSS
+            since = 0
+            for mapped in (index, old) if relink is not None and known else (index,):
+                mapped.release_pages()
     return store.write("links", keys, {"rows": rows}), linked
+
+
+RELEASE_PAGES_EVERY = 1000
+"""Quotations a link task checks or links between two `quotes.TurnIndex.release_pages`."""
 
 
 INDEX_PARTS = ("arrays", "strings")

@@ -125,3 +125,32 @@ def test_turn_rows_are_found_by_binary_search_of_their_keys(tmp_path):
         assert ids[int(at[-1])] == "é:0001"
         with pytest.raises(KeyError):
             index.positions(["a:0001", longest + "0"])
+
+
+def mapped_rss_kib(path) -> int:
+    """This process's resident KiB of the mappings of `path` (/proc/self/smaps)."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            if "-" in line.split(" ", 1)[0]:  # a mapping's header line
+                inside = line.rstrip().endswith(str(path))
+            elif inside and line.startswith("Rss:"):
+                total += int(line.split()[1])
+    return total
+
+
+def test_release_pages_drops_the_index_from_resident_memory_and_it_still_answers(tmp_path):
+    turns = random_turns(6, documents=400)
+    arrays, strings = tmp_path / "arrays", tmp_path / "strings"
+    index_build.build_index([quotes.TurnSketches.of_turns(turns)], arrays, strings)
+    index = quotes.TurnIndex.load(arrays, strings)
+    asked = [{"doc_id": "elsewhere", "text": t["text"], "id": f"q{k}"} for k, t in enumerate(turns[:40])]
+    before = quotes.link_quotes(asked, index)
+    for name in quotes.INDEX_ARRAYS:  # read every page
+        bytes(getattr(index, name).data)
+    list(index.texts)
+    assert mapped_rss_kib(arrays) > 100 and mapped_rss_kib(strings) > 20
+    index.release_pages()
+    assert mapped_rss_kib(arrays) == 0 and mapped_rss_kib(strings) == 0
+    assert quotes.link_quotes(asked, index) == before
+    quotes.TurnIndex(turns).release_pages()  # an index in memory has nothing to release

@@ -15,6 +15,7 @@ Chromium is required, never skipped: CI installs it with
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import os
@@ -34,6 +35,7 @@ import pytest
 from PIL import Image
 from websockets.sync.client import connect
 
+from pressroom import report
 from pressroom.report import (NO_REASON, NO_SITE, STATUS_COLOURS, count_by, highlight_examples, removed_by_reason,
                               removed_by_site, render_report, transcript_structure, write_report)
 from schemas.contract import DOCUMENTS, REJECTS, SEGMENTS, TURNS
@@ -658,3 +660,24 @@ def test_column_wise_figures_equal_row_by_row():
         for column in ("status", "reason"):
             got = count_by(table.column(column), missing="(gone)")
             assert list(got.items()) == list(_rows_count_by([s[column] for s in segments], "(gone)").items()), seed
+
+
+def test_the_report_never_holds_every_text(seed_release, monkeypatch):
+    """Texts are read a batch at a time (documents' lengths) or for the rows
+    shown (turns and highlights, filtered), never a whole column."""
+    whole_texts = []
+    real_read = report.pq.read_table
+
+    def read_table(path, columns=None, filters=None, **kwargs):
+        if (columns is None or "text" in columns) and filters is None:
+            whole_texts.append(Path(path).name)
+        return real_read(path, columns=columns, filters=filters, **kwargs)
+
+    monkeypatch.setattr(report.pq, "read_table", read_table)
+    data = report.load_release(seed_release)
+    page = report.render_report(seed_release)
+    assert whole_texts == [] or set(whole_texts) <= {"quotes.parquet", "rejects.parquet"}
+    texts = pq.read_table(seed_release / "documents.parquet", columns=["doc_id", "text"]).to_pylist()
+    assert [d["chars"] for d in data.documents] == [len(d["text"]) for d in texts]
+    first_said = pq.read_table(seed_release / "turns.parquet", columns=["text"]).column("text")[0].as_py()
+    assert html.escape(first_said.split("\n")[0][:30]) in page  # the turns shown have their text
