@@ -149,51 +149,16 @@ def build_index(parts: Iterable[TurnSketches], arrays_path: Path, strings_path: 
 
 
 def _build(parts: Iterable[TurnSketches], arrays_path: Path, strings_path: Path, folder: Path, budget: int) -> None:
-    spills, counts, pending, sizes = [], None, [], IndexSizes()
-    for part in parts:
-        if not part.ids:
-            continue
-        part.reorder(np.array(sorted(range(len(part.ids)), key=part.ids.__getitem__), dtype=np.int64))
-        pending.append(_StemCounts.of(part))
-        if sum(len(c.hashes) for c in pending) > 2 * (len(counts.hashes) if counts else 0) + (1 << 20):
-            counts = _StemCounts.merge([counts, *pending] if counts else pending)
-            pending = []
-        sizes = sizes + IndexSizes.of(part)
-        spills.append(_Spill.write(part, folder / f"part-{len(spills)}"))
-        del part
+    spills, counts, sizes = _spill(parts, folder)
     if not spills:
         quotes.TurnIndex(TurnSketches.of_turns([])).save(arrays_path, strings_path)
         return
-    counts = _StemCounts.merge([counts, *pending] if counts else pending)
-    sizes = dataclasses.replace(sizes, vocabulary=len(counts.hashes), postings=int(counts.turns.sum()))
-    dtypes = sizes.dtypes()
-
-    # every turn's place in id order; a part's turns take increasing places
-    ids = [t for spill in spills for t in spill.ids]
-    order = np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
-    del ids
-    place = np.empty(len(order), dtype=np.int64)
-    place[order] = np.arange(len(order))
-    firsts = quotes._offsets(np.array([len(spill.ids) for spill in spills]))
-    places = [place[firsts[k]:firsts[k + 1]] for k in range(len(spills))]
-    del place
-    doc_ids = [d for spill in spills for d in spill.doc_ids]
-    own_positions, own_docs, own_offsets = quotes.own_turns([doc_ids[k] for k in order.tolist()])
-    del doc_ids
-
-    # what each turn costs in a chunk (its sketches' bytes), in id order
-    def per_turn(level: str) -> np.ndarray:
-        return np.concatenate([np.diff(spill.bounds[level]) for spill in spills])[order]
-
-    cost = per_turn("sentences") * 48 + (per_turn("entries") + per_turn("grams") + per_turn("seams")) * 8 + \
-        per_turn("text")
-    ends = _chunk_ends(cost, budget)
-    del cost, order
-
+    places, (own_positions, own_docs, own_offsets), ends = _plan(spills, budget)
     base = quotes.idf_base(sizes.sentences)
     scalars = {"unknown_weight": math.log(base) + 1.0, "idf_base": base, "own_docs": own_docs}
     posting_indptr = quotes._offsets(counts.turns)
     buckets = _Buckets(folder, posting_indptr, budget // 8, sizes.turns)
+    dtypes = sizes.dtypes()
     with quotes.IndexFileWriter(arrays_path, dtypes, sizes.lengths(len(own_docs)), scalars) as writer, \
             quotes.StringsWriter(strings_path) as strings:
         for name, values in quotes.stem_weights(counts.hashes, counts.sentences, sizes.sentences).items():
@@ -216,6 +181,49 @@ def _build(parts: Iterable[TurnSketches], arrays_path: Path, strings_path: Path,
             writer.write(name, [getattr(sizes, total)])
         for turns in buckets.sorted():
             writer.write("posting_indices", turns)
+
+
+def _spill(parts: Iterable[TurnSketches], folder: Path) -> tuple[list[_Spill], _StemCounts | None, IndexSizes]:
+    """Step 1: each part in id order to a spill file; the stems' counts and
+    the index's sizes over all parts."""
+    spills, counts, pending, sizes = [], None, [], IndexSizes()
+    for part in parts:
+        if not part.ids:
+            continue
+        part.reorder(np.array(sorted(range(len(part.ids)), key=part.ids.__getitem__), dtype=np.int64))
+        pending.append(_StemCounts.of(part))
+        if sum(len(c.hashes) for c in pending) > 2 * (len(counts.hashes) if counts else 0) + (1 << 20):
+            counts, pending = _StemCounts.merge([counts, *pending] if counts else pending), []
+        sizes = sizes + IndexSizes.of(part)
+        spills.append(_Spill.write(part, folder / f"part-{len(spills)}"))
+        del part
+    if pending:
+        counts = _StemCounts.merge([counts, *pending] if counts else pending)
+    if counts is not None:
+        sizes = dataclasses.replace(sizes, vocabulary=len(counts.hashes), postings=int(counts.turns.sum()))
+    return spills, counts, sizes
+
+
+def _plan(spills: list[_Spill], budget: int) -> tuple[list[np.ndarray], tuple, np.ndarray]:
+    """Step 2: each spilled turn's place in id order (per spill: increasing),
+    the documents' turns (`quotes.own_turns`) and where the chunks of about
+    `budget` bytes of sketches end."""
+    ids = [t for spill in spills for t in spill.ids]
+    order = np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
+    del ids
+    place = np.empty(len(order), dtype=np.int64)
+    place[order] = np.arange(len(order))
+    firsts = quotes._offsets(np.array([len(spill.ids) for spill in spills]))
+    places = [place[firsts[k]:firsts[k + 1]] for k in range(len(spills))]
+    doc_ids = [d for spill in spills for d in spill.doc_ids]
+    own = quotes.own_turns([doc_ids[k] for k in order.tolist()])
+
+    def per_turn(level: str) -> np.ndarray:  # in id order
+        return np.concatenate([np.diff(spill.bounds[level]) for spill in spills])[order]
+
+    cost = per_turn("sentences") * 48 + (per_turn("entries") + per_turn("grams") + per_turn("seams")) * 8 + \
+        per_turn("text")
+    return places, own, _chunk_ends(cost, budget)
 
 
 def _chunk(spills: list[_Spill], places: list[np.ndarray], start: int, end: int) -> TurnSketches:
