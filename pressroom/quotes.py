@@ -887,10 +887,10 @@ def _windows(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return first.astype(np.int64), size.astype(np.int64), np.concatenate(([0], ends))[bounds].astype(np.int64)
 
 
-INDEX_ARRAYS = ("turn_keys", "turn_hashes", "sentence_start", "sentence_end", "sentence_turn", "row_bounds", "window_first",
-                "window_size", "window_start", "window_end", "window_words", "stem_vocabulary", "idf", "stem_indptr",
-                "stem_indices", "posting_indptr", "posting_indices", "gram_offsets", "grams", "seam_offsets", "seams",
-                "own_positions", "own_offsets")
+INDEX_ARRAYS = ("turn_keys", "turn_hashes", "sentence_start", "sentence_end", "sentence_turn", "row_bounds",
+                "window_first", "window_size", "window_start", "window_end", "window_words", "stem_vocabulary", "idf",
+                "stem_indptr", "stem_indices", "posting_indptr", "posting_indices", "gram_offsets", "grams",
+                "seam_offsets", "seams", "own_positions", "own_offsets")
 """The arrays of a `TurnIndex`, in the order `TurnIndex.save` writes them."""
 
 OFFSET_TOTALS = {"row_bounds": "windows", "stem_indptr": "entries", "gram_offsets": "grams", "seam_offsets": "seams"}
@@ -969,11 +969,11 @@ class IndexSizes:
     def lengths(self, documents: int) -> dict[str, int]:
         """The length of each array of an index of these sizes whose turns
         come from `documents` documents."""
-        return {"turn_keys": self.turns, "turn_hashes": self.turns, "sentence_start": self.sentences, "sentence_end": self.sentences,
-                "sentence_turn": self.sentences, "row_bounds": self.turns + 1, "window_first": self.windows,
-                "window_size": self.windows, "window_start": self.windows, "window_end": self.windows,
-                "window_words": self.windows, "stem_vocabulary": self.vocabulary, "idf": self.vocabulary,
-                "stem_indptr": self.sentences + 1, "stem_indices": self.entries,
+        return {"turn_keys": self.turns, "turn_hashes": self.turns, "sentence_start": self.sentences,
+                "sentence_end": self.sentences, "sentence_turn": self.sentences, "row_bounds": self.turns + 1,
+                "window_first": self.windows, "window_size": self.windows, "window_start": self.windows,
+                "window_end": self.windows, "window_words": self.windows, "stem_vocabulary": self.vocabulary,
+                "idf": self.vocabulary, "stem_indptr": self.sentences + 1, "stem_indices": self.entries,
                 "posting_indptr": self.vocabulary + 1, "posting_indices": self.postings,
                 "gram_offsets": self.sentences + 1, "grams": self.grams, "seam_offsets": self.sentences + 1,
                 "seams": self.seams, "own_positions": self.turns, "own_offsets": documents + 1}
@@ -987,9 +987,7 @@ def index_arrays(s: TurnSketches, vocabulary: np.ndarray, base: IndexSizes, dtyp
     `s`), whose columns are the posting lists.  `columns`: the column of each
     stem entry, when known.  Offsets arrays lack their last entry
     (`OFFSET_TOTALS`): each chunk gives its own turns' or sentences'."""
-    bounds = _offsets(s.sentence_count)
-    n = int(bounds[-1])
-    first, size, row_bounds = _windows(bounds)
+    first, size, row_bounds = _windows(_offsets(s.sentence_count))
     words = _offsets(s.words)
     if columns is None:
         columns = np.searchsorted(vocabulary, s.stems)
