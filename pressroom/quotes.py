@@ -1090,12 +1090,8 @@ class TurnIndex:
         arrays.update(stem_weights(vocabulary, df, sizes.sentences))
         arrays["posting_indptr"] = postings.indptr.astype(dtypes["posting_indptr"])
         arrays["posting_indices"] = postings.indices.astype(dtypes["posting_indices"])
-        self._set(arrays, self.doc_ids)
-
-    def _set(self, arrays: Mapping[str, np.ndarray], doc_ids: Sequence[str]) -> None:
-        """Take the arrays of `index_arrays` (offsets finished), in the order `save` writes them."""
-        arrays["own_positions"], self.own_docs, arrays["own_offsets"] = own_turns(doc_ids)
-        for name in INDEX_ARRAYS:
+        arrays["own_positions"], self.own_docs, arrays["own_offsets"] = own_turns(self.doc_ids)
+        for name in INDEX_ARRAYS:  # in the order `save` writes them
             setattr(self, name, arrays[name])
         self.idf_base = idf_base(len(self.sentence_turn))
         self.unknown_weight = math.log(self.idf_base) + 1.0
@@ -1706,8 +1702,6 @@ def touched_stems(old: TurnIndex, new: TurnIndex, changed: Iterable[str]) -> np.
     changed = list(changed)
     held = [index.turn_stem_hashes([t for t, known in zip(changed, index.find(changed)[1].tolist()) if known])
             for index in (old, new)]
-    if not held:
-        return _EMPTY_HASHES
     touched = np.unique(np.concatenate(held))
 
     def common(index: TurnIndex) -> np.ndarray:

@@ -151,11 +151,12 @@ class ReleaseData:
         return str(self.manifest.get("version", self.path.name))
 
 
-def _read_table(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
-    """The table at `path`, with those of `columns` it has (all columns without `columns`)."""
+def _read_table(path: Path, columns: Sequence[str] | None = None, filters: list | None = None) -> pa.Table:
+    """The table at `path`, with those of `columns` it has (all columns
+    without `columns`), only the rows `filters` keeps (pyarrow's filters)."""
     schema_names = pq.read_schema(path).names
     wanted = [c for c in columns if c in schema_names] if columns else None
-    return pq.read_table(path, columns=wanted)
+    return pq.read_table(path, columns=wanted, filters=filters)
 
 
 def _read_rows(path: Path, columns: Sequence[str] | None = None) -> list[dict]:
@@ -208,10 +209,7 @@ def _highlight_rows(release_dir: Path, picked: list[tuple[str, int]]) -> tuple[l
     if not picked:
         return [], {}
     docs = sorted({doc_id for doc_id, _ in picked})
-    path = release_dir / "segments.parquet"
-    schema_names = pq.read_schema(path).names
-    rows = pq.read_table(path, columns=[c for c in EXAMPLE_COLUMNS if c in schema_names],
-                         filters=[("doc_id", "in", docs)]).to_pylist()
+    rows = _read_table(release_dir / "segments.parquet", EXAMPLE_COLUMNS, [("doc_id", "in", docs)]).to_pylist()
     by_key = {(s["doc_id"], s["segment_index"]): s for s in rows}
     pairs = []
     for key in picked:
@@ -775,10 +773,8 @@ def _shown_turns(release_dir: Path, doc_ids: Sequence[str]) -> list[dict]:
     """The turns of the documents `doc_ids`, with their text, in table order."""
     if not doc_ids:
         return []
-    path = release_dir / "turns.parquet"
-    schema_names = pq.read_schema(path).names
-    return pq.read_table(path, columns=[c for c in (*TURN_COLUMNS, "text") if c in schema_names],
-                         filters=[("doc_id", "in", list(doc_ids))]).to_pylist()
+    return _read_table(release_dir / "turns.parquet", (*TURN_COLUMNS, "text"),
+                       [("doc_id", "in", list(doc_ids))]).to_pylist()
 
 
 def section_qa(data: ReleaseData) -> tuple[str, set[str]]:

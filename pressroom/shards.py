@@ -386,10 +386,12 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], found: Sequence
     (`quotes.relink_quotes`).  Returns the pack and how many quotations
     were linked."""
     index = _load_index(*(str(store.path("index", pack, part)) for part in INDEX_PARTS))
+    mapped = [index]  # the indexes this task reads, whose pages it releases as it goes
     previous_keys = previous_keys or [None] * len(keys)
     known = [k for k in previous_keys if k is not None]
     if relink is not None and known:
         old = _load_index(*(str(store.path("index", relink["pack"], part)) for part in INDEX_PARTS))
+        mapped.append(old)
         old_rows = dict(zip(known, store.load_many("links", "rows", known)))
         changed = frozenset(relink["changed"])
     rows, linked, since = {}, 0, 0
@@ -402,8 +404,8 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], found: Sequence
         linked, since = linked + count, since + len(q)
         if since >= RELEASE_PAGES_EVERY:  # the index's pages read so far leave this process's RSS
             since = 0
-            for mapped in (index, old) if relink is not None and known else (index,):
-                mapped.release_pages()
+            for each in mapped:
+                each.release_pages()
     return store.write("links", keys, {"rows": rows}), linked
 
 
