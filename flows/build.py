@@ -53,7 +53,7 @@ from pressroom.changes import ReleaseSummary
 from pressroom.faults import checkpoint
 from pressroom.sources import scan
 from pressroom.tables import build_tables, to_arrow
-from schemas.contract import QUOTES, REJECTS, SPEAKERS, TABLES_BY_NAME
+from schemas.contract import REJECTS, SPEAKERS, TABLES_BY_NAME
 from schemas.validation import ValidationReport
 
 CACHE_DIR = ".cache"
@@ -109,9 +109,10 @@ def corpus_pass(cache_root: str, documents: list[tuple[str, tuple, str]], previo
 
 @task(name="link-quotes", cache_policy=NO_CACHE)
 def link_quotes(batch: bytes, cache_root: str, index: str, relink: dict | None) -> tuple[str, int]:
-    """A batch of documents' `keys`, the quotations `found` in each and their `previous_keys`."""
+    """A batch of documents' `keys`, their clean keys (`cleans`: the
+    quotations are read from the cache) and their `previous_keys`."""
     args = unpacked(batch)
-    return shards.link_batch(PackStore(cache_root), index, args["keys"], args["found"], args["previous_keys"], relink)
+    return shards.link_batch(PackStore(cache_root), index, args["keys"], args["cleans"], args["previous_keys"], relink)
 
 
 @task(name="assemble-shard", cache_policy=NO_CACHE)
@@ -336,14 +337,14 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
         old = shards.links_key(relink["key"], clean) if relink else None
         return old if old in known else None
 
-    todo = [(k, q, before(c)) for k, (c, q) in zip(links, quoting) if k not in known]
-    counts["quotes_checked"] = sum(len(q) for _, q, old in todo if old)
-    linked = _run(link_quotes, [dict(keys=[k for k, _, _ in b], found=[q for _, q, _ in b],
-                                     previous_keys=[old for _, _, old in b])
+    todo = [(k, c, n, before(c)) for k, (c, n) in zip(links, quoting) if k not in known]
+    counts["quotes_checked"] = sum(n for _, _, n, old in todo if old)
+    linked = _run(link_quotes, [dict(keys=[k for k, _, _, _ in b], cleans=[c for _, c, _, _ in b],
+                                     previous_keys=[old for _, _, _, old in b])
                                 for b in shards.batches(todo, -(-len(todo) // shards.SHARD_TASKS))],
                   advance=False, cache_root=cache_root, index=corpus["index"], relink=relink)
     counts["quotes_linked"] = sum(n for _, n in linked)
-    corpus["quotes"] = [row for rows in PackStore(cache_root).load_many("links", "rows", links) for row in rows]
+    corpus["quotes"] = shards.quotes_table(PackStore(cache_root), links)
     del quoting, todo, relink
     _release_link_memory(logger)  # the quote index is not read again, nor kept for the next build
     clock.lap("link quotes")
@@ -358,7 +359,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     assembled = _run(assemble_shard, [dict(documents=b, clusters={d: clusters[d] for d, _, _ in b})
                                       for b in shards.batches(todo, batch_size)], advance=False, cache_root=cache_root)
     report = ValidationReport([failure for a in assembled for failure in a.failures])
-    whole = {"speakers": to_arrow(SPEAKERS, corpus["speakers"]), "quotes": to_arrow(QUOTES, corpus["quotes"]),
+    whole = {"speakers": to_arrow(SPEAKERS, corpus["speakers"]), "quotes": corpus["quotes"],
              "rejects": to_arrow(REJECTS, (vars(r) for r in rejects))}
     report.failures += shards.validate_corpus(whole, corpus["turn_ids"], corpus["turn_speakers"]).failures
     corpus_index_key = corpus["index_key"]
@@ -368,12 +369,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
         raise ValidationFailed(report)
 
     store = PackStore(cache_root)
-    documents, turns, rows = {}, {}, {name: 0 for name in shards.PART_TABLES}
-    for meta in store.load_many("final", "meta", third):
-        documents[meta["doc_id"]] = meta["sha256"]
-        turns.update(meta["turns"])
-        for name, (_, n) in meta["rows"].items():
-            rows[name] += n
+    documents, turns, rows = shards.release_summary(store, third)
     rows.update({name: table.num_rows for name, table in whole.items()})
     schemas = {name: TABLES_BY_NAME[name].arrow_schema
                for name in ("speakers", "quotes", "documents", "segments", "turns", "rejects")}
@@ -439,6 +435,7 @@ def task_runner(dask_address: str | None = None, local_cluster: int | None = Non
     # the workers' statistical profiler samples the task thread every 10 ms
     # (it takes the GIL from the work); a local cluster's workers go without
     os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")
+    _keep_no_message_log()
     from prefect_dask import DaskTaskRunner
 
     if dask_address:
@@ -449,6 +446,20 @@ def task_runner(dask_address: str | None = None, local_cluster: int | None = Non
     return DaskTaskRunner(cluster_kwargs={"n_workers": int(local_cluster), "threads_per_worker": 1,
                                           "processes": True, "dashboard_address": None,
                                           "preload": ["flows.build"]})
+
+
+def _keep_no_message_log() -> None:
+    """Dask's batched streams (client to scheduler, scheduler to workers)
+    keep the last `distributed.admin.low-level-log-length` messages they
+    sent, 1,000 by default, for debugging: every shard task's batch with
+    them.  In the flow's process (the client, and a local cluster's
+    scheduler) that held ~60 MiB of the tasks' arguments on 200 MB of input
+    by the end of a build.  Keep none, unless the environment asks for a
+    length (DASK_DISTRIBUTED__ADMIN__LOW_LEVEL_LOG_LENGTH)."""
+    import dask
+
+    length = os.environ.get("DASK_DISTRIBUTED__ADMIN__LOW_LEVEL_LOG_LENGTH", "0")
+    dask.config.set({"distributed.admin.low-level-log-length": int(length)})
 
 
 def _keep_glibc_malloc_thresholds() -> None:

@@ -12,14 +12,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+
+TURN_DIGESTS = pa.schema([("id", pa.string()), ("hash", pa.string())])
+"""A release's turns as `compare` needs them: each turn's id and the hash
+of its speaker, type and text (`turn_digests`).  An Arrow table, not a
+dict: a million turns take ~30 bytes each instead of ~250."""
+
+TEXT_BATCH_ROWS = 16_384
+"""Turns whose texts `read_summary` holds at once."""
 
 
 @dataclass(frozen=True)
 class ReleaseSummary:
     version: str | None
     documents: dict[str, str]  # doc_id -> source sha256
-    turns: dict[str, str]  # turn id -> hash of speaker and text
+    turns: pa.Table  # TURN_DIGESTS: turn id, hash of speaker, type and text
     rows: dict[str, int]
 
 
@@ -27,32 +37,42 @@ def _turn_hash(speaker: str, turn_type: str, text: str) -> str:
     return hashlib.sha256(f"{speaker}\0{turn_type}\0{text}".encode()).hexdigest()[:16]
 
 
+def turn_digests(turns: pa.Table | pa.RecordBatch) -> pa.Table:
+    """TURN_DIGESTS of the rows of a turns table (id, speaker, turn_type, text)."""
+    hashes = [_turn_hash(s, k, t) for s, k, t in zip(
+        turns.column("speaker").to_pylist(), turns.column("turn_type").to_pylist(), turns.column("text").to_pylist())]
+    return pa.table([turns.column("id"), pa.array(hashes, pa.string())], schema=TURN_DIGESTS)
+
+
+def no_turns() -> pa.Table:
+    return TURN_DIGESTS.empty_table()
+
+
 def summarize(version: str | None, tables: dict[str, pa.Table]) -> ReleaseSummary:
-    docs, turns = tables["documents"], tables["turns"]
+    docs = tables["documents"]
     return ReleaseSummary(
         version,
         dict(zip(docs.column("doc_id").to_pylist(), docs.column("source_sha256").to_pylist())),
-        {
-            i: _turn_hash(s, k, t)
-            for i, s, k, t in zip(
-                turns.column("id").to_pylist(), turns.column("speaker").to_pylist(),
-                turns.column("turn_type").to_pylist(), turns.column("text").to_pylist(),
-            )
-        },
+        turn_digests(tables["turns"]),
         {name: t.num_rows for name, t in tables.items()},
     )
 
 
 def read_summary(release_dir: Path) -> ReleaseSummary:
-    """Summary of a release on disk (reads only the columns it needs)."""
+    """Summary of a release on disk (reads only the columns it needs, the
+    turns' texts a batch at a time)."""
     from pressroom.release import read_manifest
 
     manifest = read_manifest(release_dir)
-    turns = pq.read_table(release_dir / "turns.parquet", columns=["id", "speaker", "turn_type", "text"])
     documents = pq.read_table(release_dir / "documents.parquet", columns=["doc_id", "source_sha256"])
+    turns = pq.ParquetFile(release_dir / "turns.parquet", buffer_size=1 << 20, pre_buffer=False)  # page by page
+    digests = pa.concat_tables([no_turns()] + [
+        turn_digests(batch) for batch in turns.iter_batches(TEXT_BATCH_ROWS, columns=["id", "speaker", "turn_type", "text"],
+                                                            use_threads=False)])
     rows = {name: entry["rows"] for name, entry in manifest["tables"].items()}
-    summary = summarize(manifest["version"], {"documents": documents, "turns": turns})
-    return ReleaseSummary(summary.version, summary.documents, summary.turns, rows)
+    return ReleaseSummary(manifest["version"], dict(zip(documents.column("doc_id").to_pylist(),
+                                                        documents.column("source_sha256").to_pylist())),
+                          digests, rows)
 
 
 def _diff(before: dict[str, str], after: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
@@ -62,11 +82,26 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> tuple[list[str], lis
     return added, removed, changed
 
 
+def _sorted_ids(ids: pa.ChunkedArray | pa.Array) -> list[str]:
+    """As sorted(ids.to_pylist()): Arrow orders strings by their UTF-8 bytes,
+    which is the order of their code points."""
+    return ids.take(pc.sort_indices(ids)).to_pylist()
+
+
+def _diff_turns(before: pa.Table, after: pa.Table) -> tuple[list[str], list[str], list[str]]:
+    """`_diff` of two TURN_DIGESTS tables, in Arrow."""
+    added = after.column("id").filter(pc.invert(pc.is_in(after.column("id"), value_set=before.column("id"))))
+    removed = before.column("id").filter(pc.invert(pc.is_in(before.column("id"), value_set=after.column("id"))))
+    both = after.join(before, "id", join_type="inner", left_suffix="_after", right_suffix="_before")
+    changed = both.filter(pc.not_equal(both.column("hash_after"), both.column("hash_before"))).column("id")
+    return _sorted_ids(added), _sorted_ids(removed), _sorted_ids(changed)
+
+
 def compare(previous: ReleaseSummary | None, current: ReleaseSummary) -> dict:
     """The changes record (`changes.json`) of `current` against `previous`."""
-    before = previous or ReleaseSummary(None, {}, {}, {})
+    before = previous or ReleaseSummary(None, {}, no_turns(), {})
     docs_added, docs_removed, docs_changed = _diff(before.documents, current.documents)
-    turns_added, turns_removed, turns_changed = _diff(before.turns, current.turns)
+    turns_added, turns_removed, turns_changed = _diff_turns(before.turns, current.turns)
     tables = sorted(set(before.rows) | set(current.rows))
     return {
         "previous_version": before.version,

@@ -117,11 +117,18 @@ EXAMPLE_COLUMNS = ("doc_id", "segment_index", "line_start", "line_end", "status"
 DOCUMENT_COLUMNS = ("doc_id", "doc_type", "title", "site", "published", "raw_nonblank_lines")
 TURN_COLUMNS = ("id", "doc_id", "turn_index", "speaker", "speaker_label", "speaker_role", "turn_type",
                 "question_id", "reply_to", "translated", "line_start")
-"""The columns the report holds for every row; texts are read a batch at a
-time (documents' lengths) or for the rows shown (turns, highlights): the
-page is made with bounded memory (at 1 GB of input, holding every text
-took 2.7 GB)."""
-TEXT_BATCH_ROWS = 4096
+TURN_COUNT_COLUMNS = ("doc_id", "speaker", "speaker_role", "turn_type")
+"""The columns the report holds for every row: SEGMENT_COLUMNS and
+TURN_COUNT_COLUMNS (the turns' other columns, TURN_COLUMNS, only for the
+turns shown).  Texts are read a batch at a time (documents' lengths) or for
+the rows shown (turns, highlights), and the string columns held for every
+row are read dictionary-encoded (DICTIONARY_COLUMNS): the page is made with
+bounded memory (at 1 GB of input, holding every text took 2.7 GB)."""
+DICTIONARY_COLUMNS = ("doc_id", "status", "reason", "speaker", "speaker_role", "turn_type")
+"""Read as dictionaries, one per column (`_read_table(..., dictionary=True)`):
+a doc_id repeated by a document's hundred segments is held once, each row
+holds a 4-byte index."""
+TEXT_BATCH_ROWS = 1024
 
 Pair = tuple[dict, dict | None]  # a duplicate segment and the original it repeats
 
@@ -151,12 +158,44 @@ class ReleaseData:
         return str(self.manifest.get("version", self.path.name))
 
 
-def _read_table(path: Path, columns: Sequence[str] | None = None, filters: list | None = None) -> pa.Table:
+def _read_table(path: Path, columns: Sequence[str] | None = None, filters: list | None = None,
+                dictionary: bool = False) -> pa.Table:
     """The table at `path`, with those of `columns` it has (all columns
-    without `columns`), only the rows `filters` keeps (pyarrow's filters)."""
+    without `columns`), only the rows `filters` keeps (pyarrow's filters).
+    With `dictionary`, the DICTIONARY_COLUMNS among them are dictionary
+    arrays sharing one dictionary per column (so that Arrow groups by them;
+    some kernels, sort_by, count_distinct and hash_first among them, take
+    none: `_plain` them first)."""
     schema_names = pq.read_schema(path).names
     wanted = [c for c in columns if c in schema_names] if columns else None
-    return pq.read_table(path, columns=wanted, filters=filters)
+    if not dictionary:
+        return pq.read_table(path, columns=wanted, filters=filters)
+    encoded = [c for c in DICTIONARY_COLUMNS if c in (wanted or schema_names)]
+    source = _stream(path, read_dictionary=encoded)
+    schema = pa.schema([source.schema_arrow.field(c) for c in (wanted or schema_names)])
+    table = pa.Table.from_batches(source.iter_batches(TEXT_BATCH_ROWS, columns=wanted, use_threads=False), schema)
+    if filters:
+        table = table.filter(pq.filters_to_expression(filters))
+    return table.unify_dictionaries()
+
+
+def _stream(path: Path, **options) -> pq.ParquetFile:
+    """A Parquet file read a page at a time: `iter_batches` on it holds a
+    batch's pages, not a whole row group's column chunk (documents.text in
+    a row group of 8,192 documents is ~55 MB; on the 200 MB release, reading
+    the texts' lengths peaked 188 MiB above the process's start this way
+    and 66 MiB streamed)."""
+    return pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False, **options)
+
+
+def _plain(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A dictionary column as plain strings (other columns as they are)."""
+    return column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
+
+
+def _distinct(column: pa.ChunkedArray | pa.Array) -> int:
+    """Distinct values of a column, null counted as one (count_distinct's mode="all")."""
+    return len(pc.unique(column))
 
 
 def _read_rows(path: Path, columns: Sequence[str] | None = None) -> list[dict]:
@@ -184,14 +223,14 @@ def load_release(release_dir: Path) -> ReleaseData:
             for name in table_names if (release_dir / f"{name}.parquet").is_file()}
 
     documents = _read_rows(release_dir / "documents.parquet", DOCUMENT_COLUMNS)
-    texts = pq.ParquetFile(release_dir / "documents.parquet")
+    texts = _stream(release_dir / "documents.parquet")
     lengths = [n for batch in texts.iter_batches(TEXT_BATCH_ROWS, columns=["text"], use_threads=False)
                for n in pc.utf8_length(batch.column("text")).to_pylist()]
     for document, length in zip(documents, lengths, strict=True):
         document["chars"] = length
 
-    segments = _read_table(release_dir / "segments.parquet", SEGMENT_COLUMNS)
-    turns = _read_table(release_dir / "turns.parquet", TURN_COLUMNS)
+    segments = _read_table(release_dir / "segments.parquet", SEGMENT_COLUMNS, dictionary=True)
+    turns = _read_table(release_dir / "turns.parquet", TURN_COUNT_COLUMNS, dictionary=True)
     rejects = _read_rows(release_dir / "rejects.parquet") if (release_dir / "rejects.parquet").is_file() else []
     quotes = _read_table(release_dir / QUOTES_FILE) if (release_dir / QUOTES_FILE).is_file() else None
 
@@ -288,7 +327,9 @@ def highlight_examples(segments: pa.Table, limit: int = MAX_HIGHLIGHT_EXAMPLES) 
     in segment_index order: the first duplicate of every document, then the
     second, ... That is the duplicates ordered by (rank in their document,
     doc_id), the first `limit` of them."""
-    duplicates = segments.filter(pc.equal(segments.column("status"), "duplicate")).select(["doc_id", "segment_index"])
+    duplicates = segments.filter(pc.equal(segments.column("status"), "duplicate"))
+    duplicates = pa.table({"doc_id": _plain(duplicates.column("doc_id")),
+                           "segment_index": duplicates.column("segment_index")})
     duplicates = duplicates.sort_by([("doc_id", "ascending"), ("segment_index", "ascending")])  # a stable sort
     n = duplicates.num_rows
     if n == 0:
@@ -694,7 +735,7 @@ def mark_shared(original: str, duplicate: str) -> str:
 def section_highlights(data: ReleaseData) -> str:
     duplicates = data.segments.filter(pc.equal(data.segments.column("status"), "duplicate"))
     lines = pc.sum(duplicates.column("line_count"), min_count=0).as_py()
-    docs = pc.count_distinct(duplicates.column("doc_id"), mode="all").as_py()
+    docs = _distinct(duplicates.column("doc_id"))
     examples = data.highlights
     cards = []
     for dup, original in examples:
@@ -732,7 +773,8 @@ def section_turns(data: ReleaseData) -> str:
     by_type = count_by(turns.column("turn_type"))
     role_colour = {r: PALETTE[i % len(PALETTE)] for i, r in enumerate(sorted(by_role))}
     # a speaker's role is the one of their first turn in the table
-    first_roles = (turns.group_by("speaker", use_threads=False)
+    first_roles = (pa.table({"speaker": turns.column("speaker"), "speaker_role": _plain(turns.column("speaker_role"))})
+                   .group_by("speaker", use_threads=False)
                    .aggregate([("speaker_role", "first", pc.ScalarAggregateOptions(skip_nulls=False))]))
     speaker_role = dict(zip(first_roles.column("speaker").to_pylist(),
                             first_roles.column("speaker_role_first").to_pylist()))
@@ -748,7 +790,7 @@ def section_turns(data: ReleaseData) -> str:
                     for s, n in by_speaker.items()]
     role_rows = [f'<tr><td>{esc(r)}</td>{metric("turns-by-role", n, r)}</tr>' for r, n in by_role.items()]
     type_rows = [f'<tr><td>{esc(k)}</td>{metric("turns-by-type", n, k)}</tr>' for k, n in by_type.items()]
-    transcripts = pc.count_distinct(turns.column("doc_id"), mode="all").as_py()
+    transcripts = _distinct(turns.column("doc_id"))
     return (f'<section id="turns"><h2>Turns per speaker and role</h2>'
             f'<p>{plural(turns.num_rows, "turn")} in {plural(transcripts, "transcript")}, '
             f'{plural(len(by_speaker), "speaker")}.</p>'

@@ -44,15 +44,18 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pressroom import collector, dedup, heap, index_build, quotes
 from pressroom.boilerplate import SiteBoilerplate, line_key
 from pressroom.cache import PackStore, hash64, key
-from pressroom.changes import _turn_hash
+from pressroom.changes import TURN_DIGESTS, no_turns, turn_digests
 from pressroom.clean import CleanDocument, PreparedDocument, clean, learn_site_boilerplate, prepare
 from pressroom.corpus import speaker_id
 from pressroom.ingest import Reject
 from pressroom.sources import Item, read_items
+from pressroom.tables import to_arrow
+from schemas.contract import QUOTES
 
 SHARD_TASKS = 8
 """Tasks per pass when the shard size is left to the build: enough to keep
@@ -180,24 +183,26 @@ class DocumentSummary:
 
     signature: dict  # dedup.DocumentSignature.to_record()
     speaker_turns: list[tuple]  # (turn_index, speaker_id, speaker, title, label, role)
-    quotes_found: list[dict]  # quotations of a non-transcript, not yet linked
+    quotes_found: int  # quotations of a non-transcript, not yet linked (stored apart: part "quotes")
     turn_ids: list[str]  # the ids of its turns
 
 
-def summarize_document(result: CleanDocument) -> tuple[DocumentSummary, quotes.TurnSketches | None]:
-    """What the corpus passes need of a cleaned document, and the sketches of
-    its turns for the quote index (None without turns).  They are stored
-    apart: the sketches are most of the bytes and are read only when the
-    index is built."""
+def summarize_document(result: CleanDocument) -> tuple[DocumentSummary, quotes.TurnSketches | None, list[dict]]:
+    """What the corpus passes need of a cleaned document, the sketches of its
+    turns for the quote index (None without turns) and the quotations it
+    makes (`document_quotes`).  They are stored apart: the sketches are most
+    of the bytes and are read only when the index is built, the quotations
+    only by the link tasks (and assembly), never by the corpus pass."""
     row = result.document
+    found = document_quotes(result)
     summary = DocumentSummary(
         dedup.document_signature(row["doc_id"], row["text"]).to_record(),
         [(t["turn_index"], speaker_id(t), t["speaker"], t["speaker_title"], t["speaker_label"], t["speaker_role"])
          for t in result.turns],
-        document_quotes(result),
+        len(found),
         [t["id"] for t in result.turns],
     )
-    return summary, (quotes.TurnSketches.of_turns(result.turns) if result.turns else None)
+    return summary, (quotes.TurnSketches.of_turns(result.turns) if result.turns else None), found
 
 
 def document_quotes(document: CleanDocument) -> list[dict]:
@@ -216,14 +221,16 @@ def clean_batch(raw_uri: str, items: Sequence[Item], first_keys: Sequence[str], 
     the site lines each sees, summarised for the corpus passes; one pack."""
     index = store.index("prepare")
     packs: dict[str, dict] = {}
-    cleaned, summaries, sketches = {}, {}, {}
+    cleaned, summaries, sketches, found = {}, {}, {}, {}
     for item, first, k in zip(items, first_keys, keys):
         doc = _prepared(raw_uri, item, packs, store, index.get(first), first)
         cleaned[k] = clean(doc, site_model(doc, supported))
-        summaries[k], sketch = summarize_document(cleaned[k])
+        summaries[k], sketch, quotations = summarize_document(cleaned[k])
         if sketch is not None:
             sketches[k] = sketch
-    return store.write("clean", keys, {"sum": summaries, "sketch": sketches, "data": cleaned})
+        if quotations:
+            found[k] = quotations
+    return store.write("clean", keys, {"sum": summaries, "sketch": sketches, "quotes": found, "data": cleaned})
 
 
 def _prepared(raw_uri: str, item: Item, packs: dict[str, dict], store: PackStore, pack: str | None,
@@ -279,8 +286,8 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     """Reduce: near-duplicate clusters, the speakers table and the quote
     index, from the cached summaries of `documents` ((doc_id, ingest order,
     clean key) triples).  Returns the clusters by doc_id, the speakers rows,
-    the quotations found per document ((clean key, quotations) pairs, not
-    yet linked), the pack of the quote index (stage "index", for
+    the documents that make quotations ((clean key, how many) pairs: the
+    link tasks read the quotations from the cache), the pack of the quote index (stage "index", for
     `link_batch`), every turn id and every turn's speaker_id.
 
     The index's key is the clean keys of the documents that have turns: a
@@ -292,19 +299,21 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     by_pack: dict[str, list[tuple[str, tuple, str]]] = defaultdict(list)
     for doc_id, order, k in documents:
         by_pack[index[k]].append((doc_id, order, k))
-    signatures, speaker_turns, quoting, spoken, turn_ids, speaking = [], [], [], [], set(), {}
+    signatures, speaker_turns, quoting, spoken, turn_ids, speaking = [], [], [], [], [], {}
     for pack, members in sorted(by_pack.items()):
         summaries = store.load("clean", pack, "sum")
+        ids = []
         for doc_id, order, k in members:
             summary: DocumentSummary = summaries[k]
             signatures.append(summary.signature)
             speaker_turns += [(order, *turn, doc_id) for turn in summary.speaker_turns]
             if summary.quotes_found:
-                quoting.append((k, summary.quotes_found))
+                quoting.append((k, summary.quotes_found))  # the quotations stay in the cache
             if summary.turn_ids:
                 spoken.append(k)
                 speaking[doc_id] = k
-                turn_ids.update(summary.turn_ids)
+                ids += summary.turn_ids
+        turn_ids.append(pa.array(ids, pa.string()))  # Arrow: ~60 bytes a turn, a Python set ~120
         del summaries
     clusters = cluster_columns(signatures)
     del signatures
@@ -322,7 +331,7 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
         pack = store.write("index", [index_key], {**parts, "members": speaking})
     relink = None if reused is not None else relink_plan(store, previous, pack, speaking)
     return {"clusters": clusters, "speakers": speakers, "quoting": quoting, "index": pack, "index_key": index_key,
-            "index_reused": reused is not None, "relink": relink, "turn_ids": turn_ids,
+            "index_reused": reused is not None, "relink": relink, "turn_ids": pa.chunked_array(turn_ids, pa.string()),
             "turn_speakers": turn_speakers}
 
 
@@ -375,12 +384,13 @@ def links_key(index_key: str, clean: str) -> str:
     return key("links", index_key, clean)
 
 
-def link_batch(store: PackStore, pack: str, keys: Sequence[str], found: Sequence[Sequence[dict]],
+def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequence[str],
                previous_keys: Sequence[str | None] | None = None, relink: Mapping | None = None) -> tuple[str, int]:
-    """Map: the quotations of a batch of documents (one list per document)
-    linked to the turns they come from (`quotes.link_quotes`) against the
-    corpus's quote index (stage "index", pack `pack`); stored per document
-    under `keys` (`links_key`) as a pack of stage "links".  A document with
+    """Map: the quotations of a batch of documents (read from the clean
+    pass's packs under their clean keys `cleans`) linked to the turns they
+    come from (`quotes.link_quotes`) against the corpus's quote index
+    (stage "index", pack `pack`); stored per document under `keys`
+    (`links_key`) as a pack of stage "links".  A document with
     a previous key has links made against the index of `relink`
     (`relink_plan`) under it: those that read nothing changed are kept
     (`quotes.relink_quotes`).  Returns the pack and how many quotations
@@ -394,6 +404,7 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], found: Sequence
         mapped.append(old)
         old_rows = dict(zip(known, store.load_many("links", "rows", known)))
         changed = frozenset(relink["changed"])
+    found = store.load_many("clean", "quotes", cleans)
     rows, linked, since = {}, 0, 0
     for k, q, before in zip(keys, found, previous_keys):
         if before is not None and relink is not None:
@@ -407,6 +418,17 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], found: Sequence
             for each in mapped:
                 each.release_pages()
     return store.write("links", keys, {"rows": rows}), linked
+
+
+def quotes_table(store: PackStore, keys: Sequence[str]) -> pa.Table:
+    """The quotes table from the linked rows stored under `keys`, made a
+    pack at a time (Arrow parts, then sorted by the table's key as
+    `tables.to_arrow` sorts): the flow never holds every quote as a dict."""
+    parts = [to_arrow(QUOTES, ())]
+    for rows in store.load_by_pack("links", "rows", keys):
+        parts.append(to_arrow(QUOTES, (row for document in rows for row in document)))
+        del rows
+    return pa.concat_tables(parts).sort_by([(name, "ascending") for name in QUOTES.sort_by])
 
 
 RELEASE_PAGES_EVERY = 1000
@@ -493,10 +515,10 @@ def assemble_batch(store: PackStore, documents: Sequence[tuple[str, str, str]], 
         by_pack[index[k]].append(k)
     cleaned, found = {}, []
     for pack, keys in by_pack.items():
-        data, summaries = store.load("clean", pack, "data"), store.load("clean", pack, "sum")
+        data, quotations = store.load("clean", pack, "data"), store.load("clean", pack, "quotes")
         for k in keys:
             cleaned[k] = data[k]
-            found += [{**q, **dict.fromkeys(_MATCH_COLUMNS)} for q in summaries[k].quotes_found]
+            found += [{**q, **dict.fromkeys(_MATCH_COLUMNS)} for q in quotations.get(k, ())]
     docs = finish_documents([cleaned[k] for _, k, _ in documents], clusters)
     tables = build_tables(docs, [], (), found)
     report = validate_release({name: tables[name] for name in (*PART_TABLES, "quotes")})
@@ -521,13 +543,28 @@ def assemble_batch(store: PackStore, documents: Sequence[tuple[str, str, str]], 
     return AssembleResult(store.write("final", [f for _, _, f in documents], parts), [])
 
 
+def release_summary(store: PackStore, finals: Sequence[str]) -> tuple[dict[str, str], pa.Table, dict[str, int]]:
+    """From the final packs of `finals`: doc_id -> source sha256, the turns'
+    digests (`changes.TURN_DIGESTS`, made a pack at a time) and the rows
+    of each table assembled per document."""
+    documents, digests, rows = {}, [no_turns()], dict.fromkeys(PART_TABLES, 0)
+    for metas in store.load_by_pack("final", "meta", finals):
+        ids, hashes = [], []
+        for meta in metas:
+            documents[meta["doc_id"]] = meta["sha256"]
+            ids += meta["turns"].keys()
+            hashes += meta["turns"].values()
+            for name, (_, n) in meta["rows"].items():
+                rows[name] += n
+        digests.append(pa.table([pa.array(ids, pa.string()), pa.array(hashes, pa.string())], schema=TURN_DIGESTS))
+    return documents, pa.concat_tables(digests), rows
+
+
 def table_summary(tables: Mapping[str, pa.Table]) -> tuple[dict[str, str], dict[str, str]]:
     """(doc_id -> source sha256, turn id -> turn hash) for `changes.compare`."""
-    docs, turns = tables["documents"], tables["turns"]
+    docs, digests = tables["documents"], turn_digests(tables["turns"])
     return (dict(zip(docs.column("doc_id").to_pylist(), docs.column("source_sha256").to_pylist())),
-            {i: _turn_hash(s, k, t) for i, s, k, t in zip(
-                turns.column("id").to_pylist(), turns.column("speaker").to_pylist(),
-                turns.column("turn_type").to_pylist(), turns.column("text").to_pylist())})
+            dict(zip(digests.column("id").to_pylist(), digests.column("hash").to_pylist())))
 
 
 def write_part(table: pa.Table, path) -> None:
@@ -583,7 +620,7 @@ def _slice(store: PackStore, tables: OrderedDict, name: str, pack: str, first: i
     return tables[pack].slice(first, count)
 
 
-def validate_corpus(tables: Mapping[str, pa.Table], turn_ids: set[str], turn_speakers: set[str]):
+def validate_corpus(tables: Mapping[str, pa.Table], turn_ids: pa.ChunkedArray | pa.Array, turn_speakers: set[str]):
     """The checks that need the whole corpus and are not in `assemble_batch`:
     the speakers, quotes (with their links) and rejects tables against their
     schemas, every turn's speaker_id in speakers, every link to a real turn."""
@@ -594,8 +631,7 @@ def validate_corpus(tables: Mapping[str, pa.Table], turn_ids: set[str], turn_spe
         _check_schema(report, name, to_pandas(tables[name]))
     known = set(tables["speakers"].column("speaker_id").to_pylist())
     report.add("turns", "speaker_id names a row of speakers", sorted(turn_speakers - known))
-    quotes_table = tables["quotes"]
-    report.add("quotes", "matched_turn_id names a turn", [
-        q for q, m in zip(quotes_table.column("id").to_pylist(), quotes_table.column("matched_turn_id").to_pylist())
-        if m is not None and m not in turn_ids])
+    matched = tables["quotes"].column("matched_turn_id")
+    unknown = pc.and_(pc.is_valid(matched), pc.invert(pc.is_in(matched, value_set=turn_ids)))
+    report.add("quotes", "matched_turn_id names a turn", tables["quotes"].column("id").filter(unknown).to_pylist())
     return report

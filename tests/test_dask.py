@@ -154,3 +154,30 @@ def test_local_cluster_workers_keep_glibc_malloc_thresholds():
             environ = client.run(lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")})
     assert [{"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}] == list(environ.values())
     assert dask.config.get("distributed.nanny.pre-spawn-environ") == original
+
+
+def _messages_logged(payload: bytes) -> int:
+    """Messages the client's and the scheduler's batched streams keep in
+    their logs after a few tasks with `payload` as argument ran."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as local, \
+            Client(local) as client:
+        assert client.gather([client.submit(len, payload + bytes([n])) for n in range(5)]) == [len(payload) + 1] * 5
+        streams = [client.scheduler_comm, *local.scheduler.stream_comms.values()]
+        return sum(len(stream.recent_message_log) for stream in streams)
+
+
+def test_the_flow_keeps_no_log_of_the_task_arguments_it_sends():
+    """Dask's batched streams keep their last 1,000 messages for debugging
+    (every shard batch, ~60 MiB in the flow's process at 200 MB of input);
+    the build's task runner turns that log off."""
+    import dask
+
+    from flows.build import task_runner
+
+    with dask.config.set({"distributed.admin.low-level-log-length": 1000}):  # Dask's default, restored on exit
+        assert _messages_logged(b"x" * 100_000) >= 5
+        assert task_runner(local_cluster=1) is not None
+        assert dask.config.get("distributed.admin.low-level-log-length") == 0
+        assert _messages_logged(b"x" * 100_000) == 0

@@ -106,3 +106,29 @@ def test_shard_passes_run_with_the_cycle_collector_paused_and_restore_it(monkeyp
         assert not gc.isenabled()  # left as it was found
     finally:
         gc.enable()
+
+
+def test_the_quotes_table_made_a_pack_at_a_time_is_the_whole_one(tmp_path):
+    """shards.quotes_table reads the linked rows one links pack at a time:
+    the table is the one `to_arrow` makes of all the rows at once, whatever
+    order the packs and documents come in (non-ASCII doc_ids included)."""
+    from pressroom.tables import to_arrow
+    from schemas.contract import QUOTES
+
+    def quote(doc_id, n, turn):
+        return {"id": f"{doc_id}:q{n}", "doc_id": doc_id, "quote_index": n, "kind": "inline", "rule": "quote_marks",
+                "char_start": n, "char_end": n + 5, "text": f"said {n}", "word_count": 2,
+                "matched_turn_id": turn, "matched_doc_id": "t" if turn else None,
+                "matched_speaker": "A" if turn else None, "match_score": 0.9 if turn else None,
+                "match_method": "fuzzy" if turn else None, "matched_start": 0 if turn else None,
+                "matched_end": 5 if turn else None}
+
+    store = PackStore(tmp_path)
+    docs = {"b": 3, "a": 2, "é": 1, "z": 12, "ä": 0}
+    rows = {d: [quote(d, n, "t:1" if n % 2 else None) for n in reversed(range(count))] for d, count in docs.items()}
+    store.write("links", ["z", "a"], {"rows": {"z": rows["z"], "a": rows["a"]}})
+    store.write("links", ["é", "b", "ä"], {"rows": {"é": rows["é"], "b": rows["b"], "ä": rows["ä"]}})
+    made = shards.quotes_table(PackStore(tmp_path), ["b", "z", "é", "a", "ä"])
+    assert made.equals(to_arrow(QUOTES, (r for d in docs for r in rows[d])))
+    assert made.column("doc_id").to_pylist()[:3] == ["a", "a", "b"] and made.num_rows == 18
+    assert shards.quotes_table(store, []).equals(to_arrow(QUOTES, ()))

@@ -93,3 +93,23 @@ def test_each_cross_table_rule_names_its_rows(tables, break_it, table, rule):
     report = validate_release(tables)
     assert [(f.table, f.rule) for f in report.failures] == [(table, rule)], str(report)
     assert report.failures[0].rows
+
+
+def test_the_sharded_build_checks_links_and_speakers_against_the_whole_corpus(tables):
+    """`shards.validate_corpus`, the build's checks of the tables that come
+    whole from its reduce passes, names the quote whose turn does not exist
+    and the speaker_id no speakers row has, against compact turn ids."""
+    from pressroom.shards import validate_corpus
+
+    turn_ids = tables["turns"].column("id")
+    speakers = set(tables["turns"].column("speaker_id").to_pylist())
+    assert validate_corpus(tables, turn_ids, speakers).ok
+    linked = _first(tables["quotes"], "matched_turn_id", bool)
+    broken = {**tables, "quotes": _replace(tables["quotes"], "matched_turn_id", linked, "nowhere:t0"),
+              "speakers": tables["speakers"].slice(1)}
+    report = validate_corpus(broken, turn_ids, speakers)
+    assert {(f.table, f.rule) for f in report.failures} == {
+        ("quotes", "matched_turn_id names a turn"), ("turns", "speaker_id names a row of speakers")}
+    by_rule = {f.rule: f.rows for f in report.failures}
+    assert by_rule["matched_turn_id names a turn"] == [tables["quotes"].column("id")[linked].as_py()]
+    assert by_rule["speaker_id names a row of speakers"] == [tables["speakers"].column("speaker_id")[0].as_py()]
