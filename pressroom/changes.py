@@ -66,9 +66,8 @@ def read_summary(release_dir: Path) -> ReleaseSummary:
     manifest = read_manifest(release_dir)
     documents = pq.read_table(release_dir / "documents.parquet", columns=["doc_id", "source_sha256"])
     turns = pq.ParquetFile(release_dir / "turns.parquet", buffer_size=1 << 20, pre_buffer=False)  # page by page
-    digests = pa.concat_tables([no_turns()] + [
-        turn_digests(batch) for batch in turns.iter_batches(TEXT_BATCH_ROWS, columns=["id", "speaker", "turn_type", "text"],
-                                                            use_threads=False)])
+    batches = turns.iter_batches(TEXT_BATCH_ROWS, columns=["id", "speaker", "turn_type", "text"], use_threads=False)
+    digests = pa.concat_tables([no_turns(), *map(turn_digests, batches)])
     rows = {name: entry["rows"] for name, entry in manifest["tables"].items()}
     return ReleaseSummary(manifest["version"], dict(zip(documents.column("doc_id").to_pylist(),
                                                         documents.column("source_sha256").to_pylist())),

@@ -5,7 +5,7 @@ held at once (at 1 GB of input, ~7 GB in the flow's process).
 `build_index` writes the same index, array for array and string for string
 (a test checks it), reading the sketches one part at a time (the corpus
 pass gives a pack of the clean stage per part).  It holds at once: per turn
-its id, doc_id, speaker and a few counts; per stem its hash and two counts;
+its id, doc_id and speaker (Arrow strings) and a few counts; per stem its hash and two counts;
 and one chunk of turns, about `budget` bytes of their sketches.
 
 1. Spill: each part is put in turn id order and written to a scratch file;
@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pressroom import quotes
 from pressroom.quotes import IndexSizes, TurnSketches
@@ -56,9 +58,9 @@ class _Spill:
     path: Path
     sections: dict[str, tuple[int, np.dtype]]
     bounds: dict[str, np.ndarray]
-    ids: list[str]
-    doc_ids: list[str]
-    speakers: list[str | None]
+    ids: pa.Array  # strings: ~60 bytes a turn held, not a Python str each
+    doc_ids: pa.Array
+    speakers: pa.Array
     sentence_count: np.ndarray
     turn_hashes: np.ndarray
 
@@ -80,8 +82,8 @@ class _Spill:
                     offset += values.nbytes
             sections["text"] = (offset, np.dtype(np.uint8))
             handle.write(b"".join(texts))
-        return cls(path, sections, bounds, part.ids, part.doc_ids, part.speakers, part.sentence_count,
-                   part.turn_hashes)
+        strings = (pa.array(values, pa.string()) for values in (part.ids, part.doc_ids, part.speakers))
+        return cls(path, sections, bounds, *strings, part.sentence_count, part.turn_hashes)
 
     def read(self, first: int, last: int) -> TurnSketches:
         """The sketches of this part's turns first .. last - 1 (in id order)."""
@@ -96,8 +98,10 @@ class _Spill:
                     columns[name] = np.frombuffer(data, dtype=dtype) if name != "text" else data
         text, ends = columns.pop("text"), self.bounds["text"][first:last + 1] - self.bounds["text"][first]
         texts = [text[a:b].decode() for a, b in zip(ends[:-1].tolist(), ends[1:].tolist())]
-        return TurnSketches(self.ids[first:last], self.doc_ids[first:last], self.speakers[first:last], texts,
-                            self.sentence_count[first:last], self.turn_hashes[first:last], **columns)
+        ids, doc_ids, speakers = (values.slice(first, last - first).to_pylist()
+                                  for values in (self.ids, self.doc_ids, self.speakers))
+        return TurnSketches(ids, doc_ids, speakers, texts, self.sentence_count[first:last],
+                            self.turn_hashes[first:last], **columns)
 
 
 @dataclass
@@ -208,15 +212,14 @@ def _plan(spills: list[_Spill], budget: int) -> tuple[list[np.ndarray], tuple, n
     """Step 2: each spilled turn's place in id order (per spill: increasing),
     the documents' turns (`quotes.own_turns`) and where the chunks of about
     `budget` bytes of sketches end."""
-    ids = [t for spill in spills for t in spill.ids]
-    order = np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
-    del ids
+    # Arrow orders strings by their UTF-8 bytes: the order of their code points, as sorted() does
+    ids = pa.chunked_array([spill.ids for spill in spills], pa.string())
+    order = pc.sort_indices(ids).to_numpy().astype(np.int64)
     place = np.empty(len(order), dtype=np.int64)
     place[order] = np.arange(len(order))
     firsts = quotes._offsets(np.array([len(spill.ids) for spill in spills]))
     places = [place[firsts[k]:firsts[k + 1]] for k in range(len(spills))]
-    doc_ids = [d for spill in spills for d in spill.doc_ids]
-    own = quotes.own_turns([doc_ids[k] for k in order.tolist()])
+    own = quotes.own_turns(pa.chunked_array([spill.doc_ids for spill in spills], pa.string()).take(order).to_pylist())
 
     def per_turn(level: str) -> np.ndarray:  # in id order
         return np.concatenate([np.diff(spill.bounds[level]) for spill in spills])[order]

@@ -236,13 +236,15 @@ def clean_batch(raw_uri: str, items: Sequence[Item], first_keys: Sequence[str], 
 def _prepared(raw_uri: str, item: Item, packs: dict[str, dict], store: PackStore, pack: str | None,
               first: str) -> PreparedDocument:
     """The document's first-pass result from its pack (`packs` keeps the packs
-    read), or prepared again when the pack was pruned or lost."""
+    read, less the documents taken: a batch holds each prepared document
+    only until it is cleaned), or prepared again when the pack was pruned
+    or lost."""
     if pack is not None and pack not in packs:
         try:
             packs[pack] = store.load("prepare", pack, "data")
         except OSError:
             packs[pack] = {}
-    doc = packs.get(pack, {}).get(first)
+    doc = packs.get(pack, {}).pop(first, None)
     if doc is None:
         document = read_items(raw_uri, [item])[0]
         if isinstance(document, Reject):
