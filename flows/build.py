@@ -53,7 +53,7 @@ from pressroom.changes import ReleaseSummary
 from pressroom.faults import checkpoint
 from pressroom.sources import scan
 from pressroom.tables import build_tables, to_arrow
-from schemas.contract import REJECTS, SPEAKERS, TABLES_BY_NAME
+from schemas.contract import REJECTS, TABLES_BY_NAME
 from schemas.validation import ValidationReport
 
 CACHE_DIR = ".cache"
@@ -360,7 +360,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     assembled = _run(assemble_shard, [dict(documents=b, clusters={d: clusters[d] for d, _, _ in b})
                                       for b in shards.batches(todo, batch_size)], advance=False, cache_root=cache_root)
     report = ValidationReport([failure for a in assembled for failure in a.failures])
-    whole = {"speakers": to_arrow(SPEAKERS, corpus["speakers"]), "quotes": corpus["quotes"],
+    whole = {"speakers": corpus["speakers"], "quotes": corpus["quotes"],
              "rejects": to_arrow(REJECTS, (vars(r) for r in rejects))}
     report.failures += shards.validate_corpus(whole, corpus["turn_ids"], corpus["turn_speakers"]).failures
     corpus_index_key = corpus["index_key"]

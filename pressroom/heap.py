@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import sys
 
 
 @functools.lru_cache(maxsize=1)
@@ -28,8 +29,14 @@ def _malloc_trim():
 
 
 def trim() -> bool:
-    """Give the heap's free pages back to the OS; False where the C library
-    has no `malloc_trim` (then nothing is done)."""
+    """Give the heap's free pages back to the OS, and Arrow's memory pool
+    its unused memory (`release_unused`: its default allocator, mimalloc,
+    keeps freed buffers for reuse; ~100 MB after the corpus pass on 1 GB
+    of input).  False where the C library has no `malloc_trim` (then only
+    Arrow's pool is released)."""
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:  # not imported: it holds nothing
+        pyarrow.default_memory_pool().release_unused()
     function = _malloc_trim()
     if function is None:
         return False

@@ -219,7 +219,7 @@ def _plan(spills: list[_Spill], budget: int) -> tuple[list[np.ndarray], tuple, n
     place[order] = np.arange(len(order))
     firsts = quotes._offsets(np.array([len(spill.ids) for spill in spills]))
     places = [place[firsts[k]:firsts[k + 1]] for k in range(len(spills))]
-    own = quotes.own_turns(pa.chunked_array([spill.doc_ids for spill in spills], pa.string()).take(order).to_pylist())
+    own = quotes.own_turns(pa.chunked_array([spill.doc_ids for spill in spills], pa.string()).take(order))
 
     def per_turn(level: str) -> np.ndarray:  # in id order
         return np.concatenate([np.diff(spill.bounds[level]) for spill in spills])[order]
