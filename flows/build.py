@@ -307,7 +307,6 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     second = [shards.clean_key(k, s, supported) for _, k, s in live]
     live = [(item, k, None) for item, k, _ in live]  # the signatures are not read again (~180 MB at 1 GB)
     del signatures
-    heap.trim()  # their pages: the flow held them through the clean pass (~0.3 GB at 1 GB of input)
     clock.lap("site support")
     checkpoint("processing")
 

@@ -166,21 +166,19 @@ def _read_table(path: Path, columns: Sequence[str] | None = None, filters: list 
                 dictionary: bool = False) -> pa.Table:
     """The table at `path`, with those of `columns` it has (all columns
     without `columns`), only the rows `filters` keeps (pyarrow's filters).
-    With `dictionary`, the DICTIONARY_COLUMNS among them are dictionary
+    With `dictionary` (and no `filters`), the DICTIONARY_COLUMNS among them are dictionary
     arrays sharing one dictionary per column (so that Arrow groups by them;
     some kernels, sort_by, count_distinct and hash_first among them, take
     none: `_plain` them first)."""
     schema_names = pq.read_schema(path).names
     wanted = [c for c in columns if c in schema_names] if columns else None
-    if not dictionary:
+    if not dictionary or filters:
         return pq.read_table(path, columns=wanted, filters=filters)
     encoded = [c for c in DICTIONARY_COLUMNS if c in (wanted or schema_names)]
     source = _stream(path, read_dictionary=encoded)
     schema = pa.schema([source.schema_arrow.field(c) for c in (wanted or schema_names)])
     table = pa.Table.from_batches(source.iter_batches(DICTIONARY_BATCH_ROWS, columns=wanted, use_threads=False),
                                   schema)
-    if filters:
-        table = table.filter(pq.filters_to_expression(filters))
     return table.unify_dictionaries()
 
 
@@ -188,8 +186,8 @@ def _stream(path: Path, **options) -> pq.ParquetFile:
     """A Parquet file read a page at a time: `iter_batches` on it holds a
     batch's pages, not a whole row group's column chunk (documents.text in
     a row group of 8,192 documents is ~55 MB; on the 200 MB release, reading
-    the texts' lengths peaked 188 MiB above the process's start this way
-    and 66 MiB streamed)."""
+    the texts' lengths peaked 188 MiB above the process's start with
+    ParquetFile's defaults, 66 MiB streamed)."""
     return pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False, **options)
 
 

@@ -183,7 +183,7 @@ class DocumentSummary:
 
     signature: dict  # dedup.DocumentSignature.to_record()
     speaker_turns: list[tuple]  # (turn_index, speaker_id, speaker, title, label, role)
-    quotes_found: int  # quotations of a non-transcript, not yet linked (stored apart: part "quotes")
+    quote_count: int  # quotations of a non-transcript, not yet linked (stored apart: part "quotes")
     turn_ids: list[str]  # the ids of its turns
 
 
@@ -310,8 +310,8 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
             summary: DocumentSummary = summaries[k]
             signatures.append(summary.signature)
             speaker_turns += [(order, *turn, doc_id) for turn in summary.speaker_turns]
-            if summary.quotes_found:
-                quoting.append((k, summary.quotes_found))  # the quotations stay in the cache
+            if summary.quote_count:
+                quoting.append((k, summary.quote_count))  # the quotations stay in the cache
             if summary.turn_ids:
                 spoken.append(k)
                 speaking[doc_id] = k
@@ -634,8 +634,9 @@ def validate_corpus(tables: Mapping[str, pa.Table], turn_ids: pa.ChunkedArray | 
     report = ValidationReport()
     for name in ("speakers", "quotes", "rejects"):
         _check_schema(report, name, to_pandas(tables[name]))
-    unnamed = turn_speakers.filter(pc.invert(pc.is_in(turn_speakers, value_set=tables["speakers"].column("speaker_id"))))
-    report.add("turns", "speaker_id names a row of speakers", sorted(set(unnamed.to_pylist())))
+    named = pc.fill_null(pc.is_in(turn_speakers, value_set=tables["speakers"].column("speaker_id")), False)
+    report.add("turns", "speaker_id names a row of speakers", sorted(set(turn_speakers.filter(pc.invert(named))
+                                                                          .to_pylist()), key=str))
     matched = tables["quotes"].column("matched_turn_id")
     unknown = pc.and_(pc.is_valid(matched), pc.invert(pc.is_in(matched, value_set=turn_ids)))
     report.add("quotes", "matched_turn_id names a turn", tables["quotes"].column("id").filter(unknown).to_pylist())

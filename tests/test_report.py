@@ -681,3 +681,19 @@ def test_the_report_never_holds_every_text(seed_release, monkeypatch):
     assert [d["chars"] for d in data.documents] == [len(d["text"]) for d in texts]
     first_said = pq.read_table(seed_release / "turns.parquet", columns=["text"]).column("text")[0].as_py()
     assert html.escape(first_said.split("\n")[0][:30]) in page  # the turns shown have their text
+
+
+def test_the_report_holds_its_whole_table_columns_dictionary_encoded(seed_release):
+    """The columns held for every segment and turn: strings repeated row
+    after row (doc_id, status, reason, speaker, role, type) as one shared
+    dictionary per column, the turns without their ids, links and texts:
+    fewer bytes than the plain columns, the same values."""
+    data = report.load_release(seed_release)
+    for held, name, columns in ((data.segments, "segments", report.SEGMENT_COLUMNS),
+                                (data.turns, "turns", report.TURN_COLUMNS)):
+        plain = pq.read_table(seed_release / f"{name}.parquet", columns=list(columns))
+        assert held.get_total_buffer_size() < plain.get_total_buffer_size() / 2, name
+        for column in held.column_names:
+            assert held.column(column).to_pylist() == plain.column(column).to_pylist(), (name, column)
+            assert pa.types.is_dictionary(held.column(column).type) == (column in report.DICTIONARY_COLUMNS)
+    assert set(data.turns.column_names) == set(report.TURN_COUNT_COLUMNS)
