@@ -344,7 +344,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
                                 for b in shards.batches(todo, -(-len(todo) // shards.SHARD_TASKS))],
                   advance=False, cache_root=cache_root, index=corpus["index"], relink=relink)
     counts["quotes_linked"] = sum(n for _, n in linked)
-    corpus["quotes"] = shards.quotes_table(PackStore(cache_root), links)
+    quotes_table = shards.quotes_table(PackStore(cache_root), links)
     del quoting, todo, relink
     _release_link_memory(logger)  # the quote index is not read again, nor kept for the next build
     clock.lap("link quotes")
@@ -359,7 +359,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     assembled = _run(assemble_shard, [dict(documents=b, clusters={d: clusters[d] for d, _, _ in b})
                                       for b in shards.batches(todo, batch_size)], advance=False, cache_root=cache_root)
     report = ValidationReport([failure for a in assembled for failure in a.failures])
-    whole = {"speakers": corpus["speakers"], "quotes": corpus["quotes"],
+    whole = {"speakers": corpus["speakers"], "quotes": quotes_table,
              "rejects": to_arrow(REJECTS, (vars(r) for r in rejects))}
     report.failures += shards.validate_corpus(whole, corpus["turn_ids"], corpus["turn_speakers"]).failures
     corpus_index_key = corpus["index_key"]

@@ -36,6 +36,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pressroom.changes import stream_parquet
+
 REPORT_FILE = "report.html"
 QUOTES_FILE = "quotes.parquet"
 
@@ -125,7 +127,7 @@ the rows shown (turns, highlights), and the string columns held for every
 row are read dictionary-encoded (DICTIONARY_COLUMNS): the page is made with
 bounded memory (at 1 GB of input, holding every text took 2.7 GB)."""
 DICTIONARY_COLUMNS = ("doc_id", "status", "reason", "speaker", "speaker_role", "turn_type")
-"""Read as dictionaries, one per column (`_read_table(..., dictionary=True)`):
+"""Read as dictionaries, one per column (`_read_encoded`):
 a doc_id repeated by a document's hundred segments is held once, each row
 holds a 4-byte index."""
 TEXT_BATCH_ROWS = 1024
@@ -162,33 +164,29 @@ class ReleaseData:
         return str(self.manifest.get("version", self.path.name))
 
 
-def _read_table(path: Path, columns: Sequence[str] | None = None, filters: list | None = None,
-                dictionary: bool = False) -> pa.Table:
+def _present(path: Path, columns: Sequence[str]) -> list[str]:
+    """Those of `columns` the table at `path` has."""
+    names = pq.read_schema(path).names
+    return [c for c in columns if c in names]
+
+
+def _read_table(path: Path, columns: Sequence[str] | None = None, filters: list | None = None) -> pa.Table:
     """The table at `path`, with those of `columns` it has (all columns
-    without `columns`), only the rows `filters` keeps (pyarrow's filters).
-    With `dictionary` (and no `filters`), the DICTIONARY_COLUMNS among them are dictionary
-    arrays sharing one dictionary per column (so that Arrow groups by them;
-    some kernels, sort_by, count_distinct and hash_first among them, take
-    none: `_plain` them first)."""
-    schema_names = pq.read_schema(path).names
-    wanted = [c for c in columns if c in schema_names] if columns else None
-    if not dictionary or filters:
-        return pq.read_table(path, columns=wanted, filters=filters)
-    encoded = [c for c in DICTIONARY_COLUMNS if c in (wanted or schema_names)]
-    source = _stream(path, read_dictionary=encoded)
-    schema = pa.schema([source.schema_arrow.field(c) for c in (wanted or schema_names)])
-    table = pa.Table.from_batches(source.iter_batches(DICTIONARY_BATCH_ROWS, columns=wanted, use_threads=False),
-                                  schema)
-    return table.unify_dictionaries()
+    without `columns`), only the rows `filters` keeps (pyarrow's filters)."""
+    return pq.read_table(path, columns=_present(path, columns) if columns else None, filters=filters)
 
 
-def _stream(path: Path, **options) -> pq.ParquetFile:
-    """A Parquet file read a page at a time: `iter_batches` on it holds a
-    batch's pages, not a whole row group's column chunk (documents.text in
-    a row group of 8,192 documents is ~55 MB; on the 200 MB release, reading
-    the texts' lengths peaked 188 MiB above the process's start with
-    ParquetFile's defaults, 66 MiB streamed)."""
-    return pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False, **options)
+def _read_encoded(path: Path, columns: Sequence[str]) -> pa.Table:
+    """Those of `columns` the table at `path` has, every row, the
+    DICTIONARY_COLUMNS among them as dictionary arrays sharing one
+    dictionary per column (so that Arrow groups by them; some kernels,
+    sort_by, count_distinct and hash_first among them, take none: `_plain`
+    them first)."""
+    wanted = _present(path, columns)
+    source = stream_parquet(path, read_dictionary=[c for c in wanted if c in DICTIONARY_COLUMNS])
+    schema = pa.schema([source.schema_arrow.field(c) for c in wanted])
+    batches = source.iter_batches(DICTIONARY_BATCH_ROWS, columns=wanted, use_threads=False)
+    return pa.Table.from_batches(batches, schema).unify_dictionaries()
 
 
 def _plain(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -226,14 +224,14 @@ def load_release(release_dir: Path) -> ReleaseData:
             for name in table_names if (release_dir / f"{name}.parquet").is_file()}
 
     documents = _read_rows(release_dir / "documents.parquet", DOCUMENT_COLUMNS)
-    texts = _stream(release_dir / "documents.parquet")
+    texts = stream_parquet(release_dir / "documents.parquet")
     lengths = [n for batch in texts.iter_batches(TEXT_BATCH_ROWS, columns=["text"], use_threads=False)
                for n in pc.utf8_length(batch.column("text")).to_pylist()]
     for document, length in zip(documents, lengths, strict=True):
         document["chars"] = length
 
-    segments = _read_table(release_dir / "segments.parquet", SEGMENT_COLUMNS, dictionary=True)
-    turns = _read_table(release_dir / "turns.parquet", TURN_COUNT_COLUMNS, dictionary=True)
+    segments = _read_encoded(release_dir / "segments.parquet", SEGMENT_COLUMNS)
+    turns = _read_encoded(release_dir / "turns.parquet", TURN_COUNT_COLUMNS)
     rejects = _read_rows(release_dir / "rejects.parquet") if (release_dir / "rejects.parquet").is_file() else []
     quotes = _read_table(release_dir / QUOTES_FILE) if (release_dir / QUOTES_FILE).is_file() else None
 
