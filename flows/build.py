@@ -391,8 +391,8 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
 
     gold = Path(gold_dir) if gold_dir and Path(gold_dir).is_dir() else None
 
-    def describe(manifest: dict, staging: Path) -> dict[str, str]:
-        return release_documents(manifest, staging, gold, Path(raw_dir))
+    def describe(manifest: dict, staging: Path, changes: dict) -> dict[str, str]:
+        return release_documents(manifest, staging, gold, Path(raw_dir), changes)
 
     streamed = release.StreamedTables(write, ReleaseSummary(None, documents, turns, rows), schemas)
     result = release.write_release(releases_root, streamed, fingerprints, describe=describe)

@@ -120,9 +120,10 @@ def croissant(manifest: dict) -> dict:
 
 
 def release_documents(manifest: dict, release_dir: Path | None = None, gold_dir: Path | None = None,
-                      raw_dir: Path | None = None) -> dict[str, str]:
+                      raw_dir: Path | None = None, changes: dict | None = None) -> dict[str, str]:
     """The descriptive files of a release, by file name: the card, Croissant
-    metadata and, when the tables are on disk, the report page."""
+    metadata and, when the tables are on disk, the report page (`changes`:
+    the release's changes.json as the build holds it)."""
     files = {
         "README.md": dataset_card(manifest),
         "croissant.json": json.dumps(croissant(manifest), indent=2, ensure_ascii=False) + "\n",
@@ -130,5 +131,5 @@ def release_documents(manifest: dict, release_dir: Path | None = None, gold_dir:
     if release_dir is not None:
         from pressroom.report import render_report
 
-        files["report.html"] = render_report(release_dir, gold_dir, raw_dir if gold_dir else None)
+        files["report.html"] = render_report(release_dir, gold_dir, raw_dir if gold_dir else None, changes)
     return files

@@ -318,15 +318,16 @@ def write_release(
     releases_root: Path,
     tables: dict[str, pa.Table] | StreamedTables,
     fingerprints: dict[str, str],
-    describe: Callable[[dict, Path], dict[str, str]] | None = None,
+    describe: Callable[[dict, Path, dict], dict[str, str]] | None = None,
     now: dt.datetime | None = None,
 ) -> ReleaseResult:
     """Write validated tables as a new release (call under `build_lock`):
     whole Arrow tables, or `StreamedTables` written part by part.
 
-    `describe(manifest, staging_dir)` returns further text files for the
-    release (dataset card, Croissant metadata, report), by file name; it may
-    read the tables already written to `staging_dir`."""
+    `describe(manifest, staging_dir, changes)` returns further text files
+    for the release (dataset card, Croissant metadata, report), by file name;
+    it may read the tables already written to `staging_dir`.  `changes` is
+    what changes.json holds, for it not to be read and parsed again."""
     previous = latest_manifest(releases_root)
     if previous and previous.get("build_fingerprint") == fingerprints["build"]:
         return ReleaseResult(None, None, previous, f"up to date: release {previous['version']} has the same inputs and code")
@@ -384,7 +385,7 @@ def write_release(
         if describe is not None:
             # a draft manifest for describe() to read; the final one follows
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
-            for filename, text in describe(manifest, staging).items():
+            for filename, text in describe(manifest, staging, changes).items():
                 (staging / filename).write_text(text)
         # the manifest last: it lists every other file with its checksum
         manifest["files"] = [

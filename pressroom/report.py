@@ -143,15 +143,16 @@ Pair = tuple[dict, dict | None]  # a duplicate segment and the original it repea
 class ReleaseData:
     """The parts of a release the report shows.
 
-    Documents and rejects are plain rows.  Segments, turns (the columns above
-    that the release has) and quotes are Arrow tables: the page shows sums and
-    counts over them and only a few of their rows."""
+    Rejects are plain rows.  Documents (DOCUMENT_COLUMNS and "chars", the
+    length of the cleaned text), segments, turns (the columns above that the
+    release has) and quotes are Arrow tables: the page shows sums and counts
+    over them and only a few of their rows."""
 
     path: Path
     manifest: dict
     changes: dict | None
     rows: dict[str, int]
-    documents: list[dict]
+    documents: pa.Table
     segments: pa.Table
     turns: pa.Table
     rejects: list[dict]
@@ -208,14 +209,17 @@ def _column(table: pa.Table, name: str, type_: pa.DataType = pa.string()) -> pa.
     return table.column(name) if name in table.column_names else pa.nulls(table.num_rows, type_)
 
 
-def load_release(release_dir: Path) -> ReleaseData:
+def load_release(release_dir: Path, changes: dict | None = None) -> ReleaseData:
+    """The release at `release_dir`; `changes` is its changes.json as the
+    build that writes it holds it (read from the file when not given)."""
     release_dir = Path(release_dir)
     manifest_path = release_dir / "manifest.json"
     if not manifest_path.is_file():
         raise FileNotFoundError(f"no release at {release_dir} (manifest.json missing)")
     manifest = json.loads(manifest_path.read_text())
     changes_path = release_dir / "changes.json"
-    changes = json.loads(changes_path.read_text()) if changes_path.is_file() else None
+    if changes is None and changes_path.is_file():
+        changes = json.loads(changes_path.read_text())
 
     table_names = list(manifest.get("tables", {})) or ["documents", "segments", "turns", "rejects"]
     if (release_dir / QUOTES_FILE).is_file() and "quotes" not in table_names:
@@ -223,12 +227,14 @@ def load_release(release_dir: Path) -> ReleaseData:
     rows = {name: pq.ParquetFile(release_dir / f"{name}.parquet").metadata.num_rows
             for name in table_names if (release_dir / f"{name}.parquet").is_file()}
 
-    documents = _read_rows(release_dir / "documents.parquet", DOCUMENT_COLUMNS)
+    documents = _read_table(release_dir / "documents.parquet", DOCUMENT_COLUMNS)
     texts = stream_parquet(release_dir / "documents.parquet")
-    lengths = [n for batch in texts.iter_batches(TEXT_BATCH_ROWS, columns=["text"], use_threads=False)
-               for n in pc.utf8_length(batch.column("text")).to_pylist()]
-    for document, length in zip(documents, lengths, strict=True):
-        document["chars"] = length
+    lengths = pa.chunked_array([pc.utf8_length(batch.column("text")).cast(pa.int64())
+                                for batch in texts.iter_batches(TEXT_BATCH_ROWS, columns=["text"], use_threads=False)],
+                               pa.int64())
+    if len(lengths) != documents.num_rows:
+        raise ValueError(f"{release_dir / 'documents.parquet'}: {len(lengths)} texts for {documents.num_rows} rows")
+    documents = documents.append_column("chars", lengths)
 
     segments = _read_encoded(release_dir / "segments.parquet", SEGMENT_COLUMNS)
     turns = _read_encoded(release_dir / "turns.parquet", TURN_COUNT_COLUMNS)
@@ -297,22 +303,28 @@ def removed_lines_of(segments: pa.Table, doc_ids: Sequence[str]) -> Counter:
     return Counter(dict(zip(groups.column("doc_id").to_pylist(), groups.column("line_count_sum").to_pylist())))
 
 
-def removed_by_site(segments: pa.Table, documents: Sequence[dict]) -> dict[str, dict]:
+def document_sites(documents: pa.Table) -> pa.ChunkedArray:
+    """Each document's site, NO_SITE where it has none (null or empty)."""
+    site = _column(documents, "site")
+    return pc.fill_null(pc.if_else(pc.equal(site, ""), pa.scalar(None, site.type), site), NO_SITE)
+
+
+def removed_by_site(segments: pa.Table, documents: pa.Table) -> dict[str, dict]:
     """site -> documents, raw lines, removed lines and removed lines per status.
 
     Most removed lines first, then by site; segments of a document not in
     `documents` count under NO_SITE."""
-    site_of = {d["doc_id"]: d.get("site") or NO_SITE for d in documents}
+    sites = document_sites(documents)
     out: dict[str, dict] = defaultdict(lambda: {"documents": 0, "raw_lines": 0, "lines": 0, "status": Counter()})
-    for d in documents:
-        entry = out[site_of[d["doc_id"]]]
-        entry["documents"] += 1
-        entry["raw_lines"] += d.get("raw_nonblank_lines") or 0
+    raw = pc.fill_null(_column(documents, "raw_nonblank_lines", pa.int64()), 0)
+    per_site = pa.table({"site": sites, "raw": raw}).group_by("site").aggregate([("raw", "sum"), ("raw", "count")])
+    for site, raw_lines, count in zip(*(per_site.column(c).to_pylist() for c in ("site", "raw_sum", "raw_count"))):
+        out[site].update(documents=count, raw_lines=raw_lines)
     # each removed segment's site, looked up by Arrow in the doc_id -> site mapping
     removed = removed_segments(segments)
-    at = pc.index_in(removed.column("doc_id"), value_set=pa.array(list(site_of), pa.string()))
-    sites = pc.fill_null(pc.take(pa.array(list(site_of.values()), pa.string()), at), NO_SITE)
-    groups = (pa.table({"site": sites, "status": removed.column("status"), "lines": removed.column("line_count")})
+    at = pc.index_in(removed.column("doc_id"), value_set=documents.column("doc_id").combine_chunks())
+    removed_sites = pc.fill_null(pc.take(sites, at), NO_SITE)
+    groups = (pa.table({"site": removed_sites, "status": removed.column("status"), "lines": removed.column("line_count")})
               .group_by(["site", "status"]).aggregate([("lines", "sum")]))
     for site, status, lines in zip(*(groups.column(c).to_pylist() for c in ("site", "status", "lines_sum"))):
         entry = out[site]
@@ -623,11 +635,13 @@ def section_rows(data: ReleaseData) -> str:
 
 
 def section_documents(data: ReleaseData) -> str:
-    docs = sorted(data.documents, key=lambda d: d["doc_id"])
-    lengths = [d["chars"] for d in docs]
-    if not docs:
+    # Arrow sorts strings by their UTF-8 bytes: code point order, as Python sorts them
+    table = data.documents.sort_by("doc_id")
+    lengths = table.column("chars").to_pylist()
+    if not table.num_rows:
         return '<section id="documents"><h2>Documents</h2><p>No documents.</p></section>'
-    if len(docs) <= MAX_DOCUMENT_BARS:
+    docs = table.slice(0, max(MAX_DOCUMENT_BARS, MAX_TABLE_ROWS)).to_pylist()  # the rows shown
+    if table.num_rows <= MAX_DOCUMENT_BARS:
         bars = [Bar(d.get("title") or d["doc_id"], [(d["chars"], DOC_TYPE_COLOURS.get(d["doc_type"], OTHER_COLOUR), d["doc_type"])])
                 for d in docs]
         chart = bar_chart("document-lengths", "Cleaned text length per document (characters)", bars,
@@ -643,18 +657,18 @@ def section_documents(data: ReleaseData) -> str:
         f'<td>{esc(d.get("published") or "—")}</td>{metric("doc-chars", d["chars"], d["doc_id"])}'
         f'<td class="num">{fmt(d.get("raw_nonblank_lines") or 0)}</td><td class="num">{fmt(removed_lines[d["doc_id"]])}</td></tr>'
         for d in docs[:MAX_TABLE_ROWS]]
-    types = count_by(pa.array([d["doc_type"] for d in docs], pa.string()))
-    stats = (f'<ul class="facts"><li><b>{fmt(len(docs))}</b> documents: '
+    types = count_by(table.column("doc_type"))
+    stats = (f'<ul class="facts"><li><b>{fmt(table.num_rows)}</b> documents: '
              + ", ".join(f"{fmt(n)} {esc(t)}" for t, n in types.items())
              + f'</li><li>length in characters: median <b>{fmt(int(statistics.median(lengths)))}</b>, '
                f'shortest <b>{fmt(min(lengths))}</b>, longest <b>{fmt(max(lengths))}</b>, '
                f'total <b>{fmt(sum(lengths))}</b></li></ul>')
     return (f'<section id="documents"><h2>Documents and their lengths</h2>{stats}'
             f'<figure>{chart}</figure>'
-            f'<details{_open(len(docs), 12)}><summary>documents</summary>'
+            f'<details{_open(table.num_rows, 12)}><summary>documents</summary>'
             + _table(["doc_id", "type", "title", "site", "published", "chars", "raw lines", "removed lines"],
                      table_rows, cls="docs", numeric_from=5)
-            + _more(min(len(docs), MAX_TABLE_ROWS), len(docs), "documents") + "</details></section>")
+            + _more(min(table.num_rows, MAX_TABLE_ROWS), table.num_rows, "documents") + "</details></section>")
 
 
 def _status_parts(statuses: Counter) -> list[tuple[float, str, str]]:
@@ -666,7 +680,7 @@ def section_removed(data: ReleaseData) -> str:
     by_reason = removed_by_reason(data.segments)
     by_site = removed_by_site(data.segments, data.documents)
     total = sum(e["lines"] for e in by_reason.values())
-    raw_total = sum(d.get("raw_nonblank_lines") or 0 for d in data.documents)
+    raw_total = pc.sum(pc.fill_null(_column(data.documents, "raw_nonblank_lines", pa.int64()), 0)).as_py() or 0
     statuses = sorted({s for e in by_reason.values() for s in e["status"]},
                       key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else 99)
 
@@ -822,10 +836,13 @@ def _shown_turns(release_dir: Path, doc_ids: Sequence[str]) -> list[dict]:
 
 def section_qa(data: ReleaseData) -> tuple[str, set[str]]:
     """Each transcript's questions with the answers linked to them; returns the turn ids shown."""
-    docs = {d["doc_id"]: d for d in data.documents}
+    documents = data.documents
+    transcripts = documents.filter(pc.equal(documents.column("doc_type"), "transcript")).column("doc_id").to_pylist()
     turn_doc_ids = pc.unique(data.turns.column("doc_id")).to_pylist()
-    transcript_ids = sorted({d for d, doc in docs.items() if doc["doc_type"] == "transcript"} | set(turn_doc_ids))
+    transcript_ids = sorted(set(transcripts) | set(turn_doc_ids))
     shown = transcript_ids[:MAX_TRANSCRIPTS]
+    shown_documents = documents.filter(pc.is_in(documents.column("doc_id"), value_set=pa.array(shown, pa.string())))
+    titles = dict(zip(shown_documents.column("doc_id").to_pylist(), _column(shown_documents, "title").to_pylist()))
     turns_by_doc: dict[str, list[dict]] = defaultdict(list)  # the turns of the transcripts shown
     for t in _shown_turns(data.path, shown):
         turns_by_doc[t["doc_id"]].append(t)
@@ -834,7 +851,7 @@ def section_qa(data: ReleaseData) -> tuple[str, set[str]]:
     for i, doc_id in enumerate(shown):
         structure = transcript_structure(doc_id, turns_by_doc.get(doc_id, []))
         shown_ids |= {t["id"] for t in structure.turns}
-        title = (docs.get(doc_id) or {}).get("title") or doc_id
+        title = titles.get(doc_id) or doc_id
         parts = []
         if structure.opening:
             parts.append('<h4>opening</h4><ul class="turns">'
@@ -1009,16 +1026,18 @@ footer{color:#6e7781;font-size:12.5px;text-align:center;padding:0 0 24px}
 """
 
 
-def render_report(release_dir: Path, gold_dir: Path | None = None, raw_dir: Path | None = None) -> str:
+def render_report(release_dir: Path, gold_dir: Path | None = None, raw_dir: Path | None = None,
+                  changes: dict | None = None) -> str:
     """One self-contained HTML page describing the release in `release_dir`.
 
     With `gold_dir` (gold labels in the format of tests/gold/seeds) the page
     shows quality figures; `raw_dir` is then needed, as the gold line numbers
-    refer to the raw files."""
+    refer to the raw files.  `changes`: the release's changes.json as the
+    build holds it (a first build's lists every turn id: not parsed again)."""
     release_dir = Path(release_dir)
     if gold_dir is not None and raw_dir is None:
         raise ValueError("quality figures need raw_dir: the gold line numbers refer to the raw files")
-    data = load_release(release_dir)
+    data = load_release(release_dir, changes)
     manifest = data.manifest
     changes = manifest.get("changes") or {}
     qa, shown_turns = section_qa(data)
