@@ -44,7 +44,7 @@ NAME_CONNECTORS = frozenset(
     "and & of de la le du von van der den da di al bin ibn y e the with".split()
 )
 SEPARATORS = re.compile(r"\s+[|·•›»/>]\s+|\s+[-–—]{1,2}\s+")
-SEPARATOR_CHARS = "|·•›»/>-–—"  # one is in every match of SEPARATORS
+SEPARATOR_CHAR = re.compile("[|·•›»/>\\-–—]")  # one is in every match of SEPARATORS
 
 # --- 1. form ---------------------------------------------------------------
 
@@ -55,7 +55,10 @@ SEPARATOR_CHARS = "|·•›»/>-–—"  # one is in every match of SEPARATORS
 # every match contains, looked for in the lowered text (`_keyword_text`).
 # Most paragraphs are content, and a substring test rules them out far
 # faster than a case-insensitive search tried at every position.  Patterns
-# anchored at the start fail within a few characters and have no gate: ().
+# anchored at the start fail within a few characters and have no gate: (),
+# but for those that backtrack over many first (`editors_note`,
+# `site_description`, `translation_link`: a run of words or characters
+# before their literal part).
 FORM_RULES: tuple[tuple[str, re.Pattern[str], int, tuple[str, ...]], ...] = tuple(
     (name, re.compile(pattern, re.I), max_words, keywords)
     for name, pattern, max_words, keywords in (
@@ -73,7 +76,7 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int, tuple[str, ...]], ...] = tupl
          r"^video of the .{0,60}\bis available\b", 60,
          ("this interview", "this transcript", "this conversation", "note", "the following", "spoken word",
           "information purposes", "video of the")),
-        ("editors_note", r"^(?:\S+\s+){0,3}editor'?s'?\s+note\b|^\[?note from the editors?\b", 80, ()),
+        ("editors_note", r"^(?:\S+\s+){0,3}editor'?s'?\s+note\b|^\[?note from the editors?\b", 80, ("editor",)),
         ("editorial_marker", r"^[(\[][^()\[\]]*\b(?:transcript|continued|cont'd|excerpts?|"
          r"end of|begin(?:s|ning)?)\b[^()\[\]]*[)\]]$", 12, ()),
         ("video_notice", r"^(?:you can |click (?:here )?to |please )?(?:watch|view|see|listen to)\b.{0,60}?"
@@ -130,7 +133,8 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int, tuple[str, ...]], ...] = tupl
           "player is loading", ":")),
         ("site_description", r"^(?:the )?[A-Z][\w .'’-]{2,40} is (?:an? )?(?:independent|non-?profit|one-person|"
          r"reader-(?:supported|funded)|nonpartisan)\b.{0,60}\b(?:newsroom|publication|blog|site|magazine|"
-         r"outlet|media|journal|newsletter|organi[sz]ation|think tank|news)\b", 60, ()),
+         r"outlet|media|journal|newsletter|organi[sz]ation|think tank|news)\b", 60,
+         ("independent", "profit", "one-person", "reader-", "nonpartisan")),
         ("byline_meta", r"^\d+ min(?:ute)?s? read\b|^(?:\d+ (?:comments?|shares|views)\b[ ·|]*)+$|"
          r"^comments? \(\d+\)$", 10, ()),
         ("byline", r"^(?:posted|published|written|updated)(?: on)?\b.{0,60}\bby [A-Z]|^posted by [A-Z]|"
@@ -143,7 +147,9 @@ FORM_RULES: tuple[tuple[str, re.Pattern[str], int, tuple[str, ...]], ...] = tupl
         ("translation_link", r"^read (?:this )?(?:article |story |post )?in\b.{0,60}$|"
          r"^.{0,40}\b(?:en español|en français|auf deutsch|in english|em português|in italiano)$|"
          r"^this (?:post|article|page|story) is (?:also )?available in\b|"
-         r"^(?:lire|leer|lesen|leggi) (?:en|auf|in)\b", 14, ()),
+         r"^(?:lire|leer|lesen|leggi) (?:en|auf|in)\b", 14,
+         ("read ", "en español", "en français", "auf deutsch", "in english", "em português", "in italiano",
+          "available in", "lire ", "leer ", "lesen ", "leggi ")),
         ("cookie_notice", r"\bwe use cookies\b|\bby continuing,? you agree\b|\bcookie (?:policy|settings)\b", 40,
          ("we use cookies", "by continuing", "cookie ")),
         ("newsletter", r"\byou are receiving (?:this|the)\b|\bunsubscribe\b|^(?:our )?mailing address\b|"
@@ -213,18 +219,21 @@ matches, whatever the paragraph's length."""
 class _RuleSet:
     """The form rules that apply to a paragraph of some length, in order,
     with what lets `form_rule` rule most of them out at once: all their
-    keywords (looked up once per paragraph, not rule by rule), and whether
-    one of them is in `_ANY_JOINED`."""
+    keywords (looked up once per paragraph, not rule by rule), whether one
+    of them is in `_ANY_JOINED`, and whether each has a keyword or is in
+    `_ANY_JOINED` (then a paragraph with no keyword that `_ANY_JOINED`
+    does not match matches none of them)."""
 
     rules: tuple[tuple[str, re.Pattern[str], tuple[str, ...], bool], ...]  # name, pattern, keywords, in _JOINED
     keywords: tuple[str, ...]
     joined: bool
+    gated: bool
 
     @classmethod
     def of(cls, rules) -> _RuleSet:
         rules = tuple((name, pattern, keywords, pattern in _JOINED) for name, pattern, _, keywords in rules)
         return cls(rules, tuple(sorted({k for _, _, keywords, _ in rules for k in keywords})),
-                   any(joined for *_, joined in rules))
+                   any(joined for *_, joined in rules), all(keywords or joined for _, _, keywords, joined in rules))
 
 
 _LONGEST_RULE = max(max_words for _, _, max_words, _ in FORM_RULES)
@@ -307,7 +316,7 @@ def is_menu(text: str) -> bool:
 
 
 def _is_menu(text: str, n_words: int) -> bool:
-    if n_words > 16 or not any(c in text for c in SEPARATOR_CHARS):
+    if n_words > 16 or not SEPARATOR_CHAR.search(text):
         return False
     parts = [p for p in SEPARATORS.split(text) if p.strip()]
     return len(parts) >= 3 and all(len(p.split()) <= 3 for p in parts)
@@ -332,14 +341,14 @@ def has_no_words(text: str) -> bool:
 
 
 _MEDIA_WORD = re.compile(r"\b(?:VIDEO|AUDIO|WATCH|LIVE ?STREAM|PODCAST)\b")
-_MEDIA_WORDS = ("VIDEO", "AUDIO", "WATCH", "STREAM", "PODCAST")  # one is in every match of _MEDIA_WORD
+_MEDIA_WORDS = re.compile("VIDEO|AUDIO|WATCH|STREAM|PODCAST")  # one is in every match of _MEDIA_WORD
 
 
 def is_media_banner(text: str) -> bool:
     """'COMPLETE VIDEO, WITH ENGLISH VOICE OVER': a mostly upper-case line
     announcing an embedded video or audio player."""
     # the capitalised word first (a substring test): counting letters is the slow part
-    if len(text) > 200 or not any(w in text for w in _MEDIA_WORDS) or len(text.split()) > 20:
+    if len(text) > 200 or not _MEDIA_WORDS.search(text) or len(text.split()) > 20:
         return False
     letters = [c for c in text if c.isalpha()]
     if len(letters) < 5:
@@ -370,6 +379,8 @@ def form_rule(text: str) -> str | None:
     # the keywords in the text, or None: try every pattern (see _keyword_text)
     found = None if folded is None else {k for k in rule_set.keywords if k in folded}
     anchored = rule_set.joined and _ANY_JOINED.match(text) is not None
+    if not found and found is not None and not anchored and rule_set.gated:
+        return None  # most paragraphs: no rule left to try
     for name, pattern, keywords, joined in rule_set.rules:
         if joined and not anchored:
             continue
@@ -541,6 +552,7 @@ def in_closing_run(layout: DocumentLayout, i: int) -> bool:
 _DIGITS = re.compile(r"\d+")
 
 
+@functools.lru_cache(maxsize=1 << 12)  # a document's paragraphs: each pass asks about them twice
 def line_key(text: str) -> str:
     """A line's identity for cross-document counting: case and numbers
     (dates, counts) do not matter."""

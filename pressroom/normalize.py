@@ -55,7 +55,11 @@ _MD_LINK = re.compile(r"!?\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
 _EMPTY_LINK = re.compile(r"\[\]\([^)]*\)")
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>|<!--.*?-->")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_OTHER_SPACES = "\t\u00a0\u2000-\u200a\u202f\u205f\u3000"  # a character class's inside
+_SPACES = re.compile(f"[ {_OTHER_SPACES}]+")
+# What `_SPACES` changes: a space other than " ", or a run of two (a line
+# without either has single " " between words, which stay as they are).
+_ODD_SPACES = re.compile(f"[{_OTHER_SPACES}]|  ")
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -103,7 +107,9 @@ def strip_markup(line: str) -> str:
 def normalize_whitespace(line: str) -> str:
     """One ASCII space between words, none at the ends, no zero-width marks."""
     line = _ZERO_WIDTH.sub("", line)
-    return _SPACES.sub(" ", line).strip()
+    if _ODD_SPACES.search(line):
+        line = _SPACES.sub(" ", line)
+    return line.strip()
 
 
 MAX_NORMALIZE_PASSES = 4
@@ -158,19 +164,26 @@ class Line:
 _SPACED_Q_LABEL = re.compile(r"^(\s*(?:>\s?)*)(Q|QUESTION|A)(?:\s{2,}|\t+)(?=\S)")
 
 
-_NOT_PLAIN = re.compile(r"[^ -~]|  |[\[<&*_>|#{]")
-"""What plain printable ASCII prose lacks: other characters (tabs, non-ASCII),
-runs of spaces and the characters markup starts with."""
+_MARKUP_CHAR = re.compile(r"[\[<&*_>|#{]")
+"""The characters markup starts with."""
 _ALNUM = re.compile(r"[^\W_]")
+_BLANK = Line("", "blank")
+
+
+def _plain(raw: str) -> bool:
+    """Plain printable ASCII prose: no other character (tabs, non-ASCII; an
+    ASCII character is printable from " " to "~"), no run of spaces, no
+    character markup starts with."""
+    return raw.isascii() and raw.isprintable() and "  " not in raw and not _MARKUP_CHAR.search(raw)
 
 
 def classify_line(raw: str) -> Line:
     """Normalise one raw line and say what kind of line it was."""
-    if not _NOT_PLAIN.search(raw):
+    if _plain(raw):
         # most lines: no encoding, markup or spacing work, only the kind
         body = raw.strip(" ")
         if not body:
-            return Line("", "blank")
+            return _BLANK  # frozen: one for every blank line
         indent = len(raw) - len(raw.lstrip(" "))
         if not _ALNUM.search(body):
             return Line(body, "rule", indent)
@@ -181,7 +194,7 @@ def classify_line(raw: str) -> Line:
     indent = len(fixed) - len(fixed.lstrip(" \t"))
     body = fixed.strip()
     if not body:
-        return Line("", "blank")
+        return _BLANK
     kind = "text"
     if body[:1] == ">" and not body.lstrip("> "):
         return Line("", "quote", indent)  # an empty quoted line: part of the quote around it

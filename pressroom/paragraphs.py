@@ -165,7 +165,7 @@ def build_paragraphs(
     lines = [line if isinstance(line, Line) else Line(line, "text" if line else "blank") for line in lines]
     width = float("inf") if soft_wrapped else wrap_width(lines)
     groups: list[list[int]] = []
-    texts: list[str] = []
+    texts: list[list[str]] = []  # each group's line texts, joined once at the end
     kinds: list[str] = []
     blank_runs: list[int] = []  # blank lines before each group
     blanks = 0
@@ -176,11 +176,10 @@ def build_paragraphs(
             continue
         if groups and _joins(previous, line, blanks, width, starts_paragraph):
             groups[-1].append(number)
-            separator = " | " if line.kind == "front_matter" else " "
-            texts[-1] = separator.join(t for t in (texts[-1], line.text) if t)
+            texts[-1].append(line.text)
         else:
             groups.append([number])
-            texts.append(line.text)
+            texts.append([line.text])
             kinds.append(line.kind)
             blank_runs.append(blanks)
         blanks = 0
@@ -190,7 +189,9 @@ def build_paragraphs(
         Paragraph(
             index=i,
             lines=tuple(group),
-            text=texts[i] or ">",  # a paragraph of empty quoted lines only
+            # front matter lines join front matter lines only (`_joins`); empty texts are left out
+            text=(" | " if kinds[i] == "front_matter" else " ").join(filter(None, texts[i]))
+            or ">",  # a paragraph of empty quoted lines only
             blank_before=blank_runs[i],
             blank_after=blank_runs[i + 1],
             kind=kinds[i],

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 LABEL = re.compile(r"^(?P<label>[^:\n]{1,100}?)\s?:(?:\s+(?=\S)|$)")
+_LABEL_COLON_END = 102  # every match has a colon before: 1 to 100 characters of label, maybe one space
 PARENTHETICAL = re.compile(r"\s*\(([^()]*)\)")
 TRANSLATION_MARKER = re.compile(r"\b(?:re-?translated|translated|translation|interpret(?:ed|er|ation)|in [A-Z][a-z]+ through)\b", re.I)
 CONNECTORS = frozenset("of the de la le du von van der den da di al bin ibn y e and".split())
@@ -182,6 +183,9 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
 
 
+_NUMBERED_QUESTION = re.compile(r"(?:question|q)\s*\d+")
+
+
 def _is_label_core(core: str) -> bool:
     words = core.split()
     if not 1 <= len(words) <= MAX_LABEL_WORDS:
@@ -189,10 +193,10 @@ def _is_label_core(core: str) -> bool:
     lowered = core.casefold()
     if lowered in NOT_LABELS or words[0].casefold() in {"point", "part", "chapter", "section", "step", "update"}:
         return False
-    if re.fullmatch(r"(?:question|q)\s*\d+", lowered):
+    if _NUMBERED_QUESTION.fullmatch(lowered):
         return True
     for word in words:
-        if any(c.isdigit() for c in word):
+        if any(map(str.isdigit, word)):
             return False
         if not (word[0].isupper() or word.casefold() in CONNECTORS):
             return False
@@ -201,7 +205,8 @@ def _is_label_core(core: str) -> bool:
 
 def parse_label(text: str) -> Label | None:
     """The speaker label opening `text`, or None when the colon is prose."""
-    match = LABEL.match(text)
+    # most paragraphs have no colon near the start, where LABEL would try every label length for one
+    match = LABEL.match(text) if ":" in text[:_LABEL_COLON_END] else None
     if not match:
         return None
     printed = match.group("label").strip()
