@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import chain
 from typing import NamedTuple
 
 MIN_WORDS = 8
@@ -42,6 +43,7 @@ class Duplicate:
 
 
 def tokens(text: str) -> list[str]:
+    """The words of `text`, lowered (a paragraph's come from `_split`)."""
     text = text.replace("’", "'")
     if text.isascii():
         # lowering ASCII maps letters to letters and nothing else: the same
@@ -50,10 +52,9 @@ def tokens(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
-@lru_cache(maxsize=4096)
 def _words(text: str) -> tuple[str, ...]:
-    """A paragraph's tokens, cached: both finders ask for them."""
-    return tuple(tokens(text))
+    """A paragraph's tokens (`tokens` of it)."""
+    return _split(text)[0]
 
 
 @lru_cache(maxsize=2048)
@@ -63,33 +64,32 @@ def _profile(text: str) -> _Profile:
     return _Profile(_words(text))
 
 
-def sentences(text: str) -> list[list[str]]:
-    return [list(s.words) for s in sentence_spans(text) if len(s.words) >= MIN_SENTENCE_WORDS]
-
-
 class _Profile:
     """Word and word-pair counts of one candidate original."""
 
     def __init__(self, words: Sequence[str]):
         self._tokens = words
         self.n = len(words)
-        self.bigrams = set(zip(words, words[1:]))
+        # the word pairs in order (a sentence's are a slice of them), each as
+        # "a b": no token holds a space, and a string, unlike a tuple, keeps
+        # its hash, compares in one go and is not tracked by the garbage collector
+        self.pairs = list(map(" ".join, zip(words, words[1:])))
+        self.bigrams = set(self.pairs)
 
     @cached_property
     def words(self) -> Counter[str]:
         """Counted when first compared (most paragraphs never are)."""
         return Counter(self._tokens)
 
-    def contains(self, sentence: Sequence[str], words: float = WORD_CONTAINMENT,
-                 pairs: float = BIGRAM_CONTAINMENT) -> float:
-        """Containment of `sentence` in this paragraph, 0..1: the share of its
-        words found here, or 0 when under `words`, or when under `pairs` of
-        its word pairs are."""
+    def contains(self, sentence: Sequence[str], pairs: Sequence[str],
+                 words: float = WORD_CONTAINMENT, min_pairs: float = BIGRAM_CONTAINMENT) -> float:
+        """Containment of `sentence` (its word `pairs` given) in this
+        paragraph, 0..1: the share of its words found here, or 0 when under
+        `words`, or when under `min_pairs` of its word pairs are."""
         counts = Counter(sentence)
         word_share = sum(min(n, self.words[w]) for w, n in counts.items()) / len(sentence)
-        sentence_pairs = list(zip(sentence, sentence[1:]))
-        pair_share = sum(p in self.bigrams for p in sentence_pairs) / len(sentence_pairs)
-        if word_share < words or pair_share < pairs:
+        pair_share = sum(map(self.bigrams.__contains__, pairs)) / len(pairs)
+        if word_share < words or pair_share < min_pairs:
             return 0.0
         return word_share
 
@@ -104,14 +104,14 @@ def find_repeated_highlights(paragraphs: Mapping[int, str]) -> list[Duplicate]:
     """
     words = {i: _words(t) for i, t in paragraphs.items()}
     profiles = {i: _profile(paragraphs[i]) for i, w in words.items() if len(w) >= MIN_WORDS}
-    parts = {i: sentences(paragraphs[i]) for i in profiles}
+    parts = {i: [s for s in sentence_spans(paragraphs[i]) if len(s.words) >= MIN_SENTENCE_WORDS] for i in profiles}
     index = _PairIndex(profiles)
     copies: dict[int, Duplicate] = {}
 
-    def source_ok_merge(i: int, j: int, sentence: list[str]) -> bool:
+    def source_ok_merge(i: int, j: int, sentence: Sequence[str]) -> bool:
         return profiles[j].n > len(sentence)
 
-    def source_ok_single(i: int, j: int, sentence: list[str]) -> bool:
+    def source_ok_single(i: int, j: int, sentence: Sequence[str]) -> bool:
         return profiles[j].n > len(words[i]) or (profiles[j].n == len(words[i]) and j < i)
 
     for source_ok, min_sources in ((source_ok_merge, 2), (source_ok_single, 1)):
@@ -133,29 +133,27 @@ class _PairIndex:
     hold: only those can make a sentence of one paragraph found in another."""
 
     def __init__(self, profiles: Mapping[int, _Profile]):
-        seen: set[tuple[str, str]] = set()
-        self.shared: set[tuple[str, str]] = set()
+        seen: set[str] = set()
+        self.shared: set[str] = set()
         for profile in profiles.values():  # set operations: faster than counting every pair
             self.shared |= profile.bigrams & seen
             seen |= profile.bigrams
-        self.postings: dict[tuple[str, str], list[int]] = defaultdict(list)  # of the shared pairs
+        self.postings: dict[str, list[int]] = defaultdict(list)  # of the shared pairs
+        self.held: dict[int, int] = {}  # how many shared pairs each paragraph holds
         for j, profile in profiles.items():
-            for pair in profile.bigrams & self.shared:
+            held = profile.bigrams & self.shared
+            self.held[j] = len(held)
+            for pair in held:
                 self.postings[pair].append(j)
 
-    def candidates(self, sentence: Sequence[str], containment: float) -> list[int]:
-        """Paragraphs holding at least `containment` of the sentence's word
-        pairs (the sentence's own paragraph among them)."""
-        pairs = list(zip(sentence, sentence[1:]))
+    def candidates(self, pairs: Sequence[str], containment: float) -> list[int]:
+        """Paragraphs holding at least `containment` of a sentence's word
+        `pairs` (the sentence's own paragraph among them)."""
         needed = containment * len(pairs) - 1e-9
-        distinct = set(pairs)
-        common = distinct & self.shared
-        if len(common) < needed and (len(distinct) == len(pairs) or sum(pair in common for pair in pairs) < needed):
+        common = list(filter(self.shared.__contains__, pairs))  # with repeats: each counts
+        if len(common) < needed:
             return []  # most sentences: few pairs in common with any other paragraph
-        hits: Counter[int] = Counter()
-        for pair in pairs:
-            if pair in common:
-                hits.update(self.postings[pair])
+        hits = Counter(chain.from_iterable(map(self.postings.__getitem__, common)))
         return sorted(j for j, n in hits.items() if n >= needed)
 
 
@@ -164,20 +162,21 @@ def _cover(i, parts, profiles, index, copies, source_ok) -> tuple[Counter[int], 
     and the overall similarity; None when some sentence is not covered."""
     support: Counter[int] = Counter()
     matched = 0.0
-    for sentence in parts:
+    for part in parts:
+        sentence, pairs = part.words, part.pairs(profiles[i])
         best, score = None, 0.0
-        for j in index.candidates(sentence, BIGRAM_CONTAINMENT):
+        for j in index.candidates(pairs, BIGRAM_CONTAINMENT):
             profile = profiles[j]
             if j == i or j in copies or not source_ok(i, j, sentence):
                 continue
-            s = profile.contains(sentence)
+            s = profile.contains(sentence, pairs)
             if s > score:
                 best, score = j, s
         if best is None:
             return None
         support[best] += len(sentence)
         matched += score * len(sentence)
-    total = sum(len(s) for s in parts)
+    total = sum(len(s.words) for s in parts)
     return support, round(matched / total, 4)
 
 
@@ -211,7 +210,11 @@ REPETITION_CUE = re.compile(
     re.IGNORECASE,
 )
 _OPENING_QUOTE = re.compile(r"[“«„\"]|(?:^|\s)['‘]")
-_BOUNDARY = re.compile(r"(?<=[.!?…])([\"”’]?)\s+(?=[\"“‘(\[]?[A-Z0-9])")
+_BOUNDARY = re.compile(r"[.!?…]([\"”’]?)\s+(?=[\"“‘(\[]?[A-Z0-9])")
+"""Between two sentences: the first ends after the mark, with the closing
+quote if any.  (Matching the mark rather than looking behind for it finds
+the same boundaries, the mark being no part of one, and lets the regex
+engine skip to the marks.)"""
 
 
 @dataclass(frozen=True)
@@ -227,19 +230,52 @@ class _Sentence(NamedTuple):  # a tuple: made for every sentence, quicker than a
     start: int
     end: int
     words: tuple[str, ...]
+    first: int  # where its words start in the paragraph's words
+
+    def pairs(self, profile: _Profile) -> list[str]:
+        """Its word pairs, from its paragraph's profile."""
+        return profile.pairs[self.first:self.first + len(self.words) - 1]
+
+
+def sentence_spans(text: str) -> tuple[_Sentence, ...]:
+    """Sentences of `text` with their character spans and their `tokens`
+    (sentences with no words left out)."""
+    return _split(text)[1]
 
 
 @lru_cache(maxsize=4096)
-def sentence_spans(text: str) -> tuple[_Sentence, ...]:
-    """Sentences of `text` with their character spans (same cuts as
-    `sentences`, but every sentence, short ones included)."""
-    out, start = [], 0
-    for match in _BOUNDARY.finditer(text):
-        end = match.start() + len(match.group(1))
-        out.append(_Sentence(start, end, tuple(tokens(text[start:match.start()]))))
-        start = match.end()
-    out.append(_Sentence(start, len(text), tuple(tokens(text[start:]))))
-    return tuple(s for s in out if s.words)
+def _split(text: str) -> tuple[tuple[str, ...], tuple[_Sentence, ...]]:
+    """`tokens` of a paragraph and its `sentence_spans`, in one pass (both
+    finders ask for both, of every paragraph; cached).
+
+    No token straddles a sentence boundary (one starts after a full stop
+    and ends in a space), so the paragraph's tokens are its sentences', in
+    order, with a "'" where a boundary holds a closing ’.  ’ -> ' keeps the
+    offsets, and so do lowering ASCII (letter for letter) and making the
+    characters that are no part of a token spaces: the tokens of a sentence
+    are those between its offsets in the text made so once."""
+    plain = text.replace("’", "'")
+    ascii_ = plain.isascii()
+    if ascii_:  # the words are the runs of what the table leaves
+        plain = plain.lower().translate(_ASCII_NON_WORD)
+    words: list[str] = []
+    spans: list[_Sentence] = []
+    start = 0
+    for match in (*_BOUNDARY.finditer(text), None):
+        cut, quote = (match.start() + 1, match.group(1)) if match else (len(text), "")
+        found = plain[start:cut].split() if ascii_ else [w.lower() for w in _WORD.findall(plain, start, cut)]
+        if found:
+            spans.append(_Sentence(start, cut + len(quote), tuple(found), len(words)))
+            words += found
+        if match:
+            if quote == "’":
+                words.append("'")
+            start = match.end()
+    return tuple(words), tuple(spans)
+
+
+_ASCII_NON_WORD = {c: " " for c in range(128) if not _WORD.match(chr(c))}
+"""ASCII characters that are no part of a token, made spaces."""
 
 
 def find_inline_copies(paragraphs: Mapping[int, str], fixed: Mapping[int, int] | None = None,
@@ -257,7 +293,7 @@ def find_inline_copies(paragraphs: Mapping[int, str], fixed: Mapping[int, int] |
 
     found: list[InlineCopy] = []
     for i in sorted(paragraphs):
-        if len(profiles[i].bigrams & index.shared) < _INLINE_MIN_SHARED:
+        if index.held[i] < _INLINE_MIN_SHARED:
             continue  # too few word pairs in common with any other paragraph (most paragraphs)
         sentences_i = sentence_spans(paragraphs[i])
         if len(sentences_i) < 2:
@@ -303,7 +339,10 @@ def _inline_source(i, n, sentences_i, paragraphs, profiles, index: _PairIndex) -
     sentence = sentences_i[n]
     if len(sentence.words) < MIN_SENTENCE_WORDS:
         return None
-    candidates = [j for j in index.candidates(sentence.words, INLINE_BIGRAM_CONTAINMENT) if j != i]
+    pairs = sentence.pairs(profiles[i])
+    candidates = [j for j in index.candidates(pairs, INLINE_BIGRAM_CONTAINMENT) if j != i]
+    if not candidates:
+        return None  # most sentences
     split = {j: sentence_spans(paragraphs[j]) for j in candidates}
     # a paragraph holding the sentence word for word holds all its pairs, so
     # it is a candidate: three paragraphs or more make a refrain
@@ -312,7 +351,7 @@ def _inline_source(i, n, sentences_i, paragraphs, profiles, index: _PairIndex) -
     best = None
     for j in candidates:
         profile = profiles[j]
-        share = profile.contains(sentence.words, INLINE_WORD_CONTAINMENT, INLINE_BIGRAM_CONTAINMENT)
+        share = profile.contains(sentence.words, pairs, INLINE_WORD_CONTAINMENT, INLINE_BIGRAM_CONTAINMENT)
         if not share:
             continue
         twin = next((m for m, s in enumerate(split[j]) if s.words == sentence.words), None)
