@@ -116,6 +116,7 @@ no 5-word shingles (< 0.1 in the tests)."""
 
 _MERSENNE_61 = np.uint64((1 << 61) - 1)
 _MAX_HASH_32 = np.uint64(0xFFFFFFFF)
+_SHIFT_61 = np.uint64(61)
 _SHINGLE_MULTIPLIER = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime, odd
 _CHUNK = 8192  # shingles hashed at once: 128 x 8192 x 8 bytes = 8 MiB
 _WORD = re.compile(r"\w+")
@@ -193,6 +194,10 @@ def token_hashes(tokens: Sequence[str]) -> np.ndarray:
     """A stable 64-bit hash per token (`cache.hash64`, computed once per
     distinct word and kept for the next documents: words repeat across a
     corpus).  The quote index hashes its words with it too."""
+    try:  # most texts have no new word: then skip the set of their words
+        return np.fromiter(map(_WORD_HASHES.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
+    except KeyError:
+        pass
     missing = set(tokens).difference(_WORD_HASHES)
     if len(_WORD_HASHES) + len(missing) > _WORD_HASHES_MAX:
         _WORD_HASHES.clear()
@@ -247,16 +252,53 @@ def signature(text: str, num_perm: int = NUM_PERM, seed: int = SEED,
 
 
 def _minhash(tokens: Sequence[str], num_perm: int, seed: int, shingle_words: int) -> np.ndarray:
-    shingles = _shingles(tokens, shingle_words)
+    return _shingles_minhash(_shingles(tokens, shingle_words), num_perm, seed)
+
+
+def _shingles_minhash(shingles: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    """The MinHash signature of 32-bit shingle hashes (uint32[num_perm])."""
     if shingles.size == 0:
         return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
     a, b = _permutations(num_perm, seed)
+    a, b = a[:, None], b[:, None]
+    carry = _carry_shingles(num_perm, seed)
     minimum = np.full(num_perm, 0xFFFFFFFF, dtype=np.uint64)
     for first in range(0, shingles.size, _CHUNK):  # bounded memory on very long texts
-        chunk = shingles[None, first:first + _CHUNK]
-        hashed = _mod_mersenne_61(a[:, None] * chunk + b[:, None]) & _MAX_HASH_32
+        chunk = shingles[first:first + _CHUNK]
+        hashed = a * chunk
+        hashed += b
+        hashed += hashed >> _SHIFT_61  # and the mask: the remainder's low 32 bits but for `_carry_shingles`
+        hashed &= _MAX_HASH_32
+        if carry.size and (odd := np.isin(chunk, carry)).any():
+            hashed[:, odd] = _mod_mersenne_61(a * chunk[odd] + b) & _MAX_HASH_32
         minimum = np.minimum(minimum, hashed.min(axis=1))
     return minimum.astype(np.uint32)
+
+
+@functools.lru_cache(maxsize=8)
+def _carry_shingles(num_perm: int, seed: int) -> np.ndarray:
+    """The shingle hashes x whose short remainder in `_shingles_minhash` is
+    wrong (none for the default SEED and NUM_PERM; at most 10 per function).
+
+    MinHash keeps only the low 32 bits of (a*x + b) mod (2^61 - 1).  With
+    v = a*x + b = k*2^61 + r (k = v >> 61 <= 3, r < 2^61), v = k + r modulo
+    2^61 - 1 and k + r < 2*(2^61 - 1): the remainder is k + r, less 2^61 - 1
+    when k + r >= 2^61 - 1.  Modulo 2^32, k + r = v + k (2^61 is a multiple
+    of 2^32) and subtracting 2^61 - 1 adds 1, so the low 32 bits are those
+    of v + (v >> 61), but where k + r >= 2^61 - 1, i.e. where v lies in
+    k*2^61 + 2^61 - 1 - k .. k*2^61 + 2^61 - 1: the x (< 2^32) that put
+    a*x + b there, solved for every function and k, are listed here and
+    take the full `_mod_mersenne_61` (the others skip its compare and masked
+    subtraction, a third of the passes over the hashes)."""
+    a, b = _permutations(num_perm, seed)
+    mersenne = (1 << 61) - 1
+    carry: set[int] = set()
+    for a_, b_ in zip(a.tolist(), b.tolist()):
+        for k in range(4):
+            high = (k << 61) + mersenne
+            low = high - k
+            carry.update(range(max(0, -(-(low - b_) // a_)), min((1 << 32) - 1, (high - b_) // a_) + 1))
+    return np.array(sorted(carry), dtype=np.uint64)
 
 
 def _mod_mersenne_61(values: np.ndarray) -> np.ndarray:

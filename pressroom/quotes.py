@@ -139,6 +139,7 @@ import bisect
 import copy
 import dataclasses
 import functools
+import itertools
 import math
 import mmap
 import pickle
@@ -230,7 +231,11 @@ THRESHOLDS = {METHOD_SHINGLE: SHINGLE_THRESHOLD, METHOD_FUZZY: FUZZY_THRESHOLD,
 
 # -- text helpers ----------------------------------------------------------------
 
-_WORD = re.compile(r"[^\W_]+(?:['’.,-][^\W_]+)*")
+_WORD = re.compile(r"[^\W_]++(?:['’.,-][^\W_]++)*+")
+"""A word: letter and digit runs joined by ' ’ . , or -.  Possessive: the
+greedy form never gives characters back either (nothing follows the
+repetitions, so stopping where they can go no further always matches), so
+the words are the same, and the regex engine keeps no backtracking points."""
 _FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll", "we", "we're", "we've", "we'd", "we'll",
                            "our", "ours", "us", "my", "me", "mine", "ourselves", "myself"})
 STOP_WORDS = frozenset("""
@@ -250,8 +255,18 @@ aren't wasn't weren't haven't hasn't hadn't shouldn't wouldn't couldn't let's th
 
 def words(text: str) -> list[str]:
     """Lower-cased words; apostrophes unified, numbers kept whole ("5,000")."""
-    text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'").lower()
-    return _WORD.findall(text)
+    return _WORD.findall(_words_text(text))
+
+
+def _words_text(text: str) -> str:
+    """`text` as `words` splits it."""
+    return unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'").lower()
+
+
+def _fewer_words(text: str, count: int) -> bool:
+    """len(words(text)) < count, from the first `count` words only (the
+    extraction asks it of every paragraph, most of them long)."""
+    return next(itertools.islice(_WORD.finditer(_words_text(text)), count - 1, None), None) is None
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -462,7 +477,7 @@ def quoted_spans(text: str, paragraphs: Sequence[Paragraph]) -> list[Quotation]:
         if j is None:
             continue
         start, end = _span_inside(text, mark.position + 1, marks[j].position)
-        if len(words(text[start:end])) < MIN_QUOTE_WORDS:
+        if _fewer_words(text[start:end], MIN_QUOTE_WORDS):
             continue
         kind = KIND_BLOCK if _fills_paragraphs(text, paragraphs, mark.position, marks[j].position) else KIND_INLINE
         found.append(Quotation(start, end, kind, RULE_QUOTE_MARKS))
@@ -489,7 +504,7 @@ def speaker_label(paragraph: str) -> str | None:
         return None
     if any(c in paragraph for c in '"“”„'):
         return None  # "Name: ... “quoted words”": prose around a quotation
-    if len(words(paragraph[match.end():])) < MIN_QUOTE_WORDS:
+    if _fewer_words(paragraph[match.end():], MIN_QUOTE_WORDS):
         return None
     return match.group(1)
 
@@ -510,7 +525,7 @@ def continues_block(text: str, previous: Paragraph, paragraph: Paragraph,
         return False
     if _LABEL.match(body):
         return False  # "Name: ..." or "Update: ...": a new voice
-    if len(words(body)) < MIN_QUOTE_WORDS:
+    if _fewer_words(body, MIN_QUOTE_WORDS):
         return False
     if lines is not None:
         return lines[paragraph.index][0] > lines[previous.index][1] + 1
@@ -530,7 +545,7 @@ def block_start(text: str, paragraphs: Sequence[Paragraph], index: int) -> tuple
     marks instead) open none."""
     paragraph = paragraphs[index]
     body = text[paragraph.start:paragraph.end]
-    if len(words(body)) < MIN_QUOTE_WORDS or _starts_with_quote_mark(body) or not _ends_a_sentence(body):
+    if _fewer_words(body, MIN_QUOTE_WORDS) or _starts_with_quote_mark(body) or not _ends_a_sentence(body):
         return None
     if body.startswith(("...", "…")):
         offset = len(body) - len(body.lstrip(".… "))
