@@ -219,8 +219,7 @@ def _named_from_turns(speakers, cores, texts, interviewer):
                 named[core] = who
     # an anonymous official's label, and the text introduces today's speaker
     anonymous = {core for s, core in zip(speakers, cores) if s.resolution == "unresolved" and s.role in ("official", "unknown")}
-    introduced = next((who for text in texts if (who := turns.introduced_speaker(text))), None)
-    if introduced and len(anonymous) == 1:
+    if len(anonymous) == 1 and (introduced := next((who for text in texts if (who := turns.introduced_speaker(text))), None)):
         named[anonymous.pop()] = introduced
     questioners = {core for speaker, core in zip(speakers, cores) if speaker.resolution == "unnamed" and speaker.role == "journalist"}
     answerers = {s.name for s in speakers if s.role not in ("journalist", "audience", "moderator")}
@@ -248,21 +247,24 @@ def _turn_rows(doc_id, text, kept, offsets, labels, paragraphs, interviewer=None
     texts = [text[a:b] for a, b in spans]
 
     # people whose labels give title and name are not behind a title-only label of that title
-    first = turns.SpeakerResolver(text, [labels[i] for i in starts])
+    turn_labels = [labels[i] for i in starts]
+    splits = {core: turns.split_title(core) for core in {label.core for label in turn_labels}}
+    both = [(label, title) for label in turn_labels for title, name in [splits[label.core]] if title and name]
+    first = turns.SpeakerResolver(text, turn_labels)
     titled = {}
-    for i in starts:
-        title, name = turns.split_title(labels[i].core)
-        if title and name:
-            speaker = first.resolve(labels[i])
-            titled[turns.fold(speaker.name)] = title
-    resolver = turns.SpeakerResolver(text, [labels[i] for i in starts])
-    speakers = [resolver.resolve(labels[i], titled) for i in starts]
+    for (_, title), speaker in zip(both, first.resolve_all([label for label, _ in both])):
+        titled[turns.fold(speaker.name)] = title
+    # label by label (not resolve_all, whose repeated labels share one Speaker):
+    # the rows keep these speakers' strings, and the cache pickles shared ones differently
+    resolver = turns.SpeakerResolver(text, turn_labels)
+    speakers = [resolver.resolve(label, titled) for label in turn_labels]
     speakers = _named_from_turns(speakers, [labels[i].core for i in starts], texts, interviewer)
     moderators = turns.moderators_named(text)
     roles = ["moderator" if turns.fold(s.name) in moderators else s.role for s in speakers]
     roles = turns.questioner_roles([s.name for s in speakers], roles, texts)
     clips = [any(turns.CLIP_NOTE.search(n) for n in labels[i].notes) for i in starts]
     shapes = turns.assign_turns(roles, texts, [s.name for s in speakers], clips)
+    first_question = next((n for n, shape in enumerate(shapes) if shape.turn_type == "question"), len(shapes))
     rows = []
     for n, (start, group, speaker, role, shape, (char_start, char_end)) in enumerate(
             zip(starts, members, speakers, roles, shapes, spans)):
@@ -278,7 +280,7 @@ def _turn_rows(doc_id, text, kept, offsets, labels, paragraphs, interviewer=None
             "speaker_title": speaker.title,
             "speaker_resolution": speaker.resolution,
             "turn_type": shape.turn_type,
-            "section": "statements" if all(x.turn_type != "question" for x in shapes[:n + 1]) else "questions",
+            "section": "statements" if n < first_question else "questions",
             "question_id": f"{doc_id}:{shape.question_index}" if shape.question_index is not None else None,
             "reply_to": f"{doc_id}:{shape.reply_to_index}" if shape.reply_to_index is not None else None,
             "translated": marker is not None,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -179,8 +179,12 @@ def text_translation_marker(text: str) -> str | None:
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case- and accent-insensitive key: 'François' and 'Francois' meet."""
+    return _fold_unstripped(text).strip()
+
+
+def _fold_unstripped(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 _NUMBERED_QUESTION = re.compile(r"(?:question|q)\s*\d+")
@@ -247,13 +251,15 @@ def _title_case(text: str) -> str:
     return " ".join(w if not w.isupper() or len(w) <= 1 else w.capitalize() for w in text.split())
 
 
-def split_title(core: str, known_names: Sequence[str] = ()) -> tuple[str | None, str | None]:
+def split_title(core: str, known_names: Sequence[str] = (),
+                known_keys: Collection[str] | None = None) -> tuple[str | None, str | None]:
     """'President of Russia Vladimir Putin' -> ('President of Russia', 'Vladimir Putin').
 
     Titles are matched in any case ('THE PRESIDENT', 'PRESIDENT NDIAYE').
     After 'of', the place may have several words; the split that leaves a
     known name wins, else the last two words are the name when at least one
-    word is left for the place."""
+    word is left for the place.  `known_keys`, when given, are the known
+    names folded."""
     match = TITLE_PREFIX.match(core) or HONORIFIC.match(core)
     if not match:
         return None, core
@@ -264,7 +270,7 @@ def split_title(core: str, known_names: Sequence[str] = ()) -> tuple[str | None,
         lead = ["of"]
         if words and words[0].lower() == "the":
             words, lead = words[1:], ["of", "the"]
-        known = {fold(n) for n in known_names}
+        known = {fold(n) for n in known_names} if known_keys is None else known_keys
         split = next((s for s in range(1, len(words)) if fold(" ".join(words[s:])) in known), None)
         if split is None:
             split = len(words) - 2 if len(words) >= 3 else len(words)
@@ -300,16 +306,16 @@ def _spellings(document_text: str, key: str) -> Counter[str]:
     words = key.split()
     pattern = r"\b" + r"\s+".join(r"[\w'’-]{%d,%d}" % (max(1, len(w) - 1), len(w) + 1) for w in words) + r"\b"
     found: Counter[str] = Counter()
-    lowered = _lowered_if_plain(document_text)
-    if lowered is not None:
-        # a spelling folds to `key` only where the lowered text holds `key`
-        # (see _lowered_if_plain): the pattern is tried at those places only
+    folded = _folded_in_place(document_text)
+    if folded is not None:
+        # a spelling folds to `key` only where the folded text holds `key`
+        # (see _folded_in_place): the pattern is tried at those places only
         compiled = re.compile(pattern)
-        at = lowered.find(key)
+        at = folded.find(key)
         while at != -1:
             if (match := compiled.match(document_text, at)) and fold(match.group()) == key:
                 found[match.group()] += 1
-            at = lowered.find(key, at + 1)
+            at = folded.find(key, at + 1)
         return found
     for match in re.finditer(f"(?=({pattern}))", document_text):  # overlapping matches
         if fold(match.group(1)) == key:
@@ -317,17 +323,44 @@ def _spellings(document_text: str, key: str) -> Counter[str]:
     return found
 
 
-_NOT_PLAIN = re.compile("[^\x00-\x7f’‘“”–—…]")
+_IN_SPELLING = re.compile(r"[\w'’-]|\s")  # the characters of a spelling of a name (see _spellings)
 
 
 @lru_cache(maxsize=4)
-def _lowered_if_plain(document_text: str) -> str | None:
-    """The text lowered, when it is ASCII but for curly quotes, dashes and
-    ellipses; else None.  In such a text a spelling of a name (word
-    characters, apostrophes, hyphens, whitespace) folds as it lowers, and
-    lowering keeps every character in its place: where a spelling folds to
-    a key, the lowered text holds the key."""
-    return None if _NOT_PLAIN.search(document_text) else document_text.lower()
+def _folded_in_place(document_text: str) -> str | None:
+    """The text with every character a spelling of a name may hold (word
+    characters, apostrophes, hyphens, whitespace) folded, and every other
+    one lowered, when each gives one character (a space only for a space);
+    else None.  Folding goes character by character (NFKD reorders only the
+    combining marks fold drops, casefold has no context) and the strip of
+    `fold` takes nothing from a spelling, which starts and ends with no
+    space: where a spelling folds to a key, the folded text holds the key."""
+    lowered = document_text.lower()
+    if document_text.isascii():
+        return lowered  # ASCII folds as it lowers
+    # str.lower keeps each character in its place if each lowers to one, but
+    # for 'Σ' it looks at the context (σ or ς): where lower differs from fold,
+    # and at every 'Σ', the fold replaces what lower gave
+    fixes = {}
+    for c in set(document_text):
+        if c.isascii():
+            continue
+        if len(c.lower()) != 1:
+            return None
+        if _IN_SPELLING.match(c):
+            folded = _fold_unstripped(c)
+            if len(folded) != 1 or (folded.isspace() and not c.isspace()):
+                return None
+            if folded != c.lower() or c == "Σ":
+                fixes[c] = folded
+    if not fixes:
+        return lowered
+    pieces, last = [], 0
+    for match in re.finditer("[" + "".join(map(re.escape, fixes)) + "]", document_text):
+        pieces += lowered[last:match.start()], fixes[match.group()]
+        last = match.end()
+    pieces.append(lowered[last:])
+    return "".join(pieces)
 
 
 @lru_cache(maxsize=512)  # the entries of the documents being cleaned
@@ -380,20 +413,25 @@ class SpeakerResolver:
     _names: dict[str, Counter[str]] = field(default_factory=dict)  # fold -> printed variants
     _titles: dict[str, str] = field(default_factory=dict)  # fold(name) -> title
     _unnamed: Counter[str] = field(default_factory=Counter)
+    _shown: dict[str, str] = field(default_factory=dict)  # fold(name) -> display(name)
 
     def __post_init__(self) -> None:
-        plain = [label.core for label in self.labels if not (TITLE_PREFIX.match(label.core) or HONORIFIC.match(label.core))]
-        for label in self.labels:
-            title, name = split_title(label.core, plain)
+        # a label's title and name depend on its core only: each core is split
+        # once, in the order the labels first print it (so the first title of a
+        # name still wins), and its name counted as often as it is printed
+        cores = Counter(label.core for label in self.labels)
+        plain = [core for core in cores if not (TITLE_PREFIX.match(core) or HONORIFIC.match(core))]
+        for core, count in cores.items():
+            title, name = split_title(core, plain)
             if name and len(name.split()) >= 2 and not self._role_word(name):
-                self._add_name(name)
+                self._add_name(name, count)
                 if title:
                     self._titles.setdefault(fold(name), title)
         for key in list(self._names):
             self._count_variants(key)
 
-    def _add_name(self, name: str) -> None:
-        self._names.setdefault(fold(name), Counter())[name] += 1
+    def _add_name(self, name: str, count: int = 1) -> None:
+        self._names.setdefault(fold(name), Counter())[name] += count
 
     def _count_variants(self, key: str) -> None:
         """Count every spelling of the name found in the text (accents, case)."""
@@ -416,9 +454,13 @@ class SpeakerResolver:
 
     def display(self, key: str) -> str:
         """The spelling with the most accented letters, not in capitals, then
-        the commonest."""
-        variants = self._names[key]
-        return max(variants, key=lambda v: (sum(not c.isascii() for c in v), not v.isupper(), variants[v], v))
+        the commonest.  (Once the labels are read, a name's spellings are
+        all counted when it is added: its display never changes.)"""
+        if (shown := self._shown.get(key)) is None:
+            variants = self._names[key]
+            shown = max(variants, key=lambda v: (sum(not c.isascii() for c in v), not v.isupper(), variants[v], v))
+            self._shown[key] = shown
+        return shown
 
     def _find_by_title(self, title: str, exclude: set[str]) -> str | None:
         for key, known_title in self._titles.items():
@@ -482,7 +524,8 @@ class SpeakerResolver:
             if key:
                 return Speaker(self.display(key), role_of(self._titles.get(key)), self._titles.get(key), "title")
             return Speaker("Interviewee", "unknown", None, "unresolved")
-        title, name = split_title(label.core, [self.display(k) for k in self._names])
+        # each spelling of a name folds to its key, the one displayed too
+        title, name = split_title(label.core, known_keys=self._names)
         if name is None and title:  # "Spokesperson (Anna Kowal)"
             person = next((m.group(1) for n in label.notes if (m := PERSON_NOTE.match(n.strip("* ")))), None)
             if person:
@@ -505,6 +548,26 @@ class SpeakerResolver:
             resolution = "alias"
         known_title = title or self._titles.get(key) or self._title_in_text(key)
         return Speaker(display, role_of(known_title), known_title, resolution)
+
+    def resolve_all(self, labels: Sequence[Label], titled: dict[str, str] | None = None) -> list[Speaker]:
+        """`resolve` of each label in turn.  But for an unnamed speaker (whose
+        number `resolve` counts), the speaker depends on the label's core and
+        notes, on `titled` and on the names and titles the resolver knows,
+        which are only ever added: a label met again while the resolver
+        learned nothing since it last resolved it, without learning, gets the
+        same speaker."""
+        speakers = []
+        known: dict[tuple[str, tuple[str, ...]], tuple[tuple[int, int], Speaker]] = {}
+        for label in labels:
+            learned = len(self._names), len(self._titles)
+            if (seen := known.get((label.core, label.notes))) and seen[0] == learned:
+                speakers.append(seen[1])
+                continue
+            speaker = self.resolve(label, titled)
+            if speaker.resolution != "unnamed" and (len(self._names), len(self._titles)) == learned:
+                known[label.core, label.notes] = (learned, speaker)
+            speakers.append(speaker)
+        return speakers
 
     def _interviewee(self) -> str | None:
         """For 'A:' labels: the first titled person the text names."""

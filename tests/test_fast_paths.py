@@ -277,7 +277,7 @@ def test_spellings_equal_trying_every_position():
             turns._spellings.cache_clear()
             assert turns._spellings(text, key) == reference_spellings(text, key), (key, text[:60])
             assert list(turns._spellings(text, key)) == list(reference_spellings(text, key))  # same order
-        fast += turns._lowered_if_plain(text) is not None
+        fast += turns._folded_in_place(text) is not None
     assert fast > 20
 
 
