@@ -42,18 +42,8 @@ class Duplicate:
     similarity: float  # share of the copy's words found in its originals
 
 
-def tokens(text: str) -> list[str]:
-    """The words of `text`, lowered (a paragraph's come from `_split`)."""
-    text = text.replace("’", "'")
-    if text.isascii():
-        # lowering ASCII maps letters to letters and nothing else: the same
-        # words as lowering each word, in one call instead of one per word
-        return _WORD.findall(text.lower())
-    return [w.lower() for w in _WORD.findall(text)]
-
-
 def _words(text: str) -> tuple[str, ...]:
-    """A paragraph's tokens (`tokens` of it)."""
+    """A paragraph's tokens: the runs of `_WORD` (’ read as '), each lowered."""
     return _split(text)[0]
 
 
@@ -238,14 +228,14 @@ class _Sentence(NamedTuple):  # a tuple: made for every sentence, quicker than a
 
 
 def sentence_spans(text: str) -> tuple[_Sentence, ...]:
-    """Sentences of `text` with their character spans and their `tokens`
-    (sentences with no words left out)."""
+    """Sentences of `text` with their character spans and their tokens
+    (as `_words` tokenises; sentences with no words left out)."""
     return _split(text)[1]
 
 
 @lru_cache(maxsize=4096)
 def _split(text: str) -> tuple[tuple[str, ...], tuple[_Sentence, ...]]:
-    """`tokens` of a paragraph and its `sentence_spans`, in one pass (both
+    """A paragraph's `_words` and its `sentence_spans`, in one pass (both
     finders ask for both, of every paragraph; cached).
 
     No token straddles a sentence boundary (one starts after a full stop

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from itertools import product
 
-from test_fast_paths import ODD_TEXTS, corpus_lines, corpus_texts, form_rule_samples
+from test_fast_paths import ODD_TEXTS, corpus_lines, corpus_texts, form_rule_samples, reference_form_rule
 
 from pressroom import boilerplate, clean, normalize, paragraphs, turns
 
@@ -15,22 +15,7 @@ from pressroom import boilerplate, clean, normalize, paragraphs, turns
 
 def plain_form_rule(text: str) -> str | None:
     """form_rule with no gate: every rule in order, every pattern searched."""
-    b = boilerplate
-    if b.is_byline(text):
-        return "byline"
-    if b.is_site_date_line(text):
-        return "site_date_line"
-    if b.is_media_banner(text):
-        return "video_notice"
-    if b.is_menu(text):
-        return "navigation"
-    if b.has_no_words(text) and not b._DIGIT.search(text):
-        return "separator"
-    n_words = len(text.split())
-    for name, pattern, max_words, _ in b.FORM_RULES:
-        if n_words <= max_words and pattern.search(text):
-            return name
-    return None
+    return reference_form_rule(text, keywords_gate=False)
 
 
 # the rules that have keywords now, though anchored: lines of each, in several forms
