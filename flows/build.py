@@ -351,12 +351,12 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
 
     # assembly: the final rows of each document, validated
     clusters = corpus["clusters"]
-    third = [shards.final_key(c, shards.cluster_of(clusters, item.doc_id)) for (item, _, _), c in zip(live, second)]
+    third = [shards.final_key(c, clusters[item.doc_id]) for (item, _, _), c in zip(live, second)]
     store = PackStore(cache_root)
     index = store.index("final")
     todo = [(item.doc_id, c, f) for (item, _, _), c, f in zip(live, second, third) if f not in index]
     counts["assembled"] = len(todo)
-    assembled = _run(assemble_shard, [dict(documents=b, clusters={d: shards.cluster_of(clusters, d) for d, _, _ in b})
+    assembled = _run(assemble_shard, [dict(documents=b, clusters={d: clusters[d] for d, _, _ in b})
                                       for b in shards.batches(todo, batch_size)], advance=False, cache_root=cache_root)
     report = ValidationReport([failure for a in assembled for failure in a.failures])
     whole = {"speakers": corpus["speakers"], "quotes": quotes_table,

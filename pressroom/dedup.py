@@ -434,14 +434,10 @@ def canonical_member(members: Sequence[DocumentSignature]) -> DocumentSignature:
     return min(zip(agreement, members), key=lambda pair: (-pair[0], -pair[1].word_count, pair[1].doc_id))[1]
 
 
-def alone(doc_id: str) -> DocumentCluster:
-    """The cluster of a document with no duplicate: itself."""
-    return DocumentCluster(doc_id, doc_id, 1.0, KIND_UNIQUE, 1)
-
-
 def assign_canonical(members: Sequence[DocumentSignature]) -> dict[str, DocumentCluster]:
     if len(members) == 1:  # most documents: no signature to compare
-        return {members[0].doc_id: alone(members[0].doc_id)}
+        only = members[0]
+        return {only.doc_id: DocumentCluster(only.doc_id, only.doc_id, 1.0, KIND_UNIQUE, 1)}
     canonical = canonical_member(members)
     result = {}
     for sig in members:

@@ -303,7 +303,7 @@ def removed_lines_of(segments: pa.Table, doc_ids: Sequence[str]) -> Counter:
     return Counter(dict(zip(groups.column("doc_id").to_pylist(), groups.column("line_count_sum").to_pylist())))
 
 
-def document_sites(documents: pa.Table) -> pa.ChunkedArray:
+def _document_sites(documents: pa.Table) -> pa.ChunkedArray:
     """Each document's site, NO_SITE where it has none (null or empty)."""
     site = _column(documents, "site")
     return pc.fill_null(pc.if_else(pc.equal(site, ""), pa.scalar(None, site.type), site), NO_SITE)
@@ -314,7 +314,7 @@ def removed_by_site(segments: pa.Table, documents: pa.Table) -> dict[str, dict]:
 
     Most removed lines first, then by site; segments of a document not in
     `documents` count under NO_SITE."""
-    sites = document_sites(documents)
+    sites = _document_sites(documents)
     out: dict[str, dict] = defaultdict(lambda: {"documents": 0, "raw_lines": 0, "lines": 0, "status": Counter()})
     raw = pc.fill_null(_column(documents, "raw_nonblank_lines", pa.int64()), 0)
     per_site = pa.table({"site": sites, "raw": raw}).group_by("site").aggregate([("raw", "sum"), ("raw", "count")])

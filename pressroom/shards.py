@@ -257,26 +257,9 @@ def _prepared(raw_uri: str, item: Item, packs: dict[str, dict], store: PackStore
 
 
 def cluster_columns(signatures: Iterable[dict]) -> dict[str, dict]:
-    """doc_id -> the duplicate-cluster columns (`dedup.cluster_rows`) of the
-    documents that have a duplicate; `cluster_of` gives any document's.  Most
-    documents are alone in their cluster (71% of the generated corpus's):
-    the flow holds no dict for them (150k at 1 GB of input)."""
+    """doc_id -> the duplicate-cluster columns (`dedup.cluster_rows`)."""
     clusters = dedup.cluster_signatures([dedup.DocumentSignature.from_record(r) for r in signatures])
-    return {doc_id: _cluster_row(doc_id, cluster) for doc_id, cluster in clusters.items()
-            if cluster.kind != dedup.KIND_UNIQUE}
-
-
-def cluster_of(clusters: Mapping[str, dict], doc_id: str) -> dict:
-    """The duplicate-cluster columns of `doc_id`, from `cluster_columns`."""
-    found = clusters.get(doc_id)
-    return found if found is not None else _cluster_row(doc_id, dedup.alone(doc_id))
-
-
-def _cluster_row(doc_id: str, cluster: dedup.DocumentCluster) -> dict:
-    """A document's cluster columns (`dedup.cluster_rows` less the doc_id)."""
-    (row,) = dedup.cluster_rows({doc_id: cluster})
-    del row["doc_id"]
-    return row
+    return {row["doc_id"]: {k: v for k, v in row.items() if k != "doc_id"} for row in dedup.cluster_rows(clusters)}
 
 
 def speaker_rows(turns: Iterable[tuple]) -> list[dict]:
@@ -304,7 +287,7 @@ def speaker_rows(turns: Iterable[tuple]) -> list[dict]:
 def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], previous: str | None = None) -> dict:
     """Reduce: near-duplicate clusters, the speakers table and the quote
     index, from the cached summaries of `documents` ((doc_id, ingest order,
-    clean key) triples).  Returns the clusters (`cluster_columns`), the speakers
+    clean key) triples).  Returns the clusters by doc_id, the speakers
     table, the documents that make quotations ((clean key, how many)
     pairs: the link tasks read the quotations from the cache), the pack of
     the quote index (stage "index", for `link_batch`), every turn id and

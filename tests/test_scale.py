@@ -132,20 +132,3 @@ def test_the_quotes_table_made_a_pack_at_a_time_is_the_whole_one(tmp_path):
     assert made.equals(to_arrow(QUOTES, (r for d in docs for r in rows[d])))
     assert made.column("doc_id").to_pylist()[:3] == ["a", "a", "b"] and made.num_rows == 18
     assert shards.quotes_table(store, []).equals(to_arrow(QUOTES, ()))
-
-
-def test_the_clusters_kept_for_documents_with_a_duplicate_give_every_documents_columns():
-    """`cluster_columns` keeps the documents that have a duplicate; `cluster_of`
-    gives each document of the corpus the columns `dedup.cluster_rows` gives."""
-    from pressroom import dedup
-
-    base = "The minister said the talks would go on through the night and into the weekend. " * 6
-    texts = {"a": base, "b": base.upper(), "c": base + " And one more closing sentence here.",
-             "d": "A different text about the harvest and the rains this year in the north. " * 5, "e": "Short."}
-    records = [dedup.document_signature(doc_id, text).to_record() for doc_id, text in texts.items()]
-    kept = shards.cluster_columns(records)
-    whole = {row.pop("doc_id"): row for row in dedup.cluster_rows(
-        dedup.cluster_signatures([dedup.DocumentSignature.from_record(r) for r in records]))}
-    assert {whole[d]["duplicate_kind"] for d in kept} <= {"canonical", "exact", "near"} and "a" in kept and "d" not in kept
-    assert all(shards.cluster_of(kept, doc_id) == whole[doc_id] for doc_id in texts)
-    assert [list(shards.cluster_of(kept, d)) for d in texts] == [list(whole[d]) for d in texts]  # the same key order
