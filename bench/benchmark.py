@@ -14,11 +14,14 @@ worker processes, `--local-cluster N`):
   sampled every 0.2 s, and peak PSS (shared pages counted once; every 2 s);
 
 then the speed-up of N workers over one, and an incremental rebuild after
-`--changed` (default 1%) of the documents were edited in place, against the
+`--changed` (default 1%) of the documents were edited, against the
 full build with the same workers (with `--articles`, also after as many
 articles, no transcript, were edited), and whether its tables are
 byte-identical to a full build of the edited corpus (`--check-identical`,
-one more full build each).  `--no-rebuild` stops after the full builds.  Not a test: it takes minutes, and the figures depend on the machine.
+one more full build each).  The edited corpus is a folder of hard links to
+the corpus's files in which the edited files are replaced, as in a folder
+updated in place: the rebuild's scan reads only the files whose stat
+changed (`sources.ScanMemo`).  `--no-rebuild` stops after the full builds.  Not a test: it takes minutes, and the figures depend on the machine.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from generate import generate, mutate  # noqa: E402
+
+from pressroom.sources import ScanMemo  # noqa: E402
 
 TABLES = ("documents", "segments", "turns", "speakers", "quotes", "rejects")
 
@@ -163,6 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"corpus: {raw} ({size:.1f} MB, {sum(1 for _ in raw.rglob('*.txt'))} documents); "
           f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
 
+    # The corpora to edit for the rebuilds: hard links to the corpus's files, made before the
+    # full builds (a new link changes a file's ctime), so that a rebuild finds the files it did
+    # not edit as the full build's scan saw them, as in a corpus folder updated in place; the
+    # edits replace files (`mutate`).  A plain copy would be every file new to the scan.
+    runs = [] if args.no_rebuild else [("", None)] + ([("articles-", "articles")] if args.articles else [])
+    edited_roots = {prefix: args.work / f"edited-{prefix}{args.mb:g}mb" for prefix, _ in runs}
+    for folder in edited_roots.values():
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(raw, folder, copy_function=os.link)
+    if runs:
+        time.sleep(ScanMemo.RACY_NS / 1e9)  # the links are older than the scan's racy window
+
     full: dict[int, dict] = {}
     for workers in args.workers:
         releases = args.work / f"releases-{workers}w"
@@ -183,11 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     articles = {row["source_path"] for row in pq.read_table(
         Path(full[workers]["path"]) / "documents.parquet", columns=["source_path", "doc_type"]).to_pylist()
         if row["doc_type"] != "transcript"}
-    runs = [] if args.no_rebuild else [("", None)] + ([("articles-", articles)] if args.articles else [])
-    for prefix, eligible in runs:
-        edited = args.work / f"edited-{prefix}{args.mb:g}mb"
-        shutil.rmtree(edited, ignore_errors=True)
-        shutil.copytree(raw, edited)
+    for prefix, which in runs:
+        eligible = articles if which == "articles" else None
+        edited = edited_roots[prefix]
         releases = args.work / f"releases-{prefix}incremental"
         shutil.rmtree(releases, ignore_errors=True)
         shutil.copytree(args.work / f"releases-{workers}w", releases)

@@ -30,6 +30,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import os
 import random
 import re
 import sys
@@ -366,8 +367,8 @@ def generate(out: Path, megabytes: float, seed: int = 7, fmt: str = "txt", recor
 
 
 def mutate(out: Path, share: float, seed: int = 7, eligible: set[str] | None = None) -> list[str]:
-    """Edit `share` of the .txt documents in place (a sentence added to one
-    paragraph), chosen among the `eligible` relative paths if given; returns
+    """Edit `share` of the .txt documents (a sentence added to one
+    paragraph; each edited file replaced by a new one), chosen among the `eligible` relative paths if given; returns
     the files changed."""
     files = sorted(p for p in out.rglob("*.txt"))
     pool = files if eligible is None else [p for p in files if p.relative_to(out).as_posix() in eligible]
@@ -379,7 +380,11 @@ def mutate(out: Path, share: float, seed: int = 7, eligible: set[str] | None = N
         parts = text.split("\n\n")
         k = rng.randrange(len(parts) // 2, len(parts))
         parts[k] = parts[k] + " " + prose.sentence(rng)
-        path.write_text("\n\n".join(parts))
+        # a new file in its place, as a scraper or rsync writes one: a hard-linked copy's
+        # original keeps its bytes
+        fresh = path.with_name(f".{path.name}.new")
+        fresh.write_text("\n\n".join(parts))
+        os.replace(fresh, path)
     return [p.relative_to(out).as_posix() for p in sorted(chosen)]
 
 

@@ -51,7 +51,7 @@ from pressroom.cache import PackStore, key
 from pressroom.card import release_documents
 from pressroom.changes import ReleaseSummary
 from pressroom.faults import checkpoint
-from pressroom.sources import scan
+from pressroom.sources import ScanMemo, scan
 from pressroom.tables import build_tables, to_arrow
 from schemas.contract import REJECTS, TABLES_BY_NAME
 from schemas.validation import ValidationReport
@@ -227,7 +227,7 @@ def _build(raw_dir: str, releases_dir: str, batch_size: int | None, gold_dir: st
         stale = release.remove_stale_staging(releases_root)
         if stale:
             logger.warning("removed staging left by an interrupted build: %s", ", ".join(stale))
-        items, rejects = scan(raw_dir)
+        items, rejects = _scan(raw_dir, releases_root, cache_dir, use_cache)
         for reject in rejects:
             logger.warning("rejected %s: %s", reject.source_path, reject.reason)
         fingerprints = {"input": release.input_fingerprint(items, rejects), "code": release.code_fingerprint()}
@@ -243,6 +243,27 @@ def _build(raw_dir: str, releases_dir: str, batch_size: int | None, gold_dir: st
             result = _build_shards(raw_dir, releases_root, str(cache_root), items, rejects, fingerprints,
                                    batch_size, gold_dir, clock, logger, keep)
         return {**result, "startup": startup}
+
+
+def _scan(raw_dir: str, releases_root: Path, cache_dir: str | None, use_cache: bool):
+    """`sources.scan`, with the last scan's memo of this raw root kept in the
+    cache (a file whose stat is unchanged is not read again).  The memo
+    holds planned items, which the code makes (doc_ids, record keys): it is
+    kept for one code fingerprint, as every other cached result is.  It is
+    not tied to the root: a stat names the file (inode and device), so a
+    folder of hard links to the same files is the same input."""
+    if not use_cache:
+        return scan(raw_dir)
+    store = PackStore(Path(cache_dir) if cache_dir else releases_root / CACHE_DIR)
+    name = "scan-memo"
+    remembered = store.recall(name)
+    memo_key = release.code_fingerprint()
+    entries = remembered[1] if isinstance(remembered, tuple) and remembered[0] == memo_key else None
+    memo = ScanMemo(entries)
+    found = scan(raw_dir, memo)
+    if memo.seen != memo.entries:
+        store.remember(name, (memo_key, memo.seen))
+    return found
 
 
 def _start_workers() -> dict[str, float]:

@@ -115,7 +115,7 @@ class PackStore:
         try:
             with open(self.root / name, "rb") as handle:
                 return pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError):
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
             return None
 
     def temporary(self, stage: str, name: str) -> Path:

@@ -14,6 +14,7 @@ the build runs is used as it was when read.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -67,15 +68,38 @@ def discover(raw_root: Path) -> list[Path]:
 
 def discover_relative(raw_root: Path) -> list[tuple[Path, str]]:
     """`discover`'s files with their paths relative to the root (POSIX form)."""
-    files = []
-    for path in raw_root.rglob("*"):
-        relative = path.relative_to(raw_root)
-        if any(part.startswith(".") for part in relative.parts):
+    return [(raw_root / relative, relative) for relative in relative_files(raw_root)]
+
+
+def relative_files(raw_root: Path | str) -> list[str]:
+    """The relative POSIX paths of `discover`'s files, sorted: what
+    ``Path.rglob("*")`` finds (symlinked folders listed, not entered;
+    unreadable folders skipped), hidden ones left out, keeping files and
+    symlinks only.  `os.scandir` reads each entry's type with the folder,
+    where pathlib would stat every path again."""
+    found: list[str] = []
+    stack = [("", os.fspath(raw_root))]
+    while stack:
+        prefix, folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listed = list(entries)
+        except (PermissionError, FileNotFoundError, NotADirectoryError):
             continue
-        if path.is_file() or path.is_symlink():
-            files.append((path, relative.as_posix()))
-    files.sort(key=lambda pair: pair[1])
-    return files
+        for entry in listed:
+            if entry.name.startswith("."):
+                continue
+            relative = prefix + entry.name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir and not entry.is_symlink():
+                stack.append((relative + "/", entry.path))
+            elif entry.is_symlink() or entry.is_file():
+                found.append(relative)
+    found.sort()
+    return found
 
 
 def _decode_text(data: bytes) -> tuple[str | None, list[str], str | None]:

@@ -20,6 +20,13 @@ record's ``source_path`` is ``<file>#<key>`` (unique, as `rejects` needs) and
 its ``source_sha256`` the sha256 of the record: the raw line for JSON Lines,
 the canonical JSON of its fields for Parquet.
 
+A rebuild need not read every file to know it is unchanged: given a
+`ScanMemo`, `scan` takes a local file's fingerprint (or a record file's
+planned records) from the last scan when the file's stat is the one that
+scan saw (size, mtime, ctime, inode, device: what git's index compares).
+A file changed shortly before or during a scan is hashed again next time
+(`ScanMemo.RACY_NS`), as git does with "racily clean" entries.
+
 Reading happens twice, on purpose: `scan` (the build's driver) reads every
 file once to fingerprint it and plan the shards, keeping no text; `read_items`
 (a shard task, possibly on another machine) reads the documents of one
@@ -33,6 +40,8 @@ import gzip
 import hashlib
 import io
 import json
+import os
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -42,7 +51,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from pressroom.frontmatter import FrontMatter
-from pressroom.ingest import RawDocument, Reject, decode, discover_relative, doc_id_for, read_document
+from pressroom.ingest import RawDocument, Reject, decode, doc_id_for, read_document, relative_files
 
 RECORD_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".parquet")
 TEXT_FIELDS = ("text", "content", "body")
@@ -146,7 +155,7 @@ def _fingerprint(fs, root: str, relative: str, local: bool) -> tuple[str | None,
     """(sha256, size, None) of a text file, or (None, 0, the error)."""
     try:
         if local:  # without fsspec's file object: a third of the scan on 30,000 small files
-            with open(Path(root) / relative, "rb") as handle:
+            with open(os.path.join(root, relative), "rb") as handle:
                 data = handle.read()
         else:
             with fs.open(f"{root}/{relative}", "rb") as handle:
@@ -154,6 +163,44 @@ def _fingerprint(fs, root: str, relative: str, local: bool) -> tuple[str | None,
     except OSError as error:
         return None, 0, error
     return _sha256(data), len(data), None
+
+
+class ScanMemo:
+    """What a scan of a local root learnt of each file (a text file's
+    (sha256, size), a record file's planned items and rejects), keyed by its
+    relative path and stat, for the next scan of the same root.
+
+    A file is remembered only if its mtime and ctime are older than the
+    scan's start by `RACY_NS`: a file written within the timestamp
+    granularity of the scan, or during it, could change again and keep its
+    stat, so it is read again.  Remote roots (fsspec) are always read."""
+
+    RACY_NS = 2_000_000_000
+    """Two seconds: the coarsest timestamps in use (FAT) and some clock skew."""
+
+    def __init__(self, entries: dict | None = None):
+        self.entries = entries or {}
+        self.seen: dict[str, tuple] = {}
+        self.started = time.time_ns()
+        self.reused = 0
+
+    @staticmethod
+    def stat_key(stat: os.stat_result) -> tuple[int, ...]:
+        return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev
+
+    def get(self, relative: str, stat: os.stat_result):
+        """The value remembered for the file at `relative` if its stat is the same; else None."""
+        entry = self.entries.get(relative)
+        if entry is None or entry[0] != self.stat_key(stat):
+            return None
+        self.seen[relative] = entry
+        self.reused += 1
+        return entry[1]
+
+    def put(self, relative: str, stat: os.stat_result, value) -> None:
+        """Remember `value`, learnt by reading the file after taking `stat`."""
+        if max(stat.st_mtime_ns, stat.st_ctime_ns) < self.started - self.RACY_NS:
+            self.seen[relative] = (self.stat_key(stat), value)
 
 
 # --- reading record files ------------------------------------------------------
@@ -240,31 +287,47 @@ def scan_records(fs, root: str, relative: str) -> tuple[list[Item], list[Reject]
     return items, rejects
 
 
-def scan(uri: str) -> tuple[list[Item], list[Reject]]:
+def scan(uri: str, memo: ScanMemo | None = None) -> tuple[list[Item], list[Reject]]:
     """Every document under the raw root, fingerprinted, sorted by doc_id;
     documents whose doc_id is taken by an earlier one (in ingest order) are
-    rejected, as `ingest.ingest` does."""
+    rejected, as `ingest.ingest` does.  With a `memo` of the last scan of a
+    local root, files whose stat it holds are not read; `memo.seen` is then
+    what the next scan's memo holds."""
     fs, root = open_root(uri)
     if not fs.isdir(root):
         raise FileNotFoundError(f"raw folder not found: {uri}")
     items: list[Item] = []
     rejects: list[Reject] = []
     if isinstance(fs, LocalFileSystem):  # the same files as `ingest.discover`, symlinks included
-        relatives = [relative for _, relative in discover_relative(Path(root))]
+        relatives = relative_files(root)
     else:
         relatives = list_files(fs, root)
     local = isinstance(fs, LocalFileSystem)
     for relative in relatives:
+        stat = None
+        if local and memo is not None:
+            try:
+                stat = os.stat(os.path.join(root, relative))
+            except OSError:
+                stat = None  # reading it says why
+        known = memo.get(relative, stat) if stat is not None else None
         if is_record_file(relative):
-            found, bad = scan_records(fs, root, relative)
+            found, bad = known if known is not None else scan_records(fs, root, relative)
+            if known is None and stat is not None and not any(r.source_path == relative for r in bad):
+                memo.put(relative, stat, (found, bad))  # not a file that could not be read
             items += found
             rejects += bad
+            continue
+        if known is not None:
+            items.append(known)
             continue
         sha256, size, error = _fingerprint(fs, root, relative, local)
         if error is not None:
             rejects.append(Reject(doc_id_for(relative), relative, None, f"unreadable: {error.strerror or error}"))
         else:
             items.append(Item(doc_id_for(relative), relative, relative, None, sha256, size))
+            if stat is not None:
+                memo.put(relative, stat, items[-1])
     owners: dict[str, str] = {}
     kept = []
     for item in sorted(items, key=lambda i: i.order):

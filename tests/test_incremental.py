@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.build import build_release
+from pressroom import sources
 from pressroom.clean import clean, learn_site_boilerplate, prepare
 from pressroom.corpus import attach_clusters, build_quotes, build_speakers
 from pressroom.ingest import ingest
@@ -58,7 +59,8 @@ def test_shard_size_does_not_change_a_byte(tmp_path):
     assert not list((tmp_path / "b").glob(".work-*"))  # no cache kept
 
 
-def test_rebuild_after_edits_redoes_only_those_documents(tmp_path):
+def test_rebuild_after_edits_redoes_only_those_documents(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources.ScanMemo, "RACY_NS", 0)  # the copies are new: let the scan memo trust them
     raw = tmp_path / "raw"
     shutil.copytree(SITES, raw)
     releases = tmp_path / "releases"
@@ -70,7 +72,11 @@ def test_rebuild_after_edits_redoes_only_those_documents(tmp_path):
     edited.write_text(edited.read_text() + "\n\nThe governor's office published the agreement text on Monday.\n")
     (raw / "199_new-note.txt").write_text("A short note on the trade mission, published on Tuesday by the desk.\n")
     (raw / "103_wire-mirenia-election.txt").unlink()
+    read = []
+    fingerprint = sources._fingerprint
+    monkeypatch.setattr(sources, "_fingerprint", lambda *a: read.append(a[2]) or fingerprint(*a))
     second = _build(raw, releases, batch_size=4)
+    assert sorted(read) == ["105_courier-trade-mission.txt", "199_new-note.txt"]  # the scan read no other file
     assert second["version"] == "1.1.0"
     assert second["work"]["prepared"] == 2  # the edited and the new document
     assert second["work"]["cleaned"] <= 4  # and those whose site lines changed

@@ -4,6 +4,8 @@ records, from a folder or any fsspec URI, with stable record doc_ids."""
 import datetime as dt
 import gzip
 import json
+import os
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pressroom.ingest import RawDocument, Reject
-from pressroom.sources import RecordDocument, read_items, scan
+from pressroom import sources
+from pressroom.sources import RecordDocument, ScanMemo, read_items, scan
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = (ROOT / "raw" / "004_bba586f07c384d09.txt").read_text()
@@ -56,6 +59,54 @@ def test_scan_plans_every_record_with_stable_ids(record_root):
     # the same input scans the same; a record's hash is its line's
     again, _ = scan(str(record_root))
     assert again == items
+
+
+def _counting_reads(monkeypatch) -> list[str]:
+    """The files the scan reads from now on (text files and record files)."""
+    read: list[str] = []
+    fingerprint, records = sources._fingerprint, sources.scan_records
+    monkeypatch.setattr(sources, "_fingerprint", lambda fs, root, rel, local: read.append(rel) or fingerprint(fs, root, rel, local))
+    monkeypatch.setattr(sources, "scan_records", lambda fs, root, rel: read.append(rel) or records(fs, root, rel))
+    return read
+
+
+def test_a_scan_with_the_last_scans_memo_reads_only_changed_files(record_root, monkeypatch):
+    monkeypatch.setattr(ScanMemo, "RACY_NS", 0)  # the files were written just now: trust them at once
+    memo = ScanMemo()
+    first = scan(str(record_root), memo)
+    assert set(memo.seen) == {"plain.txt", "feeds/day1.jsonl", "feeds/day2.jsonl.gz", "feeds/day3.parquet"}
+    # same size and mtime, other bytes (what a careless copy or a clock step can do): the ctime tells
+    plain = record_root / "plain.txt"
+    before = plain.stat()
+    plain.write_text(plain.read_text().replace("Friday", "Monday"))
+    os.utime(plain, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (plain.stat().st_size, plain.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    with (record_root / "feeds" / "day1.jsonl").open("a") as feed:
+        feed.write(json.dumps({"id": "a3", "text": "A third record, added later in the day."}) + "\n")
+    (record_root / "new.txt").write_text("A new document.")
+    read = _counting_reads(monkeypatch)
+    again = ScanMemo(memo.seen)
+    second = scan(str(record_root), again)
+    assert sorted(read) == ["feeds/day1.jsonl", "new.txt", "plain.txt"]
+    assert again.reused == 2
+    assert second == scan(str(record_root))  # what reading every file gives
+    assert {i.doc_id: i.sha256 for i in second[0]}["plain"] != {i.doc_id: i.sha256 for i in first[0]}["plain"]
+    assert "feeds/day1.jsonl#a3" in {i.doc_id for i in second[0]}
+    # nothing changed since: nothing is read
+    read.clear()
+    assert scan(str(record_root), ScanMemo(again.seen)) == second and read == []
+
+
+def test_a_file_changed_just_before_the_scan_is_not_remembered(record_root):
+    memo = ScanMemo()
+    scan(str(record_root), memo)
+    assert memo.seen == {}  # written within ScanMemo.RACY_NS of the scan: it could change and keep its stat
+    old = time.time_ns() - 10 * ScanMemo.RACY_NS
+    for path in record_root.rglob("*"):
+        os.utime(path, ns=(old, old))
+    memo = ScanMemo()
+    scan(str(record_root), memo)
+    assert memo.seen == {}  # an old mtime is not enough: the ctime is new
 
 
 def test_records_read_with_their_metadata(record_root):
