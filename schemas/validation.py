@@ -110,6 +110,16 @@ SPEAKERS_SCHEMA = pa.DataFrameSchema(
     unique=["speaker_id"], strict=True, name="speakers",
 )
 
+MATCH_COLUMNS = ("matched_turn_id", "matched_doc_id", "matched_speaker", "match_score", "match_method")
+
+
+def _all_or_none_matched(df: pd.DataFrame) -> pd.Series:
+    """Rows whose match columns are all null or all set (column-wise: a
+    row-wise `nunique` took 1.5 s on 23k quotes)."""
+    nulls = df[list(MATCH_COLUMNS)].isna()
+    return nulls.all(axis=1) | ~nulls.any(axis=1)
+
+
 QUOTES_SCHEMA = pa.DataFrameSchema(
     _columns(QUOTES, {
         "kind": [pa.Check.isin(("inline", "block"))],
@@ -119,8 +129,7 @@ QUOTES_SCHEMA = pa.DataFrameSchema(
     }),
     checks=[
         pa.Check(lambda df: df["char_start"] < df["char_end"], error="char_start < char_end"),
-        pa.Check(lambda df: df[["matched_turn_id", "matched_doc_id", "matched_speaker", "match_score", "match_method"]]
-                 .isna().nunique(axis=1) == 1, error="match columns are all set or all null"),
+        pa.Check(_all_or_none_matched, error="match columns are all set or all null"),
         pa.Check(lambda df: df["matched_doc_id"].isna() | (df["matched_doc_id"] != df["doc_id"]),
                  error="a quote never links to its own document"),
     ],
@@ -174,12 +183,16 @@ def _check_schema(report: ValidationReport, name: str, frame: pd.DataFrame) -> N
     try:
         SCHEMAS[name].validate(frame, lazy=True)
     except SchemaErrors as errors:
-        cases = errors.failure_cases
+        cases = errors.failure_cases.copy()
+        # a check of the whole frame fails a row once per column: one failure, each row once
+        wide = cases[cases["schema_context"] == "DataFrameSchema"]
+        columns = wide.groupby("check")["column"].transform("nunique")
+        cases.loc[columns.index[columns > 1], "column"] = None
         for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=True):
-            rows = [
+            rows = list(dict.fromkeys(
                 _row_key(frame, name, i) if pd.notna(i) else repr(v)
                 for i, v in zip(group["index"], group["failure_case"])
-            ]
+            ))
             where = "" if pd.isna(column) or column == name else f"{column}: "
             report.add(name, f"{where}{check}", rows)
 

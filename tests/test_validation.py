@@ -114,3 +114,19 @@ def test_the_sharded_build_checks_links_and_speakers_against_the_whole_corpus(ta
     by_rule = {f.rule: f.rows for f in report.failures}
     assert by_rule["matched_turn_id names a turn"] == [tables["quotes"].column("id")[linked].as_py()]
     assert by_rule["speaker_id names a row of speakers"] == [tables["speakers"].column("speaker_id")[0].as_py()]
+
+
+@pytest.mark.parametrize("column", ["matched_turn_id", "matched_doc_id", "matched_speaker", "match_score",
+                                    "match_method"])
+def test_a_quote_with_part_of_its_match_is_reported(tables, column):
+    """The match columns are all set or all null: each one set alone on an
+    unlinked quote, or cleared alone on a linked one, is reported, with
+    that quote's id."""
+    quotes = tables["quotes"]
+    linked = _first(quotes, "matched_turn_id", bool)
+    loose = _first(quotes, "matched_turn_id", lambda v: v is None)
+    value = quotes.column(column)[linked].as_py()
+    for row, replacement in ((linked, None), (loose, value)):
+        broken = {**tables, "quotes": _replace(quotes, column, row, replacement)}
+        failures = [f for f in validate_release(broken).failures if "all set or all null" in f.rule]
+        assert [f.rows for f in failures] == [[quotes.column("id")[row].as_py()]]
