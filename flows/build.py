@@ -416,7 +416,8 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
         return release_documents(manifest, staging, gold, Path(raw_dir), changes)
 
     streamed = release.StreamedTables(write, ReleaseSummary(None, documents, turns, rows), schemas)
-    result = release.write_release(releases_root, streamed, fingerprints, describe=describe)
+    result = release.write_release(releases_root, streamed, fingerprints, describe=describe,
+                                   cache=Path(cache_root) if keep_cache else None)
     clock.lap("write")
     if keep_cache:
         store.prune({"prepare": first, "clean": second, "index": [corpus_index_key], "links": links,

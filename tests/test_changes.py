@@ -49,3 +49,55 @@ def test_a_summary_read_from_disk_a_batch_at_a_time_is_the_whole_one(tmp_path, m
     assert summary.turns.equals(whole.turns) and summary.turns.num_rows == 11
     assert summary.documents == whole.documents == {"d": "0" * 64}
     assert len(set(summary.turns.column("hash").to_pylist())) == 11
+
+
+def _sorted_turns(table: pa.Table) -> list[dict]:
+    return sorted(table.to_pylist(), key=lambda row: row["id"])
+
+
+def test_a_build_keeps_the_summary_its_release_gives(tmp_path, monkeypatch):
+    """A build keeps its release's summary in the cache; the next build
+    compares against it instead of hashing every turn of the last release
+    again, and writes the same changes as reading that release gives.  A
+    kept summary that is not the last release's (same version, other
+    files) is not used."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from flows.build import build_release
+    from pressroom import release
+
+    root = Path(__file__).resolve().parent.parent
+    raw = tmp_path / "raw"
+    shutil.copytree(root / "tests" / "corpus" / "transcripts" / "raw", raw)
+    releases, cache = tmp_path / "releases", tmp_path / "cache"
+    build_release(raw_dir=str(raw), releases_dir=str(releases), cache_dir=str(cache))
+    manifest = release.read_manifest(releases / "1.0.0")
+    kept = release.previous_summary(releases, manifest, cache)
+    read = changes.read_summary(releases / "1.0.0")
+    assert (kept.version, kept.documents, kept.rows) == (read.version, read.documents, read.rows) == \
+        ("1.0.0", read.documents, read.rows)
+    assert _sorted_turns(kept.turns) == _sorted_turns(read.turns)
+
+    transcript = raw / "201_kremlin-finland.txt"
+    text = transcript.read_text()
+    transcript.write_text(text.replace("we are glad that", "we are very glad that"))  # a turn's text
+    reads = []
+    monkeypatch.setattr(release, "read_summary", lambda path: reads.append(path) or changes.read_summary(path))
+    version = build_release(raw_dir=str(raw), releases_dir=str(releases), cache_dir=str(cache))["version"]
+    assert reads == []  # the kept summary served
+    written = json.loads((releases / version / "changes.json").read_text())
+    expected = changes.compare(changes.read_summary(releases / "1.0.0"), changes.read_summary(releases / version))
+    assert written == {**expected, "version": version} and written["turns_changed"]
+
+    # another releases folder sharing the cache: its release of that version is not the one kept
+    other = tmp_path / "other"
+    transcript.write_text(text)
+    build_release(raw_dir=str(raw), releases_dir=str(other), cache_dir=str(cache), use_cache=False)
+    transcript.write_text(text.replace("we are glad that", "we are so glad that"))
+    assert build_release(raw_dir=str(raw), releases_dir=str(other), cache_dir=str(cache),
+                         use_cache=False)["version"] == version
+    transcript.write_text(text.replace("we are glad that", "we are truly glad that"))
+    build_release(raw_dir=str(raw), releases_dir=str(other), cache_dir=str(cache))
+    assert reads == [other / "1.0.0", other / version]  # a build without a cache reads the last release
