@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-STAGES = ("prepare", "clean", "index", "links", "final")
+STAGES = ("prepare", "clean", "speakers", "index", "links", "final")
 
 
 def key(*parts: object) -> str:

@@ -288,7 +288,7 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     """Reduce: near-duplicate clusters, the speakers table and the quote
     index, from the cached summaries of `documents` ((doc_id, ingest order,
     clean key) triples).  Returns the clusters by doc_id, the speakers
-    table, the documents that make quotations ((clean key, how many)
+    table (and its key in the cache: `_speakers`), the documents that make quotations ((clean key, how many)
     pairs: the link tasks read the quotations from the cache), the pack of
     the quote index (stage "index", for `link_batch`), every turn id and
     the turns' speaker_ids (Arrow arrays: the flow holds them to the end).
@@ -303,13 +303,16 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     for doc_id, order, k in documents:
         by_pack[index[k]].append((doc_id, order, k))
     signatures, speaker_turns, quoting, spoken, turn_ids, speaking = [], [], [], [], [], {}
+    speaker_documents = []  # what the speakers table reads: the documents with speaker turns, and their order
     for pack, members in sorted(by_pack.items()):
         summaries = store.load("clean", pack, "sum")
         ids = []
         for doc_id, order, k in members:
             summary: DocumentSummary = summaries[k]
             signatures.append(summary.signature)
-            speaker_turns += [(order, *turn, doc_id) for turn in summary.speaker_turns]
+            if summary.speaker_turns:
+                speaker_documents.append((doc_id, order, k))
+                speaker_turns += [(order, *turn, doc_id) for turn in summary.speaker_turns]
             if summary.quote_count:
                 quoting.append((k, summary.quote_count))  # the quotations stay in the cache
             if summary.turn_ids:
@@ -320,9 +323,7 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
         del summaries
     clusters = cluster_columns(signatures)
     del signatures
-    # Arrow, not rows: 400k speakers at 1 GB of input held ~250 MB as dicts
-    speakers = to_arrow(SPEAKERS, speaker_rows(speaker_turns))
-    turn_speakers = pc.unique(pa.array([t[2] for t in speaker_turns], pa.string()))
+    speakers, turn_speakers = _speakers(store, speaker_documents, speaker_turns)
     del speaker_turns
     index_key = quote_index_key(spoken)
     pack = reused = store.index("index").get(index_key)
@@ -334,9 +335,39 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
                                 *parts.values(), scratch=store.folder("index"))
         pack = store.write("index", [index_key], {**parts, "members": speaking})
     relink = None if reused is not None else relink_plan(store, previous, pack, speaking)
-    return {"clusters": clusters, "speakers": speakers, "quoting": quoting, "index": pack, "index_key": index_key,
+    return {"clusters": clusters, "speakers": speakers, "speakers_key": speakers_key(speaker_documents),
+            "quoting": quoting, "index": pack, "index_key": index_key,
             "index_reused": reused is not None, "relink": relink, "turn_ids": pa.chunked_array(turn_ids, pa.string()),
             "turn_speakers": turn_speakers}
+
+
+def _speakers(store: PackStore, documents: Sequence[tuple], turns: list[tuple]) -> tuple[pa.Table, pa.Array]:
+    """The speakers table (`speaker_rows`) and the distinct speaker_ids of
+    the turns, kept in the cache (stage "speakers") under the documents
+    with speaker turns, their order and clean keys: a rebuild that changed
+    no such document (articles edited, say) reads them back."""
+    pack = store.index("speakers").get(speakers_key(documents))
+    if pack is not None:
+        try:
+            return (read_part(store.path("speakers", pack, "speakers.arrow")),
+                    read_part(store.path("speakers", pack, "turn_speakers.arrow")).column(0).combine_chunks())
+        except (OSError, pa.ArrowInvalid):
+            pass  # damaged: made again
+    # Arrow, not rows: 400k speakers at 1 GB of input held ~250 MB as dicts
+    speakers = to_arrow(SPEAKERS, speaker_rows(turns))
+    turn_speakers = pc.unique(pa.array([t[2] for t in turns], pa.string()))
+    parts = {"speakers.arrow": store.temporary("speakers", "speakers"),
+             "turn_speakers.arrow": store.temporary("speakers", "turn_speakers")}
+    write_part(speakers, parts["speakers.arrow"])
+    write_part(pa.table({"speaker_id": turn_speakers}), parts["turn_speakers.arrow"])
+    store.write("speakers", [speakers_key(documents)], parts)
+    return speakers, turn_speakers
+
+
+def speakers_key(documents: Sequence[tuple]) -> str:
+    """The key of the speakers table: (doc_id, ingest order, clean key) of
+    each document with speaker turns, in ingest order."""
+    return key("speakers", *(f"{d}\t{o}\t{k}" for d, o, k in sorted(documents, key=lambda t: t[1])))
 
 
 def relink_plan(store: PackStore, previous: str | None, pack: str, members: Mapping[str, str]) -> dict | None:

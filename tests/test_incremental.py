@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.build import build_release
-from pressroom import sources
+from pressroom import shards, sources
 from pressroom.clean import clean, learn_site_boilerplate, prepare
 from pressroom.corpus import attach_clusters, build_quotes, build_speakers
 from pressroom.ingest import ingest
@@ -120,7 +120,7 @@ def test_a_new_document_that_makes_a_line_site_boilerplate(tmp_path):
     _same_bytes(releases / "1.1.0", tmp_path / "full" / "1.0.0")
 
 
-def test_quote_index_is_reused_while_no_transcript_changes(tmp_path):
+def test_quote_index_is_reused_while_no_transcript_changes(tmp_path, monkeypatch):
     """The quote index depends on the turns only: editing an article keeps
     it, and only that article's quotations are linked again (the others'
     links are cached under the index) and the turn sketches are not read;
@@ -145,6 +145,9 @@ def test_quote_index_is_reused_while_no_transcript_changes(tmp_path):
     assert sketches
     for path in sketches:
         path.rename(tmp_path / path.name)
+    made = []  # speakers tables made (not read back from the cache)
+    speaker_rows = shards.speaker_rows
+    monkeypatch.setattr(shards, "speaker_rows", lambda turns: made.append(1) or speaker_rows(turns))
     second = _build(raw, releases)
     for path in sketches:
         (tmp_path / path.name).rename(path)
@@ -152,7 +155,9 @@ def test_quote_index_is_reused_while_no_transcript_changes(tmp_path):
     assert second["work"]["quote_index"] == "reused" and second["work"]["cleaned"] == 1
     assert 0 < second["work"]["quotes_linked"] == (mine.doc_id == "article-wire-brevik").sum() < total
     assert sorted(p.name for p in indexes.iterdir()) == packs
+    assert made == []  # no document with speaker turns changed: the speakers table was read back
     _build(raw, tmp_path / "full-2", use_cache=False)
+    made.clear()
     _same_bytes(releases / second["version"], tmp_path / "full-2" / "1.0.0")
 
     # a word changed in a transcript: a new index; every quotation is checked and only those
@@ -160,6 +165,7 @@ def test_quote_index_is_reused_while_no_transcript_changes(tmp_path):
     transcript = raw / "transcript-kessaly-briefing.txt"
     transcript.write_text(transcript.read_text().replace("the farmers alike", "the fishermen alike"))
     third = _build(raw, releases)
+    assert made == [1]
     work = third["work"]
     assert work["quote_index"] == "built" and work["quotes_checked"] == total
     assert 0 < total - work["quotes_linked"]  # some links kept
