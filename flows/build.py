@@ -286,6 +286,19 @@ def _start_workers() -> dict[str, float]:
     return {"dask workers": round(time.perf_counter() - started, 3)}
 
 
+def _task_slots() -> int | None:
+    """How many shard tasks the flow's Dask cluster runs at once (its
+    workers' threads); None on Prefect's thread pool, whose tasks cost
+    10 ms (`shards.shard_size`)."""
+    runner = _dask_runner()
+    if runner is None:
+        return None
+    try:
+        return sum(runner.client.nthreads().values()) or None
+    except Exception:  # noqa: BLE001 - a size hint only: the default sizes serve
+        return None
+
+
 def _dask_runner():
     """The flow run's DaskTaskRunner, or None (not a Dask run)."""
     dask = sys.modules.get("prefect_dask")  # not imported: not a Dask run
@@ -310,6 +323,7 @@ def _release_link_memory(logger) -> None:
 def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprints, batch_size, gold_dir,
                   clock, logger, keep_cache) -> dict:
     store = PackStore(cache_root)
+    workers = _task_slots()
     config = key(fingerprints["code"], json.dumps(release.configuration(), sort_keys=True))
     counts = {"documents": len(items), "batch_size": batch_size or "auto"}
     progress.start(2 * len(items), "documents")
@@ -320,7 +334,8 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     todo = [(item, k) for item, k in zip(items, first) if k not in index]
     counts["prepared"] = len(todo)
     progress.advance(len(items) - len(todo))
-    _run(prepare_shard, [dict(items=[i for i, _ in b], keys=[k for _, k in b]) for b in shards.batches(todo, batch_size)],
+    _run(prepare_shard, [dict(items=[i for i, _ in b], keys=[k for _, k in b])
+                         for b in shards.batches(todo, batch_size, workers)],
          raw_uri=raw_dir, cache_root=cache_root)
     clock.lap("prepare")
     store = PackStore(cache_root)  # the packs the tasks wrote
@@ -340,7 +355,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     counts["cleaned"] = len(todo)
     progress.advance(len(items) - len(todo))
     _run(clean_shard, [dict(items=[i for i, _, _ in b], first_keys=[k for _, k, _ in b], keys=[c for _, _, c in b])
-                       for b in shards.batches(todo, batch_size)],
+                       for b in shards.batches(todo, batch_size, workers)],
          raw_uri=raw_dir, cache_root=cache_root, supported=supported)
     clock.lap("clean")
 
@@ -381,7 +396,8 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     todo = [(item.doc_id, c, f) for (item, _, _), c, f in zip(live, second, third) if f not in index]
     counts["assembled"] = len(todo)
     assembled = _run(assemble_shard, [dict(documents=b, clusters={d: clusters[d] for d, _, _ in b})
-                                      for b in shards.batches(todo, batch_size)], advance=False, cache_root=cache_root)
+                                      for b in shards.batches(todo, batch_size, workers)],
+                     advance=False, cache_root=cache_root)
     report = ValidationReport([failure for a in assembled for failure in a.failures])
     whole = {"speakers": corpus["speakers"], "quotes": quotes_table,
              "rejects": to_arrow(REJECTS, (vars(r) for r in rejects))}

@@ -62,26 +62,42 @@ SHARD_TASKS = 8
 a few workers busy to the end of a pass."""
 SHARD_DOCS_MIN, SHARD_DOCS_MAX = 50, 1000
 """Bounds of the automatic shard size.  A task costs about 0.2 s of Prefect
-bookkeeping in a Dask worker (settings, a client per task run): shards of
-fewer than ~50 documents spend more on that than on the documents; more than
-~1000 documents hold more memory per worker than they save."""
+bookkeeping in a Dask worker (measured in 2026-11: Prefect's settings
+rebuilt from the serialised context, and a client with its TLS context, per
+task run): shards of fewer than ~50 documents spend more on that than on
+the documents; more than ~1000 documents hold more memory per worker than
+they save."""
+SHARD_DOCS_MIN_WORKERS = 200
+"""The least documents of an automatic shard on Dask workers: 0.5 to 1 s of
+work (2.5 to 5 ms a document) for the task's 0.2 s."""
 
 
-def shard_size(documents: int, requested: int | None = None) -> int:
+def shard_size(documents: int, requested: int | None = None, workers: int | None = None) -> int:
     """Documents per shard for a pass over `documents`: `requested`, or
-    about SHARD_TASKS tasks within the bounds above."""
+    about SHARD_TASKS tasks within the bounds above.  Given the `workers`
+    (Dask), shards are of SHARD_DOCS_MIN_WORKERS documents at least and the
+    tasks a multiple of the workers, rounded down (at least one per
+    worker): a small pass, as a rebuild's, gives each worker one task
+    instead of three, and none waits on a last odd task."""
     if requested:
         return requested
-    return max(SHARD_DOCS_MIN, min(SHARD_DOCS_MAX, -(-documents // SHARD_TASKS)))
+    least = SHARD_DOCS_MIN_WORKERS if workers else SHARD_DOCS_MIN
+    size = max(least, min(SHARD_DOCS_MAX, -(-documents // SHARD_TASKS)))
+    tasks = -(-documents // size)
+    if workers and tasks > 1:
+        down = max(workers, tasks - tasks % workers)
+        tasks = down if -(-documents // down) <= SHARD_DOCS_MAX else down + workers
+        size = -(-documents // tasks)
+    return size
 SITE_MIN_SUPPORT: int = inspect.signature(learn_site_boilerplate).parameters["min_support"].default
 
 
 # --- planning --------------------------------------------------------------------
 
 
-def batches(items: Sequence, size: int | None = None) -> list[list]:
-    """`items` in shards of `size` (default: `shard_size(len(items))`)."""
-    size = shard_size(len(items), size)
+def batches(items: Sequence, size: int | None = None, workers: int | None = None) -> list[list]:
+    """`items` in shards of `size` (default: `shard_size(len(items), workers=workers)`)."""
+    size = shard_size(len(items), size, workers)
     return [list(items[i:i + size]) for i in range(0, len(items), size)]
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from pressroom import shards
 from pressroom.cache import PackStore
@@ -86,6 +87,25 @@ def test_automatic_shard_size_makes_about_eight_tasks_within_bounds():
     assert len(shards.batches(list(range(29932)))) == 30  # ...nor more than 1000
     assert len(shards.batches(list(range(1506)), 500)) == 4  # a requested size wins
     assert sum(map(len, shards.batches(list(range(1506))))) == 1506
+
+
+@pytest.mark.parametrize("documents", [1, 5, 120, 299, 381, 1000, 1506, 3000, 29932, 150_001])
+@pytest.mark.parametrize("workers", [1, 2, 3, 4])
+def test_on_dask_workers_a_pass_has_a_multiple_of_their_tasks_of_200_documents_or_more(documents, workers):
+    """A Dask task costs 0.2 s: a rebuild's small pass gives each worker one
+    task, not three of 50 documents; the tasks are a multiple of the
+    workers (at least one each) unless one task takes every document."""
+    shards_ = shards.batches(list(range(documents)), workers=workers)
+    assert [d for shard in shards_ for d in shard] == list(range(documents))
+    sizes = [len(shard) for shard in shards_]
+    assert max(sizes) <= shards.SHARD_DOCS_MAX and max(sizes) - min(sizes) <= max(sizes) // 2 + 1
+    if len(shards_) > 1:
+        assert len(shards_) % workers == 0
+        assert len(shards_) == workers or min(sizes) >= shards.SHARD_DOCS_MIN_WORKERS // 2  # one each: no wait
+    else:
+        assert documents <= 2 * shards.SHARD_DOCS_MIN_WORKERS
+    assert len(shards.batches(list(range(299)), workers=2)) == 2  # 6 of 50 on Prefect's thread pool
+    assert len(shards.batches(list(range(299)))) == 6
 
 
 def test_shard_passes_run_with_the_cycle_collector_paused_and_restore_it(monkeypatch, tmp_path):

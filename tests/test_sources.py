@@ -65,7 +65,8 @@ def _counting_reads(monkeypatch) -> list[str]:
     """The files the scan reads from now on (text files and record files)."""
     read: list[str] = []
     fingerprint, records = sources._fingerprint, sources.scan_records
-    monkeypatch.setattr(sources, "_fingerprint", lambda fs, root, rel, local: read.append(rel) or fingerprint(fs, root, rel, local))
+    monkeypatch.setattr(sources, "_fingerprint",
+                        lambda fs, root, rel, local: read.append(rel) or fingerprint(fs, root, rel, local))
     monkeypatch.setattr(sources, "scan_records", lambda fs, root, rel: read.append(rel) or records(fs, root, rel))
     return read
 
