@@ -119,6 +119,11 @@ def test_build_on_a_dask_cluster(cluster, seed_release, tmp_path):
     with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):
         names = asyncio.run(task_names())
     assert {"prepare-shard", "clean-shard", "corpus-pass", "assemble-shard"} <= names
+    # an existing cluster's workers are not the build's to stop
+    from distributed import Client
+
+    with Client(address, timeout=5) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
 
 
 def test_build_on_a_local_cluster(seed_release, tmp_path):
@@ -131,6 +136,37 @@ def test_build_on_a_local_cluster(seed_release, tmp_path):
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
+    _same_tables(releases / "1.0.0", seed_release)
+
+
+_WORKERS_AT_WRITE = """
+import json, sys
+from flows import build
+
+seen = []
+write = build.release.write_release
+
+def spy(*args, **kwargs):
+    seen.append(len(build._dask_runner().client.scheduler_info()["workers"]))
+    return write(*args, **kwargs)
+
+build.release.write_release = spy
+summary = build.run_build(local_cluster=2, raw_dir=sys.argv[1], releases_dir=sys.argv[2], batch_size=2)
+print(json.dumps({"version": summary["version"], "workers at write": seen}))
+"""
+
+
+def test_a_local_clusters_workers_stop_before_the_write(seed_release, tmp_path):
+    """The local cluster's workers have no task after the assemble pass:
+    they are stopped before the write phase, where the flow's process
+    peaks (each held 0.47 GB at 1 GB of input)."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    releases = tmp_path / "releases"
+    run = subprocess.run([sys.executable, "-c", _WORKERS_AT_WRITE, str(ROOT / "raw"), str(releases)],
+                         capture_output=True, text=True, env={**env, "PREFECT_LOGGING_LEVEL": "WARNING"}, cwd=ROOT,
+                         timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == {"version": "1.0.0", "workers at write": [0]}
     _same_tables(releases / "1.0.0", seed_release)
 
 
