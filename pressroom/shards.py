@@ -37,7 +37,7 @@ from __future__ import annotations
 import functools
 import inspect
 import pickle
-from collections import Counter, OrderedDict, defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -278,25 +278,53 @@ def cluster_columns(signatures: Iterable[dict]) -> dict[str, dict]:
     return {row["doc_id"]: {k: v for k, v in row.items() if k != "doc_id"} for row in dedup.cluster_rows(clusters)}
 
 
-def speaker_rows(turns: Iterable[tuple]) -> list[dict]:
-    """The speakers table from compact turns, as `corpus.build_speakers` makes
-    it: turns in ingest order, the first turn of a speaker names it, the most
-    frequent role wins (ties: not 'unknown', then the name of the role)."""
-    seen: dict[str, tuple] = {}
-    labels: dict[str, set[str]] = defaultdict(set)
-    docs: dict[str, set[str]] = defaultdict(set)
-    roles: dict[str, Counter] = defaultdict(Counter)
-    for _, _, sid, speaker, title, label, role, doc_id in sorted(turns, key=lambda t: (t[0], t[1])):
-        seen.setdefault(sid, (speaker, title))
-        labels[sid].add(label)
-        docs[sid].add(doc_id)
-        roles[sid][role] += 1
-    rows = []
-    for sid, (name, title) in seen.items():
-        role = max(roles[sid], key=lambda r: (roles[sid][r], r != "unknown", r))
-        rows.append({"speaker_id": sid, "name": name, "role": role, "title": title, "aliases": sorted(labels[sid]),
-                     "documents": sorted(docs[sid]), "turns": sum(roles[sid].values())})
-    return rows
+SPEAKER_TURNS = pa.schema([("rank", pa.int64()), ("index", pa.int64()), ("speaker_id", pa.string()),
+                           ("speaker", pa.string()), ("title", pa.string()), ("label", pa.string()),
+                           ("role", pa.string()), ("doc_id", pa.string())])
+"""Compact turns as `speaker_table` reads them: the document's rank in
+ingest order and the turn's index, then the fields of
+`DocumentSummary.speaker_turns`, and the doc_id."""
+
+
+def speaker_turns_table(rows: Sequence[tuple]) -> pa.Table:
+    """Rows of SPEAKER_TURNS (tuples) as a table: one per cache pack, so
+    that the corpus pass never holds every turn as Python objects."""
+    columns = list(zip(*rows)) if rows else [()] * len(SPEAKER_TURNS)
+    return pa.table([pa.array(c, f.type) for c, f in zip(columns, SPEAKER_TURNS)], schema=SPEAKER_TURNS)
+
+
+def _sorted_lists(lists: pa.ListArray) -> pa.ListArray:
+    """Each list of strings sorted (by code point, as Python sorts str)."""
+    values, parents = pc.list_flatten(lists), pc.list_parent_indices(lists)
+    order = pc.sort_indices(pa.table({"p": parents, "v": values}), sort_keys=[("p", "ascending"), ("v", "ascending")])
+    return pa.ListArray.from_arrays(lists.offsets, values.take(order))
+
+
+def speaker_table(turns: pa.Table) -> pa.Table:
+    """The speakers table, as `corpus.build_speakers` makes it, from
+    SPEAKER_TURNS: the first turn of a speaker (in ingest order) names it,
+    the most frequent role wins (ties: not 'unknown', then the greatest
+    name), its labels and documents sorted, rows by speaker_id (as
+    `tables.to_arrow`).  In Arrow: at 1 GB of input a million turns as
+    tuples and 400k speakers as dicts were the corpus pass's peak."""
+    turns = turns.sort_by([("rank", "ascending"), ("index", "ascending")])
+    keep_nulls = pc.ScalarAggregateOptions(skip_nulls=False)
+    groups = turns.group_by("speaker_id", use_threads=False).aggregate([
+        ("speaker", "first", keep_nulls), ("title", "first", keep_nulls), ("label", "distinct"),
+        ("doc_id", "distinct"), ("speaker_id", "count")])
+    roles = turns.group_by(["speaker_id", "role"], use_threads=False).aggregate([("rank", "count")])
+    roles = roles.append_column("known", pc.not_equal(roles["role"], "unknown"))
+    roles = roles.sort_by([("speaker_id", "ascending"), ("rank_count", "descending"), ("known", "descending"),
+                           ("role", "descending")])  # the most turns; ties: not "unknown", then the greatest name
+    best = roles.group_by("speaker_id", use_threads=False).aggregate([("role", "first")])
+    groups = groups.sort_by("speaker_id")
+    role = best["role_first"].take(pc.index_in(groups["speaker_id"], best["speaker_id"]))
+    columns = {"speaker_id": groups["speaker_id"], "name": groups["speaker_first"], "role": role,
+               "title": groups["title_first"],
+               "aliases": _sorted_lists(groups["label_distinct"].combine_chunks()),
+               "documents": _sorted_lists(groups["doc_id_distinct"].combine_chunks()),
+               "turns": groups["speaker_id_count"].cast(pa.int32())}
+    return pa.table([columns[f.name] for f in SPEAKERS.arrow_schema], schema=SPEAKERS.arrow_schema)
 
 
 @collector.paused()
@@ -320,15 +348,16 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
         by_pack[index[k]].append((doc_id, order, k))
     signatures, speaker_turns, quoting, spoken, turn_ids, speaking = [], [], [], [], [], {}
     speaker_documents = []  # what the speakers table reads: the documents with speaker turns, and their order
+    rank = {doc_id: n for n, (doc_id, _, _) in enumerate(sorted(documents, key=lambda d: d[1]))}
     for pack, members in sorted(by_pack.items()):
         summaries = store.load("clean", pack, "sum")
-        ids = []
+        ids, rows = [], []
         for doc_id, order, k in members:
             summary: DocumentSummary = summaries[k]
             signatures.append(summary.signature)
             if summary.speaker_turns:
                 speaker_documents.append((doc_id, order, k))
-                speaker_turns += [(order, *turn, doc_id) for turn in summary.speaker_turns]
+                rows += [(rank[doc_id], *turn, doc_id) for turn in summary.speaker_turns]
             if summary.quote_count:
                 quoting.append((k, summary.quote_count))  # the quotations stay in the cache
             if summary.turn_ids:
@@ -336,7 +365,9 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
                 speaking[doc_id] = k
                 ids += summary.turn_ids
         turn_ids.append(pa.array(ids, pa.string()))  # Arrow: ~60 bytes a turn, a Python set ~120
-        del summaries
+        speaker_turns.append(speaker_turns_table(rows))
+        del summaries, rows
+    del rank
     clusters = cluster_columns(signatures)
     del signatures
     speakers, turn_speakers = _speakers(store, speaker_documents, speaker_turns)
@@ -357,8 +388,9 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
             "turn_speakers": turn_speakers}
 
 
-def _speakers(store: PackStore, documents: Sequence[tuple], turns: list[tuple]) -> tuple[pa.Table, pa.Array]:
-    """The speakers table (`speaker_rows`) and the distinct speaker_ids of
+def _speakers(store: PackStore, documents: Sequence[tuple], turns: list[pa.Table]) -> tuple[pa.Table, pa.Array]:
+    """The speakers table (`speaker_table` of the `turns`, a SPEAKER_TURNS
+    table per pack) and the distinct speaker_ids of
     the turns, kept in the cache (stage "speakers") under the documents
     with speaker turns, their order and clean keys: a rebuild that changed
     no such document (articles edited, say) reads them back."""
@@ -369,9 +401,8 @@ def _speakers(store: PackStore, documents: Sequence[tuple], turns: list[tuple]) 
                     read_part(store.path("speakers", pack, "turn_speakers.arrow")).column(0).combine_chunks())
         except (OSError, pa.ArrowInvalid):
             pass  # damaged: made again
-    # Arrow, not rows: 400k speakers at 1 GB of input held ~250 MB as dicts
-    speakers = to_arrow(SPEAKERS, speaker_rows(turns))
-    turn_speakers = pc.unique(pa.array([t[2] for t in turns], pa.string()))
+    table = pa.concat_tables(turns) if turns else SPEAKER_TURNS.empty_table()
+    speakers, turn_speakers = speaker_table(table), pc.unique(table.column("speaker_id").combine_chunks())
     parts = {"speakers.arrow": store.temporary("speakers", "speakers"),
              "turn_speakers.arrow": store.temporary("speakers", "turn_speakers")}
     write_part(speakers, parts["speakers.arrow"])

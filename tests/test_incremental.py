@@ -146,8 +146,8 @@ def test_quote_index_is_reused_while_no_transcript_changes(tmp_path, monkeypatch
     for path in sketches:
         path.rename(tmp_path / path.name)
     made = []  # speakers tables made (not read back from the cache)
-    speaker_rows = shards.speaker_rows
-    monkeypatch.setattr(shards, "speaker_rows", lambda turns: made.append(1) or speaker_rows(turns))
+    speaker_table = shards.speaker_table
+    monkeypatch.setattr(shards, "speaker_table", lambda turns: made.append(1) or speaker_table(turns))
     second = _build(raw, releases)
     for path in sketches:
         (tmp_path / path.name).rename(path)

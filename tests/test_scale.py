@@ -14,6 +14,7 @@ from pressroom.cache import PackStore
 from pressroom.clean import learn_site_boilerplate, prepare
 from pressroom.ingest import ingest
 from pressroom.release import TableWriter
+from schemas.contract import SPEAKERS
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -152,3 +153,45 @@ def test_the_quotes_table_made_a_pack_at_a_time_is_the_whole_one(tmp_path):
     assert made.equals(to_arrow(QUOTES, (r for d in docs for r in rows[d])))
     assert made.column("doc_id").to_pylist()[:3] == ["a", "a", "b"] and made.num_rows == 18
     assert shards.quotes_table(store, []).equals(to_arrow(QUOTES, ()))
+
+
+def _plain_speakers(rows: list[tuple]) -> list[dict]:
+    """The speakers table as plain Python makes it (as `corpus.build_speakers`):
+    turns in (rank, index) order, the first names the speaker, the most
+    frequent role wins (ties: not 'unknown', then the greatest name)."""
+    from collections import Counter, defaultdict
+
+    seen, labels, docs, roles = {}, defaultdict(set), defaultdict(set), defaultdict(Counter)
+    for _, _, sid, speaker, title, label, role, doc_id in sorted(rows, key=lambda r: (r[0], r[1])):
+        seen.setdefault(sid, (speaker, title))
+        labels[sid].add(label)
+        docs[sid].add(doc_id)
+        roles[sid][role] += 1
+    return sorted(({"speaker_id": sid, "name": name, "title": title, "aliases": sorted(labels[sid]),
+                    "documents": sorted(docs[sid]), "turns": sum(roles[sid].values()),
+                    "role": max(roles[sid], key=lambda r: (roles[sid][r], r != "unknown", r))}
+                   for sid, (name, title) in seen.items()), key=lambda row: row["speaker_id"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_speakers_table_in_arrow_is_the_plain_one(seed):
+    """`shards.speaker_table` on random turns, in random pack order: first
+    names and titles (None among them), role ties, labels and documents with
+    accents, CJK and astral characters (sorted by code point)."""
+    import random
+
+    rng = random.Random(seed)
+    names = ["anna-kowal", "émile-dubois", "李明", "zoë", "a😀", "unknown-questioner"]
+    roles = ["official", "journalist", "unknown", "moderator"]
+    rows = [(rng.randrange(40), index, sid, f"{sid.title()} {rng.randrange(3)}",
+             rng.choice([None, "Minister", "Président"]), rng.choice(["ANNA", "Q", "Émile:", "李", sid]),
+             rng.choice(roles), f"doc-{rng.choice('aéz中')}{rng.randrange(5)}")
+            for index in range(rng.randrange(1, 300)) for sid in [rng.choice(names)]]
+    rows = [(r[0], n, *r[2:]) for n, r in enumerate(rows)]
+    rng.shuffle(rows)
+    parts = [shards.speaker_turns_table(rows[i:i + 37]) for i in range(0, len(rows), 37)]
+    table = shards.speaker_table(pa.concat_tables(parts))
+    assert table.schema == SPEAKERS.arrow_schema
+    assert table.to_pylist() == [{name: row[name] for name in SPEAKERS.arrow_schema.names}
+                                 for row in _plain_speakers(rows)]
+    assert any(len(set(r[6] for r in rows if r[2] == sid)) > 1 for sid in names)  # roles to choose between
