@@ -209,10 +209,15 @@ class _Clock:
         self.last = now
 
 
+def _kept_cache(releases_root: Path, cache_dir: str | None) -> Path:
+    """The folder of the cache kept between builds."""
+    return Path(cache_dir) if cache_dir else releases_root / CACHE_DIR
+
+
 @contextlib.contextmanager
 def _cache_root(releases_root: Path, cache_dir: str | None, use_cache: bool):
     if use_cache:
-        root = Path(cache_dir) if cache_dir else releases_root / CACHE_DIR
+        root = _kept_cache(releases_root, cache_dir)
         root.mkdir(parents=True, exist_ok=True)
         yield root, True
     else:
@@ -249,15 +254,15 @@ def _build(raw_dir: str, releases_dir: str, batch_size: int | None, gold_dir: st
 
 
 def _scan(raw_dir: str, releases_root: Path, cache_dir: str | None, use_cache: bool):
-    """`sources.scan`, with the last scan's memo of this raw root kept in the
-    cache (a file whose stat is unchanged is not read again).  The memo
+    """`sources.scan`, with the last scan's memo kept in the cache (a file
+    whose stat is unchanged is not read again).  The memo
     holds planned items, which the code makes (doc_ids, record keys): it is
     kept for one code fingerprint, as every other cached result is.  It is
     not tied to the root: a stat names the file (inode and device), so a
     folder of hard links to the same files is the same input."""
     if not use_cache:
         return scan(raw_dir)
-    store = PackStore(Path(cache_dir) if cache_dir else releases_root / CACHE_DIR)
+    store = PackStore(_kept_cache(releases_root, cache_dir))
     name = "scan-memo"
     remembered = store.recall(name)
     memo_key = release.code_fingerprint()

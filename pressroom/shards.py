@@ -332,8 +332,9 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     """Reduce: near-duplicate clusters, the speakers table and the quote
     index, from the cached summaries of `documents` ((doc_id, ingest order,
     clean key) triples).  Returns the clusters by doc_id, the speakers
-    table (and its key in the cache: `_speakers`), the documents that make quotations ((clean key, how many)
-    pairs: the link tasks read the quotations from the cache), the pack of
+    table (and its key in the cache: `_speakers`), the documents that make
+    quotations ((clean key, how many) pairs: the link tasks read the
+    quotations from the cache), the pack of
     the quote index (stage "index", for `link_batch`), every turn id and
     the turns' speaker_ids (Arrow arrays: the flow holds them to the end).
 
@@ -390,10 +391,10 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
 
 def _speakers(store: PackStore, documents: Sequence[tuple], turns: list[pa.Table]) -> tuple[pa.Table, pa.Array]:
     """The speakers table (`speaker_table` of the `turns`, a SPEAKER_TURNS
-    table per pack) and the distinct speaker_ids of
-    the turns, kept in the cache (stage "speakers") under the documents
-    with speaker turns, their order and clean keys: a rebuild that changed
-    no such document (articles edited, say) reads them back."""
+    table per pack) and the distinct speaker_ids of the turns, kept in the
+    cache (stage "speakers") under the documents with speaker turns, their
+    order and clean keys: a rebuild that changed no such document (articles
+    edited, say) reads them back."""
     pack = store.index("speakers").get(speakers_key(documents))
     if pack is not None:
         try:
