@@ -167,8 +167,8 @@ def _fingerprint(fs, root: str, relative: str, local: bool) -> tuple[str | None,
 
 class ScanMemo:
     """What a scan of a local root learnt of each file (a text file's
-    (sha256, size), a record file's planned items and rejects), keyed by its
-    relative path and stat, for the next scan of the same root.
+    planned item, a record file's planned items and rejects), keyed by its
+    relative path and stat, for the next scan.
 
     A file is remembered only if its mtime and ctime are older than the
     scan's start by `RACY_NS`: a file written within the timestamp
