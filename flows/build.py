@@ -235,10 +235,11 @@ def _build(raw_dir: str, releases_dir: str, batch_size: int | None, gold_dir: st
         stale = release.remove_stale_staging(releases_root)
         if stale:
             logger.warning("removed staging left by an interrupted build: %s", ", ".join(stale))
-        items, rejects = _scan(raw_dir, releases_root, cache_dir, use_cache)
+        code = release.code_fingerprint()
+        items, rejects = _scan(raw_dir, releases_root, cache_dir, use_cache, code)
         for reject in rejects:
             logger.warning("rejected %s: %s", reject.source_path, reject.reason)
-        fingerprints = {"input": release.input_fingerprint(items, rejects), "code": release.code_fingerprint()}
+        fingerprints = {"input": release.input_fingerprint(items, rejects), "code": code}
         fingerprints["build"] = release.build_fingerprint(fingerprints["input"], fingerprints["code"])
         clock.lap("scan")
         previous = release.latest_manifest(releases_root)
@@ -253,11 +254,11 @@ def _build(raw_dir: str, releases_dir: str, batch_size: int | None, gold_dir: st
         return {**result, "startup": startup}
 
 
-def _scan(raw_dir: str, releases_root: Path, cache_dir: str | None, use_cache: bool):
+def _scan(raw_dir: str, releases_root: Path, cache_dir: str | None, use_cache: bool, code: str):
     """`sources.scan`, with the last scan's memo kept in the cache (a file
     whose stat is unchanged is not read again).  The memo
     holds planned items, which the code makes (doc_ids, record keys): it is
-    kept for one code fingerprint, as every other cached result is.  It is
+    kept for one code fingerprint (`code`), as every other cached result is.  It is
     not tied to the root: a stat names the file (inode and device), so a
     folder of hard links to the same files is the same input."""
     if not use_cache:
@@ -265,12 +266,11 @@ def _scan(raw_dir: str, releases_root: Path, cache_dir: str | None, use_cache: b
     store = PackStore(_kept_cache(releases_root, cache_dir))
     name = "scan-memo"
     remembered = store.recall(name)
-    memo_key = release.code_fingerprint()
-    entries = remembered[1] if isinstance(remembered, tuple) and remembered[0] == memo_key else None
+    entries = remembered[1] if isinstance(remembered, tuple) and remembered[0] == code else None
     memo = ScanMemo(entries)
     found = scan(raw_dir, memo)
     if memo.seen != memo.entries:
-        store.remember(name, (memo_key, memo.seen))
+        store.remember(name, (code, memo.seen))
     return found
 
 

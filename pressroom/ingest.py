@@ -63,12 +63,7 @@ def doc_id_for(relative_path: str) -> str:
 def discover(raw_root: Path) -> list[Path]:
     """Every file under the root, hidden files and folders excepted, in a
     stable order (symlinks included: `read_document` checks where they go)."""
-    return [path for path, _ in discover_relative(raw_root)]
-
-
-def discover_relative(raw_root: Path) -> list[tuple[Path, str]]:
-    """`discover`'s files with their paths relative to the root (POSIX form)."""
-    return [(raw_root / relative, relative) for relative in relative_files(raw_root)]
+    return [raw_root / relative for relative in relative_files(raw_root)]
 
 
 def relative_files(raw_root: Path | str) -> list[str]:

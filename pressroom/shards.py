@@ -371,7 +371,8 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     del rank
     clusters = cluster_columns(signatures)
     del signatures
-    speakers, turn_speakers = _speakers(store, speaker_documents, speaker_turns)
+    speakers_at = speakers_key(speaker_documents)
+    speakers, turn_speakers = _speakers(store, speakers_at, speaker_turns)
     del speaker_turns
     index_key = quote_index_key(spoken)
     pack = reused = store.index("index").get(index_key)
@@ -383,19 +384,19 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
                                 *parts.values(), scratch=store.folder("index"))
         pack = store.write("index", [index_key], {**parts, "members": speaking})
     relink = None if reused is not None else relink_plan(store, previous, pack, speaking)
-    return {"clusters": clusters, "speakers": speakers, "speakers_key": speakers_key(speaker_documents),
+    return {"clusters": clusters, "speakers": speakers, "speakers_key": speakers_at,
             "quoting": quoting, "index": pack, "index_key": index_key,
             "index_reused": reused is not None, "relink": relink, "turn_ids": pa.chunked_array(turn_ids, pa.string()),
             "turn_speakers": turn_speakers}
 
 
-def _speakers(store: PackStore, documents: Sequence[tuple], turns: list[pa.Table]) -> tuple[pa.Table, pa.Array]:
+def _speakers(store: PackStore, at: str, turns: list[pa.Table]) -> tuple[pa.Table, pa.Array]:
     """The speakers table (`speaker_table` of the `turns`, a SPEAKER_TURNS
     table per pack) and the distinct speaker_ids of the turns, kept in the
-    cache (stage "speakers") under the documents with speaker turns, their
-    order and clean keys: a rebuild that changed no such document (articles
+    cache (stage "speakers") under `at` (`speakers_key` of the documents
+    with speaker turns): a rebuild that changed no such document (articles
     edited, say) reads them back."""
-    pack = store.index("speakers").get(speakers_key(documents))
+    pack = store.index("speakers").get(at)
     if pack is not None:
         try:
             return (read_part(store.path("speakers", pack, "speakers.arrow")),
@@ -408,7 +409,7 @@ def _speakers(store: PackStore, documents: Sequence[tuple], turns: list[pa.Table
              "turn_speakers.arrow": store.temporary("speakers", "turn_speakers")}
     write_part(speakers, parts["speakers.arrow"])
     write_part(pa.table({"speaker_id": turn_speakers}), parts["turn_speakers.arrow"])
-    store.write("speakers", [speakers_key(documents)], parts)
+    store.write("speakers", [at], parts)
     return speakers, turn_speakers
 
 
