@@ -1488,25 +1488,103 @@ def fuzzy_score(quote: Sentence, window_text: str) -> float:
     return fuzz.partial_ratio(quote_text, window_text) / 100.0
 
 
+FUZZY_MEMO = np.dtype([("quote", "<u4"), ("sentence", "<u8"), ("turn", "<u8"), ("start", "<u4"), ("end", "<u4"),
+                       ("score", "<f8")])
+"""A row of a `FuzzyMemo` table: the quotation (its position among its
+document's), the hash of the quote sentence's words, the turn's hash
+(`TurnIndex.turn_hashes`), the window's span in the turn's text, and the score."""
+
+
+class FuzzyMemo:
+    """The fuzzy scores that linking one document's quotations computed
+    (`fuzzy_table`), kept with its links so that a relink reads them back
+    instead of scoring the same windows again.
+
+    A fuzzy score reads the quote sentence's words and the window's text; a
+    window's text is its turn's text between the window's bounds.  So each
+    score is keyed by what it reads: the hash of the sentence's words, the
+    turn's hash (over its speaker and text) and the window's span.  Such a
+    key means the same against any index, and a score read back is the
+    score computed again.  After transcripts change, the quotations linked
+    again mostly score the same windows of the same turns, because the
+    weights of their candidates' stems moved and their texts did not.
+
+    `previous` is the table (`table`) kept by the last link of the same
+    quotations, or None.  Set `quote` to the position of the quotation
+    being linked; each score it uses is recorded under it.  `carry` copies
+    the previous rows of quotations whose links were kept unchanged."""
+
+    def __init__(self, previous: np.ndarray | None = None):
+        self.previous = previous if previous is not None and len(previous) else None
+        self._known: dict[tuple[int, int, int, int], float] | None = None
+        self.quote = 0
+        self.rows: list[tuple[int, int, int, int, int, float]] = []
+        self.carried: list[np.ndarray] = []
+        self.read_back = 0
+
+    def score(self, sentence: Sentence, sentence_hash: int, index: TurnIndex, row: int, text) -> float:
+        """The fuzzy score of `sentence` against window `row` of `index`, read
+        back or computed (`text()` gives the window's text), and recorded."""
+        first = int(index.window_first[row])
+        at = (sentence_hash, int(index.turn_hashes[int(index.sentence_turn[first])]), int(index.window_start[row]),
+              int(index.window_end[row]))
+        score = self.known.get(at)
+        if score is None:
+            score = fuzzy_score(sentence, text())
+        else:
+            self.read_back += 1
+        self.rows.append((self.quote, *at, score))
+        return score
+
+    @property
+    def known(self) -> dict[tuple[int, int, int, int], float]:
+        if self._known is None:  # made when a score is first asked for: most documents ask none
+            p = self.previous
+            self._known = {} if p is None else dict(zip(
+                zip(p["sentence"].tolist(), p["turn"].tolist(), p["start"].tolist(), p["end"].tolist()),
+                p["score"].tolist()))
+        return self._known
+
+    def carry(self, quotes: Iterable[int]) -> None:
+        """Keep the previous rows of these quotations (their links are kept)."""
+        if self.previous is not None:
+            self.carried.append(self.previous[np.isin(self.previous["quote"], np.fromiter(quotes, dtype=np.int64))])
+
+    def table(self) -> np.ndarray | None:
+        """The rows recorded and carried, by quotation (None when there are none)."""
+        parts = [*self.carried, np.array(self.rows, dtype=FUZZY_MEMO)]
+        table = np.concatenate(parts)
+        return table[np.argsort(table["quote"], kind="stable")] if len(table) else None
+
+
 def fuzzy_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarray, firsts: np.ndarray,
-                hint: np.ndarray | None = None) -> np.ndarray:
+                hint: np.ndarray | None = None, memo: FuzzyMemo | None = None) -> np.ndarray:
     """Fuzzy scores of each quote sentence against the FUZZY_WINDOWS windows of
     each turn that share most with it (by shingle + paraphrase score: `hint`,
     computed when not given); the other cells stay 0.  partial_ratio is
-    costly on long strings: this keeps it to a few calls per sentence and turn."""
+    costly on long strings: this keeps it to a few calls per sentence and
+    turn, and a `memo` reads back the scores a previous link computed."""
     if hint is None:
         hint = shingle_table(sentences, index, rows) + paraphrase_table(sentences, index, rows)
     table = np.zeros_like(hint)
     turn = np.repeat(np.arange(len(firsts)), np.diff([*firsts, len(rows)]))  # the turn of each column
     texts: dict[int, str] = {}
     normalised: dict[int, str] = {}
+
+    def text(row: int) -> str:
+        if row not in texts:
+            texts[row] = index.window_text(row, normalised)
+        return texts[row]
+
     for i, sentence in enumerate(sentences):
         order = np.lexsort((-hint[i], turn))  # turn by turn, the most similar first (ties: column order)
+        sentence_hash = hash64(sentence.normalised) if memo is not None else 0
         for column in order[np.arange(len(order)) - firsts[turn[order]] < FUZZY_WINDOWS].tolist():
             row = int(rows[column])
-            if row not in texts:
-                texts[row] = index.window_text(row, normalised)
-            table[i, column] = fuzzy_score(sentence, texts[row])
+            if memo is None:
+                table[i, column] = fuzzy_score(sentence, text(row))
+            else:
+                table[i, column] = memo.score(sentence, sentence_hash, index, row, functools.partial(text, row))
     return table
 
 
@@ -1629,11 +1707,12 @@ def _loose(word_count: int, stems: frozenset[str]) -> bool:
     return word_count >= MIN_LOOSE_WORDS and len(stems) >= MIN_LOOSE_CONTENT_WORDS
 
 
-def best_match(quote: Mapping, index: TurnIndex) -> Match | None:
+def best_match(quote: Mapping, index: TurnIndex, memo: FuzzyMemo | None = None) -> Match | None:
     """The turn a quotation comes from (never one of its own document), or None.
 
     Shingle and paraphrase scores are computed for all candidate turns;
-    the slower fuzzy scores only for the FUZZY_CANDIDATES best of them."""
+    the slower fuzzy scores only for the FUZZY_CANDIDATES best of them (read
+    back from `memo` where a previous link computed them)."""
     sentences = quote_sentences(quote["text"])
     stems = frozenset().union(*(s.stems for s in sentences))
     candidates = index.candidates(stems, quote["doc_id"])
@@ -1653,31 +1732,41 @@ def best_match(quote: Mapping, index: TurnIndex) -> Match | None:
         # the shortlist's windows are columns of the candidates' tables: their hint is read, not scored again
         columns, short_firsts = turn_columns(candidates, firsts, len(rows), shortlist)
         short_rows = rows[columns]
-        fuzzy = fuzzy_table(sentences, index, short_rows, short_firsts, (shingle + paraphrase)[:, columns])
+        fuzzy = fuzzy_table(sentences, index, short_rows, short_firsts, (shingle + paraphrase)[:, columns], memo)
         ranked[METHOD_FUZZY] = _ranked(sentences, shortlist, METHOD_FUZZY, index, short_rows, short_firsts, fuzzy)
     return decide(ranked, word_count, len(stems))
 
 
-def link_quotes(quotes: Sequence[Mapping], turns: Iterable[Mapping] | TurnSketches | TurnIndex) -> list[dict]:
+def link_quotes(quotes: Sequence[Mapping], turns: Iterable[Mapping] | TurnSketches | TurnIndex,
+                memo: FuzzyMemo | None = None) -> list[dict]:
     """The quotes with their link to a transcript turn: matched_turn_id,
     matched_doc_id, matched_speaker, match_score, match_method, matched_start,
-    matched_end (all null when the quote comes from no turn of the corpus)."""
+    matched_end (all null when the quote comes from no turn of the corpus).
+    With a `memo`, the fuzzy scores computed are recorded there, under each
+    quote's position in `quotes`."""
     index = turns if isinstance(turns, TurnIndex) else TurnIndex(turns)
     rows = []
-    for quote in quotes:
-        found = best_match(quote, index)
-        position = int(index.positions([found.turn_id])[0]) if found else None
-        rows.append({
-            **quote,
-            "matched_turn_id": found.turn_id if found else None,
-            "matched_doc_id": index.doc_ids[position] if found else None,
-            "matched_speaker": index.speakers[position] if found else None,
-            "match_score": found.score if found else None,
-            "match_method": found.method if found else None,
-            "matched_start": found.start if found else None,
-            "matched_end": found.end if found else None,
-        })
+    for position, quote in enumerate(quotes):
+        if memo is not None:
+            memo.quote = position
+        rows.append(linked_row(quote, index, memo))
     return rows
+
+
+def linked_row(quote: Mapping, index: TurnIndex, memo: FuzzyMemo | None = None) -> dict:
+    """One quote with its link (`link_quotes`)."""
+    found = best_match(quote, index, memo)
+    position = int(index.positions([found.turn_id])[0]) if found else None
+    return {
+        **quote,
+        "matched_turn_id": found.turn_id if found else None,
+        "matched_doc_id": index.doc_ids[position] if found else None,
+        "matched_speaker": index.speakers[position] if found else None,
+        "match_score": found.score if found else None,
+        "match_method": found.method if found else None,
+        "matched_start": found.start if found else None,
+        "matched_end": found.end if found else None,
+    }
 
 
 # -- a rebuild: links kept when nothing they read changed ---------------------------
@@ -1769,18 +1858,24 @@ def link_unchanged(quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex,
     return not (weighed and now and _holds_any(stale, new.turn_stem_hashes(now)))
 
 
-def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: TurnIndex, new: TurnIndex,
+def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: TurnIndex | None, new: TurnIndex,
                   stale: np.ndarray | None, changed: frozenset[str],
-                  touched: np.ndarray | None = None) -> tuple[list[dict], int]:
+                  touched: np.ndarray | None = None, memo: FuzzyMemo | None = None) -> tuple[list[dict], int]:
     """`link_quotes(quotes, new)` for quotes whose rows against `old` are
     `old_rows`: each row kept when `link_unchanged`, the other quotes linked
-    again (all of them when `stale` is None).  Returns the rows and how many
-    quotes were linked."""
+    again (all of them when `stale` is None; `old` is then not read).  With
+    a `memo` of the last link's fuzzy scores, those linked again read back
+    the scores it holds, and the kept quotes carry theirs.  Returns the rows
+    and how many quotes were linked."""
     if stale is None:
-        return link_quotes(quotes, new), len(quotes)
+        return link_quotes(quotes, new, memo), len(quotes)
     again = [k for k, (quote, row) in enumerate(zip(quotes, old_rows))
              if not link_unchanged(quote, row, old, new, stale, changed, touched)]
     rows = list(old_rows)
-    for k, row in zip(again, link_quotes([quotes[k] for k in again], new)):
-        rows[k] = row
+    if memo is not None:
+        memo.carry(sorted(set(range(len(quotes))) - set(again)))
+    for k in again:
+        if memo is not None:
+            memo.quote = k
+        rows[k] = linked_row(quotes[k], new, memo)
     return rows, len(again)

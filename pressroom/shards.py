@@ -424,8 +424,10 @@ def relink_plan(store: PackStore, previous: str | None, pack: str, members: Mapp
     under `previous` (`quotes.relink_quotes`): its key and pack, the stems
     whose weight changed, the turns that changed (in the documents whose
     clean key differs, added or gone: `quotes.changed_turns`) and the stems
-    those turns hold (`quotes.touched_stems`).  None when
-    that index is gone or unreadable, or when every weight changed."""
+    those turns hold (`quotes.touched_stems`).  When every weight changed,
+    "stale", "changed" and "touched" are None: every quotation is linked
+    again, reading back the fuzzy scores kept with its last links.  None
+    when that index is gone or unreadable."""
     old_pack = store.index("index").get(previous) if previous else None
     if old_pack is None or old_pack == pack:
         return None
@@ -438,8 +440,6 @@ def relink_plan(store: PackStore, previous: str | None, pack: str, members: Mapp
         touched = None if stale is None else quotes.touched_stems(old, new, changed)
     except (OSError, EOFError, ValueError, KeyError, AttributeError, pickle.UnpicklingError):
         return None  # an index saved without what this needs, or damaged: link everything again
-    if stale is None:
-        return None
     return {"key": previous, "pack": old_pack, "stale": stale, "changed": changed, "touched": touched}
 
 
@@ -469,39 +469,50 @@ def links_key(index_key: str, clean: str) -> str:
 
 
 def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequence[str],
-               previous_keys: Sequence[str | None] | None = None, relink: Mapping | None = None) -> tuple[str, int]:
+               previous_keys: Sequence[str | None] | None = None,
+               relink: Mapping | None = None) -> tuple[str, int, int]:
     """Map: the quotations of a batch of documents (read from the clean
     pass's packs under their clean keys `cleans`) linked to the turns they
     come from (`quotes.link_quotes`) against the corpus's quote index
     (stage "index", pack `pack`); stored per document under `keys`
-    (`links_key`) as a pack of stage "links".  A document with
-    a previous key has links made against the index of `relink`
-    (`relink_plan`) under it: those that read nothing changed are kept
-    (`quotes.relink_quotes`).  Returns the pack and how many quotations
-    were linked."""
+    (`links_key`) as a pack of stage "links", with the fuzzy scores
+    computed (`quotes.FuzzyMemo`).  A document with a previous key has
+    links made against the index of `relink` (`relink_plan`) under it:
+    those that read nothing changed are kept (`quotes.relink_quotes`), and
+    those linked again read back the fuzzy scores kept with them.  Returns
+    the pack, how many quotations were linked and how many fuzzy scores
+    were read back."""
     index = _load_index(*(str(store.path("index", pack, part)) for part in INDEX_PARTS))
     mapped = [index]  # the indexes this task reads, whose pages it releases as it goes
     previous_keys = previous_keys or [None] * len(keys)
     known = [k for k in previous_keys if k is not None]
+    old, old_rows, old_memos = None, {}, {}
     if relink is not None and known:
-        old = _load_index(*(str(store.path("index", relink["pack"], part)) for part in INDEX_PARTS))
-        mapped.append(old)
+        if relink["stale"] is not None:  # else every quote is linked again: the old index is not read
+            old = _load_index(*(str(store.path("index", relink["pack"], part)) for part in INDEX_PARTS))
+            mapped.append(old)
         old_rows = dict(zip(known, store.load_many("links", "rows", known)))
-        changed = frozenset(relink["changed"])
+        try:
+            old_memos = dict(zip(known, store.load_many("links", "fuzzy", known)))
+        except (OSError, EOFError, pickle.UnpicklingError):
+            old_memos = {}  # lost: the scores are computed again
+        changed = frozenset(relink["changed"] or ())
     found = store.load_many("clean", "quotes", cleans)
-    rows, linked, since = {}, 0, 0
+    rows, memos, linked, read_back, since = {}, {}, 0, 0, 0
     for k, q, before in zip(keys, found, previous_keys):
+        memo = quotes.FuzzyMemo(old_memos.get(before))
         if before is not None and relink is not None:
             rows[k], count = quotes.relink_quotes(q, old_rows[before], old, index, relink["stale"], changed,
-                                                  relink.get("touched"))
+                                                  relink.get("touched"), memo)
         else:
-            rows[k], count = quotes.link_quotes(q, index), len(q)
-        linked, since = linked + count, since + len(q)
+            rows[k], count = quotes.link_quotes(q, index, memo), len(q)
+        memos[k] = memo.table()
+        linked, read_back, since = linked + count, read_back + memo.read_back, since + len(q)
         if since >= RELEASE_PAGES_EVERY:  # the index's pages read so far leave this process's RSS
             since = 0
             for each in mapped:
                 each.release_pages()
-    return store.write("links", keys, {"rows": rows}), linked
+    return store.write("links", keys, {"rows": rows, "fuzzy": memos}), linked, read_back
 
 
 def quotes_table(store: PackStore, keys: Sequence[str]) -> pa.Table:

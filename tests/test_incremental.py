@@ -174,10 +174,12 @@ def test_quote_index_is_reused_while_no_transcript_changes(tmp_path, monkeypatch
     _same_bytes(releases / third["version"], tmp_path / "full-3" / "1.0.0")
 
     # a question added: this small corpus's sentence count moves to another IDF base, every
-    # weight changes and every quotation is linked again
+    # weight changes and every quotation is linked again, reading back the fuzzy scores of
+    # the windows of the turns that did not change
     transcript.write_text(transcript.read_text() + "\n\nQUESTION: One more thing: will the port reopen?\n")
     fourth = _build(raw, releases)
-    assert fourth["work"]["quotes_checked"] == 0 and fourth["work"]["quotes_linked"] == total
+    assert fourth["work"]["quotes_checked"] == fourth["work"]["quotes_linked"] == total
+    assert fourth["work"]["fuzzy_scores_read_back"] > 0 == first["work"]["fuzzy_scores_read_back"]
     _build(raw, tmp_path / "full-4", use_cache=False)
     _same_bytes(releases / fourth["version"], tmp_path / "full-4" / "1.0.0")
 

@@ -722,7 +722,9 @@ def test_relinking_after_turns_changed_gives_the_links_of_a_fresh_index():
         "a speaker renamed": ([{**t, "speaker": "Somebody Else"} if t["id"] == most_quoted else t for t in turns],
                               {quoted}),
     }
-    kept = {}
+    memo = quotes.FuzzyMemo()
+    assert quotes.link_quotes(found, old, memo) == before
+    kept, read_back = {}, {}
     for name, (edited, changed) in edits.items():
         new = quotes.TurnIndex(edited)
         stale = quotes.stale_stems(old, new)
@@ -735,10 +737,45 @@ def test_relinking_after_turns_changed_gives_the_links_of_a_fresh_index():
         # the same rows when the quotes whose stems no changed turn holds skip the search in `old`
         touched = quotes.touched_stems(old, new, turned)
         assert quotes.relink_quotes(found, before, old, new, stale, turned, touched) == (rows, linked), name
-        kept[name] = len(found) - linked
+        # and when the quotes linked again read back the fuzzy scores of the last link: the memo
+        # then holds what a fresh link's would (the kept quotes' scores carried)
+        again, fresh_memo = quotes.FuzzyMemo(memo.table()), quotes.FuzzyMemo()
+        assert quotes.relink_quotes(found, before, old, new, stale, turned, touched, again) == (rows, linked), name
+        quotes.link_quotes(found, new, fresh_memo)
+        assert np.array_equal(np.sort(again.table()), np.sort(fresh_memo.table())), name
+        kept[name], read_back[name] = len(found) - linked, again.read_back
     assert quotes.link_quotes(found, quotes.TurnIndex(edits["a quoted turn gone"][0])) != before
     assert kept["far away"] > len(found) / 2 and kept["a quoted turn gone"] < kept["far away"]
     assert kept["a transcript gone"] == 0
+    assert read_back["a transcript gone"] > 0  # every quote linked again, the other turns' scores read back
+
+
+def test_a_fuzzy_memo_is_read_back_by_what_each_score_reads():
+    """`FuzzyMemo`: a link records each fuzzy score under the quote
+    sentence's words, the turn's speaker and text and the window's span;
+    a link with that memo reads the scores back instead of computing them
+    (forged scores show it), and no longer once the turns differ."""
+    turns, found = gold_corpus()
+    index = quotes.TurnIndex(turns)
+    memo = quotes.FuzzyMemo()
+    rows = quotes.link_quotes(found, index, memo)
+    table = memo.table()
+    assert table is not None and len(table) > 20 and memo.read_back == 0
+    assert np.all(np.diff(table["quote"].astype(np.int64)) >= 0)
+    assert set(table["quote"].tolist()) <= set(range(len(found)))
+    forged = table.copy()
+    forged["score"] = 1.0
+    again = quotes.FuzzyMemo(forged)
+    linked = quotes.link_quotes(found, index, again)
+    assert again.read_back == len(table)
+    for k in set(table["quote"].tolist()):  # every quote that ranked by fuzzy score links by it at 1.0
+        assert (linked[k]["match_method"], linked[k]["match_score"]) == ("fuzzy", 1.0), found[k]["text"][:60]
+    assert [r for k, r in enumerate(linked) if k not in set(table["quote"].tolist())] == \
+        [r for k, r in enumerate(rows) if k not in set(table["quote"].tolist())]
+    renamed = quotes.TurnIndex([{**t, "speaker": t["speaker"] + " Jr."} for t in turns])
+    again = quotes.FuzzyMemo(forged)
+    assert quotes.link_quotes(found, renamed, again) == quotes.link_quotes(found, renamed)
+    assert again.read_back == 0
 
 
 def test_stale_stems_are_those_whose_weight_moved():
