@@ -1231,19 +1231,20 @@ class TurnIndex:
         columns: every sum, and so every tie at the cut, is to the last bit
         what adding the weights turn by turn in that order gives (a test
         checks it).  Every weight is >= 1: a turn sharing a stem scores > 0."""
-        held, weights = [], []
-        for column in self.stem_columns(stems).tolist():
-            start, end = self.posting_indptr[column], self.posting_indptr[column + 1]
-            if end - start > COMMON_STEM_TURNS:
-                continue  # a stem this common finds no turn in particular (and costs the most)
-            held.append(self.posting_indices[start:end])
-            weights.append(np.full(end - start, self.idf[column]))
-        if not held:
+        columns = self.stem_columns(stems)
+        starts, ends = self.posting_indptr[columns], self.posting_indptr[columns + 1]
+        usable = ends - starts <= COMMON_STEM_TURNS  # a stem more common finds no turn in particular (and costs most)
+        columns, starts, sizes = columns[usable], starts[usable], (ends - starts)[usable].astype(np.int64)
+        if not len(columns):
             return []
-        # only the turns that share a stem: bincount adds each turn's weights
-        # in the order of the columns, as a loop over the stems would
-        found, inverse = np.unique(np.concatenate(held), return_inverse=True)
-        sums = np.bincount(inverse, weights=np.concatenate(weights))
+        # (turn, column) pairs, sorted: each turn's run holds its stems in column order, and
+        # bincount adds a run's weights in that order, as a loop over the stems would
+        turns = self.posting_indices[_ragged(starts, sizes)].astype(np.int64)
+        pairs = np.sort(turns * len(columns) + np.repeat(np.arange(len(columns), dtype=np.int64), sizes))
+        turns, column = np.divmod(pairs, len(columns))
+        runs = np.concatenate(([True], turns[1:] != turns[:-1]))
+        found = turns[runs]
+        sums = np.bincount(np.cumsum(runs) - 1, weights=self.idf[columns][column])
         own = self._own_turns(exclude_doc)
         if own is not None:
             keep = ~np.isin(found, own)
@@ -1253,7 +1254,7 @@ class TurnIndex:
             keep = sums >= cut
             found, sums = found[keep], sums[keep]
         ranked = found[np.lexsort((found, -sums))][:limit]  # turn_ids are sorted: position breaks ties
-        return [self.turn_ids[i] for i in ranked.tolist()]
+        return [k.decode() for k in self.turn_keys[ranked].tolist()]  # the ids as `turn_keys` (NUL-padded) hold them
 
     def window_rows(self, turn_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the turns' windows, turn after turn, and where each turn's begin among them."""
