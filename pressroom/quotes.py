@@ -1522,6 +1522,7 @@ class FuzzyMemo:
         self.rows: list[tuple[int, int, int, int, int, float]] = []
         self.carried: list[np.ndarray] = []
         self.read_back = 0
+        self.shared = 0  # links and checks copied from a `SharedLinks`
 
     def score(self, sentence: Sentence, sentence_hash: int, index: TurnIndex, row: int, text) -> float:
         """The fuzzy score of `sentence` against window `row` of `index`, read
@@ -1546,6 +1547,18 @@ class FuzzyMemo:
                 p["score"].tolist()))
         return self._known
 
+    def since(self, start: int) -> np.ndarray:
+        """The rows recorded from the `start`-th on (one quotation's scores)."""
+        return np.array(self.rows[start:], dtype=FUZZY_MEMO)
+
+    def adopt(self, rows: np.ndarray) -> None:
+        """Record as the current quotation's the scores another quotation of
+        the same text recorded (`SharedLinks`)."""
+        if len(rows):
+            rows = rows.copy()
+            rows["quote"] = self.quote
+            self.carried.append(rows)
+
     def carry(self, quotes: Iterable[int]) -> None:
         """Keep the previous rows of these quotations (their links are kept)."""
         if self.previous is not None:
@@ -1556,6 +1569,65 @@ class FuzzyMemo:
         parts = [*self.carried, np.array(self.rows, dtype=FUZZY_MEMO)]
         table = np.concatenate(parts)
         return table[np.argsort(table["quote"], kind="stable")] if len(table) else None
+
+
+class SharedLinks:
+    """Links shared by the quotations of one text.
+
+    A quotation's link reads its text and, only to leave them out, its own
+    document's turns (`TurnIndex.candidates`).  So two quotations of the
+    same words in documents with no turn in the index have the same link:
+    the same line quoted by several outlets, or a reposted article.  Such a
+    link is made once (per process: a Dask worker keeps this for all the
+    link tasks it runs against one index) and then copied, with its fuzzy
+    scores (`FuzzyMemo`).  In the same way, whether such a quotation's link
+    against the last build's index stands (`link_unchanged`) is decided once
+    per text and old link.  A `SharedLinks` serves one index, or one pair
+    of old and new indexes when relinking.
+
+    Links with fuzzy scores keep them up to `MAX_ROWS` rows; a link copied
+    after that records none (its document's next relink computes them)."""
+
+    MAX_ROWS = 1 << 20  # ~36 MiB of FUZZY_MEMO rows
+
+    def __init__(self):
+        self.links: dict[str, tuple[Match | None, np.ndarray | None]] = {}
+        self.checks: dict[tuple[str, str | None, str | None], bool] = {}
+        self.rows = 0
+
+    def link(self, quote: Mapping, index: TurnIndex, memo: FuzzyMemo | None) -> Match | None:
+        """`best_match(quote, index, memo)`, made once per text for quotes of
+        documents that have no turn in `index`."""
+        if index._own_turns(quote["doc_id"]) is not None:
+            return best_match(quote, index, memo)
+        known = self.links.get(quote["text"])
+        if known is not None:
+            found, rows = known
+            if memo is not None:
+                memo.shared += 1
+                if rows is not None:
+                    memo.adopt(rows)
+            return found
+        start = len(memo.rows) if memo is not None else 0
+        found = best_match(quote, index, memo)
+        rows = memo.since(start) if memo is not None and self.rows < self.MAX_ROWS else None
+        self.rows += 0 if rows is None else len(rows)
+        self.links[quote["text"]] = (found, rows)
+        return found
+
+    def unchanged(self, quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex, check,
+                  memo: FuzzyMemo | None = None) -> bool:
+        """`check()` (`link_unchanged` of the quote), decided once per text
+        and old link for quotes of documents that have no turn in either index."""
+        if old._own_turns(quote["doc_id"]) is not None or new._own_turns(quote["doc_id"]) is not None:
+            return check()
+        at = (quote["text"], row["matched_turn_id"], row["match_method"])
+        if at in self.checks:
+            if memo is not None:
+                memo.shared += 1
+        else:
+            self.checks[at] = check()
+        return self.checks[at]
 
 
 def fuzzy_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarray, firsts: np.ndarray,
@@ -1739,24 +1811,26 @@ def best_match(quote: Mapping, index: TurnIndex, memo: FuzzyMemo | None = None) 
 
 
 def link_quotes(quotes: Sequence[Mapping], turns: Iterable[Mapping] | TurnSketches | TurnIndex,
-                memo: FuzzyMemo | None = None) -> list[dict]:
+                memo: FuzzyMemo | None = None, shared: SharedLinks | None = None) -> list[dict]:
     """The quotes with their link to a transcript turn: matched_turn_id,
     matched_doc_id, matched_speaker, match_score, match_method, matched_start,
     matched_end (all null when the quote comes from no turn of the corpus).
     With a `memo`, the fuzzy scores computed are recorded there, under each
-    quote's position in `quotes`."""
+    quote's position in `quotes`; with `shared`, a link made for the same
+    text is copied (`SharedLinks`)."""
     index = turns if isinstance(turns, TurnIndex) else TurnIndex(turns)
     rows = []
     for position, quote in enumerate(quotes):
         if memo is not None:
             memo.quote = position
-        rows.append(linked_row(quote, index, memo))
+        rows.append(linked_row(quote, index, memo, shared))
     return rows
 
 
-def linked_row(quote: Mapping, index: TurnIndex, memo: FuzzyMemo | None = None) -> dict:
+def linked_row(quote: Mapping, index: TurnIndex, memo: FuzzyMemo | None = None,
+               shared: SharedLinks | None = None) -> dict:
     """One quote with its link (`link_quotes`)."""
-    found = best_match(quote, index, memo)
+    found = best_match(quote, index, memo) if shared is None else shared.link(quote, index, memo)
     position = int(index.positions([found.turn_id])[0]) if found else None
     return {
         **quote,
@@ -1861,22 +1935,30 @@ def link_unchanged(quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex,
 
 def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: TurnIndex | None, new: TurnIndex,
                   stale: np.ndarray | None, changed: frozenset[str],
-                  touched: np.ndarray | None = None, memo: FuzzyMemo | None = None) -> tuple[list[dict], int]:
+                  touched: np.ndarray | None = None, memo: FuzzyMemo | None = None,
+                  shared: SharedLinks | None = None) -> tuple[list[dict], int]:
     """`link_quotes(quotes, new)` for quotes whose rows against `old` are
     `old_rows`: each row kept when `link_unchanged`, the other quotes linked
     again (all of them when `stale` is None; `old` is then not read).  With
     a `memo` of the last link's fuzzy scores, those linked again read back
-    the scores it holds, and the kept quotes carry theirs.  Returns the rows
-    and how many quotes were linked."""
+    the scores it holds, and the kept quotes carry theirs; with `shared`
+    (for this pair of indexes), a check or link made for the same text is
+    copied.  Returns the rows and how many quotes were linked."""
     if stale is None:
-        return link_quotes(quotes, new, memo), len(quotes)
-    again = [k for k, (quote, row) in enumerate(zip(quotes, old_rows))
-             if not link_unchanged(quote, row, old, new, stale, changed, touched)]
+        return link_quotes(quotes, new, memo, shared), len(quotes)
+
+    def stands(quote: Mapping, row: Mapping) -> bool:
+        if shared is None:
+            return link_unchanged(quote, row, old, new, stale, changed, touched)
+        return shared.unchanged(quote, row, old, new,
+                                lambda: link_unchanged(quote, row, old, new, stale, changed, touched), memo)
+
+    again = [k for k, (quote, row) in enumerate(zip(quotes, old_rows)) if not stands(quote, row)]
     rows = list(old_rows)
     if memo is not None:
         memo.carry(sorted(set(range(len(quotes))) - set(again)))
     for k in again:
         if memo is not None:
             memo.quote = k
-        rows[k] = linked_row(quotes[k], new, memo)
+        rows[k] = linked_row(quotes[k], new, memo, shared)
     return rows, len(again)

@@ -470,7 +470,7 @@ def links_key(index_key: str, clean: str) -> str:
 
 def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequence[str],
                previous_keys: Sequence[str | None] | None = None,
-               relink: Mapping | None = None) -> tuple[str, int, int]:
+               relink: Mapping | None = None) -> tuple[str, int, int, int]:
     """Map: the quotations of a batch of documents (read from the clean
     pass's packs under their clean keys `cleans`) linked to the turns they
     come from (`quotes.link_quotes`) against the corpus's quote index
@@ -479,9 +479,11 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequenc
     computed (`quotes.FuzzyMemo`).  A document with a previous key has
     links made against the index of `relink` (`relink_plan`) under it:
     those that read nothing changed are kept (`quotes.relink_quotes`), and
-    those linked again read back the fuzzy scores kept with them.  Returns
-    the pack, how many quotations were linked and how many fuzzy scores
-    were read back."""
+    those linked again read back the fuzzy scores kept with them.  A
+    quotation of a text already linked (or checked) in this process, in a
+    document with no turns, copies that link (`quotes.SharedLinks`).
+    Returns the pack, how many quotations were linked, how many fuzzy
+    scores were read back and how many links or checks were copied."""
     index = _load_index(*(str(store.path("index", pack, part)) for part in INDEX_PARTS))
     mapped = [index]  # the indexes this task reads, whose pages it releases as it goes
     previous_keys = previous_keys or [None] * len(keys)
@@ -498,21 +500,23 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequenc
             old_memos = {}  # lost: the scores are computed again
         changed = frozenset(relink["changed"] or ())
     found = store.load_many("clean", "quotes", cleans)
-    rows, memos, linked, read_back, since = {}, {}, 0, 0, 0
+    fresh = _shared_links(pack, None)
+    rows, memos, linked, read_back, copied, since = {}, {}, 0, 0, 0, 0
     for k, q, before in zip(keys, found, previous_keys):
         memo = quotes.FuzzyMemo(old_memos.get(before))
         if before is not None and relink is not None:
             rows[k], count = quotes.relink_quotes(q, old_rows[before], old, index, relink["stale"], changed,
-                                                  relink.get("touched"), memo)
+                                                  relink.get("touched"), memo, _shared_links(pack, relink["pack"]))
         else:
-            rows[k], count = quotes.link_quotes(q, index, memo), len(q)
+            rows[k], count = quotes.link_quotes(q, index, memo, fresh), len(q)
         memos[k] = memo.table()
-        linked, read_back, since = linked + count, read_back + memo.read_back, since + len(q)
+        linked, read_back, copied = linked + count, read_back + memo.read_back, copied + memo.shared
+        since += len(q)
         if since >= RELEASE_PAGES_EVERY:  # the index's pages read so far leave this process's RSS
             since = 0
             for each in mapped:
                 each.release_pages()
-    return store.write("links", keys, {"rows": rows, "fuzzy": memos}), linked, read_back
+    return store.write("links", keys, {"rows": rows, "fuzzy": memos}), linked, read_back, copied
 
 
 def quotes_table(store: PackStore, keys: Sequence[str]) -> pa.Table:
@@ -543,9 +547,18 @@ def _load_index(arrays: str, strings: str) -> quotes.TurnIndex:
     return quotes.TurnIndex.load(Path(arrays), Path(strings))
 
 
+@functools.lru_cache(maxsize=2)
+def _shared_links(pack: str, old_pack: str | None) -> quotes.SharedLinks:
+    """This process's links by text against the index of `pack` (and the
+    checks against the old index of `old_pack` when relinking), for all the
+    link tasks it runs in one build."""
+    return quotes.SharedLinks()
+
+
 def forget_index() -> None:
-    """Drop this process's copy of the quote index."""
+    """Drop this process's copy of the quote index, and the links it shared."""
     _load_index.cache_clear()
+    _shared_links.cache_clear()
 
 
 def release_memory() -> None:

@@ -743,11 +743,50 @@ def test_relinking_after_turns_changed_gives_the_links_of_a_fresh_index():
         assert quotes.relink_quotes(found, before, old, new, stale, turned, touched, again) == (rows, linked), name
         quotes.link_quotes(found, new, fresh_memo)
         assert np.array_equal(np.sort(again.table()), np.sort(fresh_memo.table())), name
+        # and with the checks and links shared by text: the quotes twice, the second time copied
+        shared, twice = quotes.SharedLinks(), quotes.FuzzyMemo(np.concatenate([memo.table()] * 2))
+        doubled = found + [{**q, "id": "zz:" + q["id"], "doc_id": "zz-outlet"} for q in found]
+        again_rows, again_linked = quotes.relink_quotes(doubled, before + [{**r, "id": "zz:" + r["id"],
+                                                                           "doc_id": "zz-outlet"} for r in before],
+                                                        old, new, stale, turned, touched, twice, shared)
+        assert again_rows[:len(found)] == rows and again_linked == 2 * linked, name
+        assert twice.shared >= len(found), name  # the second copy of each quote: its check or its link
         kept[name], read_back[name] = len(found) - linked, again.read_back
     assert quotes.link_quotes(found, quotes.TurnIndex(edits["a quoted turn gone"][0])) != before
     assert kept["far away"] > len(found) / 2 and kept["a quoted turn gone"] < kept["far away"]
     assert kept["a transcript gone"] == 0
     assert read_back["a transcript gone"] > 0  # every quote linked again, the other turns' scores read back
+
+
+def test_quotations_of_one_text_share_one_link():
+    """`SharedLinks`: a quotation of a text already linked, in a document
+    with no turns, copies that link and its fuzzy scores; the rows and memos
+    are those of linking each alone.  A quotation in a document with turns
+    of its own (they are left out of its candidates) is linked alone."""
+    turns, found = gold_corpus()
+    index = quotes.TurnIndex(turns)
+    transcript = turns[0]["doc_id"]
+    repost = [{**q, "doc_id": "zz-repost", "id": "zz-repost:" + q["id"]} for q in found]
+    in_transcript = [{**q, "doc_id": transcript, "id": transcript + ":" + q["id"]} for q in found]
+    alone, alone_memo = [], []
+    for batch in (found, repost, in_transcript):
+        memo = quotes.FuzzyMemo()
+        alone.append(quotes.link_quotes(batch, index, memo))
+        alone_memo.append(memo.table())
+    shared = quotes.SharedLinks()
+    for k, batch in enumerate((found, repost, in_transcript)):
+        memo = quotes.FuzzyMemo()
+        assert quotes.link_quotes(batch, index, memo, shared) == alone[k]
+        assert np.array_equal(np.sort(memo.table()), np.sort(alone_memo[k]))
+        distinct = len({q["text"] for q in batch})
+        assert memo.shared == (len(batch) - distinct, len(batch), 0)[k]
+    assert alone[2] != [{**r, "doc_id": transcript, "id": transcript + ":" + r["id"]} for r in alone[0]]
+    # once its rows budget is spent, a copied link records no fuzzy scores, and is still the link
+    spent = quotes.SharedLinks()
+    spent.rows = spent.MAX_ROWS
+    quotes.link_quotes(found, index, quotes.FuzzyMemo(), spent)
+    memo = quotes.FuzzyMemo()
+    assert quotes.link_quotes(repost, index, memo, spent) == alone[1] and memo.table() is None
 
 
 def test_a_fuzzy_memo_is_read_back_by_what_each_score_reads():
