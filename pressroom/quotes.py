@@ -1524,15 +1524,16 @@ class FuzzyMemo:
         self.read_back = 0
         self.shared = 0  # links and checks copied from a `SharedLinks`
 
-    def score(self, sentence: Sentence, sentence_hash: int, index: TurnIndex, row: int, text) -> float:
-        """The fuzzy score of `sentence` against window `row` of `index`, read
-        back or computed (`text()` gives the window's text), and recorded."""
+    def score(self, sentence: Sentence, sentence_hash: int, index: TurnIndex, row: int, window_text) -> float:
+        """The fuzzy score of `sentence` (whose words hash to `sentence_hash`)
+        against window `row` of `index`, read back or computed
+        (`window_text()` gives the window's text), and recorded."""
         first = int(index.window_first[row])
         at = (sentence_hash, int(index.turn_hashes[int(index.sentence_turn[first])]), int(index.window_start[row]),
               int(index.window_end[row]))
         score = self.known.get(at)
         if score is None:
-            score = fuzzy_score(sentence, text())
+            score = fuzzy_score(sentence, window_text())
         else:
             self.read_back += 1
         self.rows.append((self.quote, *at, score))

@@ -500,15 +500,16 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequenc
             old_memos = {}  # lost: the scores are computed again
         changed = frozenset(relink["changed"] or ())
     found = store.load_many("clean", "quotes", cleans)
-    fresh = _shared_links(pack, None)
+    shared = _shared_links(pack, None)  # this process's links by text, for every task it runs
+    shared_relinks = _shared_links(pack, relink["pack"]) if relink is not None and known else None
     rows, memos, linked, read_back, copied, since = {}, {}, 0, 0, 0, 0
     for k, q, before in zip(keys, found, previous_keys):
         memo = quotes.FuzzyMemo(old_memos.get(before))
         if before is not None and relink is not None:
             rows[k], count = quotes.relink_quotes(q, old_rows[before], old, index, relink["stale"], changed,
-                                                  relink.get("touched"), memo, _shared_links(pack, relink["pack"]))
+                                                  relink.get("touched"), memo, shared_relinks)
         else:
-            rows[k], count = quotes.link_quotes(q, index, memo, fresh), len(q)
+            rows[k], count = quotes.link_quotes(q, index, memo, shared), len(q)
         memos[k] = memo.table()
         linked, read_back, copied = linked + count, read_back + memo.read_back, copied + memo.shared
         since += len(q)
