@@ -1696,8 +1696,11 @@ def rank_turns(sentences: Sequence[Sentence], turn_ids: Sequence[str], method: s
 
 
 def _ranked(sentences: Sequence[Sentence], turn_ids: Sequence[str], method: str, index: TurnIndex,
-            rows: np.ndarray, firsts: np.ndarray, table: np.ndarray) -> list[TurnScore]:
-    """`rank_turns` from the method's table over the turns' windows."""
+            rows: np.ndarray, firsts: np.ndarray, table: np.ndarray, shared: str = "all") -> list[TurnScore]:
+    """`rank_turns` from the method's table over the turns' windows.  The
+    stems shared with the best windows (`shared_stems`), which only
+    `decide` reads and only of the best paraphrase turn, are counted for
+    "all" turns, the "first" of the ranking only, or "none" (the others 0)."""
     turns = np.arange(len(turn_ids))
     best = np.maximum.reduceat(table, firsts, axis=1)  # quote sentence x turn
     adjusted = table - 1e-6 * index.window_words[rows][None, :]  # shortest of equal windows
@@ -1714,10 +1717,13 @@ def _ranked(sentences: Sequence[Sentence], turn_ids: Sequence[str], method: str,
     weights = np.array([s.word_count for s in sentences], dtype=np.float64)
     # a row sum over C-contiguous rows is numpy's pairwise sum, as a 1-D sum is: the same bits as per turn
     scores = np.ascontiguousarray((best * weights[:, None]).T).sum(axis=1) / weights.sum()
-    shared = shared_stems(sentences, index, choice)
-    ranked = [TurnScore(turn_id, float(scores[k]), int(starts[k]), int(ends[k]), int(shared[k]))
-              for k, turn_id in enumerate(turn_ids)]
-    return sorted(ranked, key=lambda t: (-t.score, t.turn_id))
+    ranked = sorted(range(len(turn_ids)), key=lambda k: (-float(scores[k]), turn_ids[k]))
+    counts = np.zeros(len(turn_ids), dtype=np.int64)
+    if shared == "all":
+        counts = shared_stems(sentences, index, choice)
+    elif shared == "first" and ranked:  # each turn's count reads its own column of `choice` only
+        counts[ranked[0]] = shared_stems(sentences, index, choice[:, ranked[:1]])[0]
+    return [TurnScore(turn_ids[k], float(scores[k]), int(starts[k]), int(ends[k]), int(counts[k])) for k in ranked]
 
 
 def decide(ranked: Mapping[str, list[TurnScore]], word_count: int, content_words: int) -> Match | None:
@@ -1795,11 +1801,12 @@ def best_match(quote: Mapping, index: TurnIndex, memo: FuzzyMemo | None = None) 
     if rows.size == 0:
         return None  # no turn shares a stem with the quote
     shingle = shingle_table(sentences, index, rows)
-    ranked = {METHOD_SHINGLE: _ranked(sentences, candidates, METHOD_SHINGLE, index, rows, firsts, shingle)}
+    ranked = {METHOD_SHINGLE: _ranked(sentences, candidates, METHOD_SHINGLE, index, rows, firsts, shingle, "none")}
     loose = _loose(word_count, stems)
     if loose and decide(ranked, word_count, len(stems)) is None:
         paraphrase = paraphrase_table(sentences, index, rows)
-        ranked[METHOD_PARAPHRASE] = _ranked(sentences, candidates, METHOD_PARAPHRASE, index, rows, firsts, paraphrase)
+        ranked[METHOD_PARAPHRASE] = _ranked(sentences, candidates, METHOD_PARAPHRASE, index, rows, firsts, paraphrase,
+                                            "first")
         shortlist = list(dict.fromkeys(
             [t.turn_id for t in ranked[METHOD_PARAPHRASE][:FUZZY_CANDIDATES]]
             + [t.turn_id for t in ranked[METHOD_SHINGLE][:FUZZY_CANDIDATES]]))
@@ -1807,7 +1814,8 @@ def best_match(quote: Mapping, index: TurnIndex, memo: FuzzyMemo | None = None) 
         columns, short_firsts = turn_columns(candidates, firsts, len(rows), shortlist)
         short_rows = rows[columns]
         fuzzy = fuzzy_table(sentences, index, short_rows, short_firsts, (shingle + paraphrase)[:, columns], memo)
-        ranked[METHOD_FUZZY] = _ranked(sentences, shortlist, METHOD_FUZZY, index, short_rows, short_firsts, fuzzy)
+        ranked[METHOD_FUZZY] = _ranked(sentences, shortlist, METHOD_FUZZY, index, short_rows, short_firsts, fuzzy,
+                                       "none")
     return decide(ranked, word_count, len(stems))
 
 

@@ -8,6 +8,7 @@ quote both presidents inline; 003 quotes other people only).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -401,8 +402,17 @@ def test_turns_ranked_at_once_as_one_at_a_time(method):
     for quote in found:
         sentences = quotes.quote_sentences(quote["text"])
         candidates = index.candidates(quote_stems(quote), quote["doc_id"])
-        assert quotes.rank_turns(sentences, candidates, method, index) == \
-            rank_one_turn_at_a_time(sentences, candidates, method, index)
+        ranked = quotes.rank_turns(sentences, candidates, method, index)
+        assert ranked == rank_one_turn_at_a_time(sentences, candidates, method, index)
+        # best_match counts the shared stems of the first turn only (decide reads no other)
+        rows, firsts = index.window_rows(candidates)
+        if len(rows):
+            table = {"shingle": quotes.shingle_table, "paraphrase": quotes.paraphrase_table}.get(method)
+            table = table(sentences, index, rows) if table else quotes.fuzzy_table(sentences, index, rows, firsts)
+            first = quotes._ranked(sentences, candidates, method, index, rows, firsts, table, "first")
+            assert first[:1] == ranked[:1] and [t.shared for t in first[1:]] == [0] * (len(ranked) - 1)
+            assert [dataclasses.replace(t, shared=0) for t in ranked] == \
+                quotes._ranked(sentences, candidates, method, index, rows, firsts, table, "none")
 
 
 def test_turn_columns_are_the_windows_of_those_turns():
