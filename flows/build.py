@@ -111,7 +111,7 @@ def corpus_pass(cache_root: str, documents: bytes, previous: str | None) -> dict
 
 
 @task(name="link-quotes", cache_policy=NO_CACHE)
-def link_quotes(batch: bytes, cache_root: str, index: str, relink: dict | None) -> tuple[str, int, int, int]:
+def link_quotes(batch: bytes, cache_root: str, index: str, relink: dict | None) -> shards.Linked:
     """A batch of documents' `keys`, their clean keys (`cleans`: the
     quotations are read from the cache) and their `previous_keys`."""
     args = unpacked(batch)
@@ -412,9 +412,9 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
                                      previous_keys=[old for _, _, _, old in b])
                                 for b in shards.batches(todo, -(-len(todo) // shards.SHARD_TASKS))],
                   advance=False, cache_root=cache_root, index=corpus["index"], relink=relink)
-    counts["quotes_linked"] = sum(n for _, n, _, _ in linked)
-    counts["fuzzy_scores_read_back"] = sum(n for _, _, n, _ in linked)
-    counts["links_copied"] = sum(n for _, _, _, n in linked)  # same text, another document (per worker)
+    counts["quotes_linked"] = sum(batch.linked for batch in linked)
+    counts["fuzzy_scores_read_back"] = sum(batch.read_back for batch in linked)
+    counts["links_copied"] = sum(batch.copied for batch in linked)  # same text, another document (per worker)
     quotes_table = shards.quotes_table(PackStore(cache_root), links)
     del quoting, todo, relink
     _release_link_memory(logger)  # the quote index is not read again, nor kept for the next build

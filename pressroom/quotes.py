@@ -1522,7 +1522,7 @@ class FuzzyMemo:
         self.rows: list[tuple[int, int, int, int, int, float]] = []
         self.carried: list[np.ndarray] = []
         self.read_back = 0
-        self.shared = 0  # links and checks copied from a `SharedLinks`
+        self.copied = 0  # links and checks copied from a `SharedLinks`
 
     def score(self, sentence: Sentence, sentence_hash: int, index: TurnIndex, row: int, window_text) -> float:
         """The fuzzy score of `sentence` (whose words hash to `sentence_hash`)
@@ -1605,7 +1605,7 @@ class SharedLinks:
         if known is not None:
             found, rows = known
             if memo is not None:
-                memo.shared += 1
+                memo.copied += 1
                 if rows is not None:
                     memo.adopt(rows)
             return found
@@ -1625,7 +1625,7 @@ class SharedLinks:
         at = (quote["text"], row["matched_turn_id"], row["match_method"])
         if at in self.checks:
             if memo is not None:
-                memo.shared += 1
+                memo.copied += 1
         else:
             self.checks[at] = check()
         return self.checks[at]

@@ -40,6 +40,7 @@ import pickle
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -468,9 +469,19 @@ def links_key(index_key: str, clean: str) -> str:
     return key("links", index_key, clean)
 
 
+class Linked(NamedTuple):
+    """What `link_batch` did: its pack of stage "links", how many quotations
+    it linked, how many fuzzy scores it read back and how many links or
+    checks it copied (`quotes.SharedLinks`)."""
+
+    pack: str
+    linked: int
+    read_back: int
+    copied: int
+
+
 def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequence[str],
-               previous_keys: Sequence[str | None] | None = None,
-               relink: Mapping | None = None) -> tuple[str, int, int, int]:
+               previous_keys: Sequence[str | None] | None = None, relink: Mapping | None = None) -> Linked:
     """Map: the quotations of a batch of documents (read from the clean
     pass's packs under their clean keys `cleans`) linked to the turns they
     come from (`quotes.link_quotes`) against the corpus's quote index
@@ -481,9 +492,7 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequenc
     those that read nothing changed are kept (`quotes.relink_quotes`), and
     those linked again read back the fuzzy scores kept with them.  A
     quotation of a text already linked (or checked) in this process, in a
-    document with no turns, copies that link (`quotes.SharedLinks`).
-    Returns the pack, how many quotations were linked, how many fuzzy
-    scores were read back and how many links or checks were copied."""
+    document with no turns, copies that link (`quotes.SharedLinks`)."""
     index = _load_index(*(str(store.path("index", pack, part)) for part in INDEX_PARTS))
     mapped = [index]  # the indexes this task reads, whose pages it releases as it goes
     previous_keys = previous_keys or [None] * len(keys)
@@ -511,13 +520,13 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequenc
         else:
             rows[k], count = quotes.link_quotes(q, index, memo, shared), len(q)
         memos[k] = memo.table()
-        linked, read_back, copied = linked + count, read_back + memo.read_back, copied + memo.shared
+        linked, read_back, copied = linked + count, read_back + memo.read_back, copied + memo.copied
         since += len(q)
         if since >= RELEASE_PAGES_EVERY:  # the index's pages read so far leave this process's RSS
             since = 0
             for each in mapped:
                 each.release_pages()
-    return store.write("links", keys, {"rows": rows, "fuzzy": memos}), linked, read_back, copied
+    return Linked(store.write("links", keys, {"rows": rows, "fuzzy": memos}), linked, read_back, copied)
 
 
 def quotes_table(store: PackStore, keys: Sequence[str]) -> pa.Table:

@@ -760,7 +760,7 @@ def test_relinking_after_turns_changed_gives_the_links_of_a_fresh_index():
                                                                            "doc_id": "zz-outlet"} for r in before],
                                                         old, new, stale, turned, touched, twice, shared)
         assert again_rows[:len(found)] == rows and again_linked == 2 * linked, name
-        assert twice.shared >= len(found), name  # the second copy of each quote: its check or its link
+        assert twice.copied >= len(found), name  # the second copy of each quote: its check or its link
         kept[name], read_back[name] = len(found) - linked, again.read_back
     assert quotes.link_quotes(found, quotes.TurnIndex(edits["a quoted turn gone"][0])) != before
     assert kept["far away"] > len(found) / 2 and kept["a quoted turn gone"] < kept["far away"]
@@ -789,7 +789,7 @@ def test_quotations_of_one_text_share_one_link():
         assert quotes.link_quotes(batch, index, memo, shared) == alone[k]
         assert np.array_equal(np.sort(memo.table()), np.sort(alone_memo[k]))
         distinct = len({q["text"] for q in batch})
-        assert memo.shared == (len(batch) - distinct, len(batch), 0)[k]
+        assert memo.copied == (len(batch) - distinct, len(batch), 0)[k]
     assert alone[2] != [{**r, "doc_id": transcript, "id": transcript + ":" + r["id"]} for r in alone[0]]
     # once its rows budget is spent, a copied link records no fuzzy scores, and is still the link
     spent = quotes.SharedLinks()
