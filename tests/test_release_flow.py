@@ -5,6 +5,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -91,6 +93,29 @@ def test_builds_are_byte_identical(seed_release, tmp_path):
     for manifest in (first, second):  # the card, Croissant and report carry the creation date
         manifest.pop("created_at"), manifest.pop("files")
     assert first == second
+
+
+def test_shard_tasks_run_a_bounded_number_at_a_time(raw_copy, tmp_path, monkeypatch):
+    """Prefect's thread pool is unbounded: every shard of a pass would run,
+    and hold its documents, at once.  The flow's pool runs SHARD_THREADS."""
+    real, lock = build_flow.shards.prepare_batch, threading.Lock()
+    running, most = [0], [0]
+
+    def counted(*args):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.3)  # long enough for an unbounded pool to start the other shards
+            return real(*args)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(build_flow.shards, "prepare_batch", counted)
+    summary = build_release(str(raw_copy), str(tmp_path / "releases"), batch_size=1)
+    assert summary["work"]["prepared"] == len(list(raw_copy.iterdir())) > build_flow.SHARD_THREADS
+    assert most[0] == build_flow.SHARD_THREADS
 
 
 def test_failed_validation_writes_no_release(raw_copy, tmp_path, monkeypatch):
