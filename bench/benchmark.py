@@ -3,10 +3,11 @@
     .venv/bin/python bench/benchmark.py --mb 200 [--workers 1 2] [--work /tmp/pressroom-bench]
 
 Prints, for each number of workers (a local Dask cluster of single-thread
-worker processes, `--local-cluster N`):
+worker processes, `--local-cluster N`; 0 is no cluster: the flow's own
+thread pool, as `make release` builds, in one process on one core):
 
 * MB/s per core end to end: input megabytes / (build seconds x workers),
-  where build seconds run from the flow's start to the release on disk;
+  (0 workers: one core), where build seconds run from the flow's start to the release on disk;
   Prefect's start-up (its temporary API server, the cluster) is measured
   apart and reported beside it;
 * the seconds of each phase (scan, prepare, clean, corpus, assemble, write);
@@ -118,7 +119,8 @@ def build(raw: Path, releases: Path, workers: int, cache: bool = True, shard_siz
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
     env.pop("PREFECT_API_URL", None)
     command = [str(ROOT / ".venv" / "bin" / "pressroom"), "build", "--raw", str(raw), "--releases", str(releases),
-               "--json", "--local-cluster", str(workers)] + (["--shard-size", str(shard_size)] if shard_size else [])
+               "--json"] + (["--local-cluster", str(workers)] if workers else []) \
+        + (["--shard-size", str(shard_size)] if shard_size else [])
     if not cache:
         command.append("--no-cache")
     started = time.perf_counter()
@@ -145,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=float, default=200.0, help="size of the generated corpus")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                        help="local Dask workers of each full build; 0: no cluster (the flow's thread pool)")
     parser.add_argument("--changed", type=float, default=0.01, help="share of documents edited for the rebuild")
     parser.add_argument("--shard-size", type=int, help="documents per shard (default: the build's automatic size)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/pressroom-bench"))
@@ -186,17 +189,19 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(releases, ignore_errors=True)
         result = build(raw, releases, workers, shard_size=args.shard_size)
         full[workers] = result
-        per_core = size / result["build"] / workers
-        print(f"\n{workers} worker(s): {result['build']:.1f} s build + {result['startup']:.1f} s Prefect/cluster "
+        per_core = size / result["build"] / max(workers, 1)
+        label = f"{workers} worker(s)" if workers else "no cluster (one process)"
+        print(f"\n{label}: {result['build']:.1f} s build + {result['startup']:.1f} s Prefect/cluster "
               f"start-up; {size / result['build']:.2f} MB/s, {per_core:.2f} MB/s per core; "
               f"peak RSS {result['peak_rss'] / 2**30:.2f} GiB (PSS {result['peak_pss'] / 2**30:.2f} GiB)")
         print("  phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items()))
         print("  CPU seconds, start-up included: " + ", ".join(f"{k} {v:.1f}" for k, v in result["cpu"].items()))
-    if 1 in full and len(full) > 1:
+    if 1 in full and max(full) > 1:
         best = max(full)
         print(f"\nspeed-up of {best} workers over 1: {full[1]['build'] / full[best]['build']:.2f}x")
 
     workers = max(full)
+    label = f"{workers} worker(s)" if workers else "no cluster"
     articles = {row["source_path"] for row in pq.read_table(
         Path(full[workers]["path"]) / "documents.parquet", columns=["source_path", "doc_type"]).to_pylist()
         if row["doc_type"] != "transcript"}
@@ -211,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         share = result["build"] / full[workers]["build"]
         which = "documents" if eligible is None else "articles (no transcript)"
         print(f"\nincremental rebuild after {len(changed)} {which} ({args.changed:.0%} of the documents) edited, "
-              f"{workers} worker(s): {result['build']:.1f} s = {share:.1%} of the full build "
+              f"{label}: {result['build']:.1f} s = {share:.1%} of the full build "
               f"(+{result['startup']:.1f} s start-up); peak RSS {result['peak_rss'] / 2**30:.2f} GiB "
               f"(PSS {result['peak_pss'] / 2**30:.2f} GiB)")
         print("  phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items()))
