@@ -38,7 +38,7 @@ import functools
 import inspect
 import pickle
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 from pathlib import Path
@@ -273,10 +273,40 @@ def _prepared(raw_uri: str, item: Item, packs: dict[str, dict], store: PackStore
 # --- reduce: the corpus passes -----------------------------------------------------
 
 
-def cluster_columns(signatures: Iterable[dict]) -> dict[str, dict]:
-    """doc_id -> the duplicate-cluster columns (`dedup.cluster_rows`)."""
-    clusters = dedup.cluster_signatures([dedup.DocumentSignature.from_record(r) for r in signatures])
-    return {row["doc_id"]: {k: v for k, v in row.items() if k != "doc_id"} for row in dedup.cluster_rows(clusters)}
+class Clusters:
+    """doc_id -> the duplicate-cluster columns (`dedup.cluster_rows`) of
+    every document of the corpus pass.  Only the documents with a duplicate
+    are stored: the others are their own cluster (at 1 GB of input, a dict
+    of columns for each of 150k documents was ~85 MB, held to the write)."""
+
+    def __init__(self, doc_ids: Iterable[str], shared: Mapping[str, dedup.DocumentCluster]):
+        self._doc_ids = frozenset(doc_ids)
+        self._shared = {doc_id: _columns(doc_id, cluster) for doc_id, cluster in shared.items()}
+
+    def __getitem__(self, doc_id: str) -> dict:
+        if doc_id in self._shared:
+            return self._shared[doc_id]
+        if doc_id not in self._doc_ids:
+            raise KeyError(doc_id)
+        return _columns(doc_id, dedup.unique_cluster(doc_id))
+
+    def __len__(self) -> int:
+        return len(self._doc_ids)
+
+    def duplicated(self) -> int:
+        """How many documents have a duplicate."""
+        return len(self._shared)
+
+
+def _columns(doc_id: str, cluster: dedup.DocumentCluster) -> dict:
+    row = dedup.cluster_rows({doc_id: cluster})[0]
+    del row["doc_id"]
+    return row
+
+
+def cluster_columns(signatures: dedup.SignatureColumns) -> Clusters:
+    """The duplicate-cluster columns of the documents of `signatures`."""
+    return Clusters(signatures.doc_ids, dedup.duplicate_clusters(signatures))
 
 
 SPEAKER_TURNS = pa.schema([("rank", pa.int64()), ("index", pa.int64()), ("speaker_id", pa.string()),
@@ -348,7 +378,7 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     by_pack: dict[str, list[tuple[str, tuple, str]]] = defaultdict(list)
     for doc_id, order, k in documents:
         by_pack[index[k]].append((doc_id, order, k))
-    signatures, speaker_turns, quoting, spoken, turn_ids, speaking = [], [], [], [], [], {}
+    signatures, speaker_turns, quoting, spoken, turn_ids, speaking = dedup.SignatureColumns(), [], [], [], [], {}
     speaker_documents = []  # what the speakers table reads: the documents with speaker turns, and their order
     rank = {doc_id: n for n, (doc_id, _, _) in enumerate(sorted(documents, key=lambda d: d[1]))}
     for pack, members in sorted(by_pack.items()):
@@ -356,7 +386,7 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
         ids, rows = [], []
         for doc_id, order, k in members:
             summary: DocumentSummary = summaries[k]
-            signatures.append(summary.signature)
+            signatures.append(doc_id, summary.signature)
             if summary.speaker_turns:
                 speaker_documents.append((doc_id, order, k))
                 rows += [(rank[doc_id], *turn, doc_id) for turn in summary.speaker_turns]
@@ -647,17 +677,16 @@ def assemble_batch(store: PackStore, documents: Sequence[tuple[str, str, str]], 
     turns_of: dict[str, dict[str, str]] = defaultdict(dict)
     for turn_id, turn_hash in turn_hashes.items():
         turns_of[turn_id.rsplit(":", 1)[0]][turn_id] = turn_hash
-    meta = {}
-    for doc_id, _, final in documents:
-        meta[final] = {"doc_id": doc_id, "sha256": shas[doc_id],
-                       "rows": {name: runs[name].get(doc_id, (0, 0)) for name in PART_TABLES},
-                       "turns": turns_of.get(doc_id, {})}
+    meta = {final: {"doc_id": doc_id, "sha256": shas[doc_id], "turns": turns_of.get(doc_id, {})}
+            for doc_id, _, final in documents}
+    # apart from the meta (its turns are most of it): what the writer reads, pack by pack
+    rows = {final: {name: runs[name].get(doc_id, (0, 0)) for name in PART_TABLES} for doc_id, _, final in documents}
     parts = {}
     for name in PART_TABLES:
         path = store.temporary("final", name)
         write_part(tables[name], path)
         parts[f"{name}.arrow"] = path
-    parts["meta"] = meta
+    parts["meta"], parts["rows"] = meta, rows
     return AssembleResult(store.write("final", [f for _, _, f in documents], parts), [])
 
 
@@ -666,13 +695,13 @@ def release_summary(store: PackStore, finals: Sequence[str]) -> tuple[dict[str, 
     digests (`changes.TURN_DIGESTS`, made a pack at a time) and the rows
     of each table assembled per document."""
     documents, digests, rows = {}, [no_turns()], dict.fromkeys(PART_TABLES, 0)
-    for metas in store.load_by_pack("final", "meta", finals):
+    for metas, runs in zip(store.load_by_pack("final", "meta", finals), store.load_by_pack("final", "rows", finals)):
         ids, hashes = [], []
-        for meta in metas:
+        for meta, run in zip(metas, runs):
             documents[meta["doc_id"]] = meta["sha256"]
             ids += meta["turns"].keys()
             hashes += meta["turns"].values()
-            for name, (_, n) in meta["rows"].items():
+            for name, (_, n) in run.items():
                 rows[name] += n
         digests.append(pa.table([pa.array(ids, pa.string()), pa.array(hashes, pa.string())], schema=TURN_DIGESTS))
     return documents, pa.concat_tables(digests), rows
@@ -700,16 +729,17 @@ def read_part(path) -> pa.Table:
 def document_slices(store: PackStore, finals: Sequence[str], name: str) -> Iterable[pa.Table]:
     """The rows of table `name` for the documents `finals` (final keys, in
     doc_id order), as slices of the packs' tables (consecutive rows of a
-    pack are one slice)."""
+    pack are one slice).  Only the last PACKS_OPEN packs read are held,
+    their tables and row ranges: at 1 GB of input, every pack's meta (with
+    its turns' digests) held to the end was ~300 MB in each of the three
+    writers."""
     index = store.index("final")
-    tables: OrderedDict[str, pa.Table] = OrderedDict()  # the packs read last: memory stays bounded
-    metas: dict[str, dict] = {}
+    tables: OrderedDict[str, pa.Table] = OrderedDict()
+    ranges: OrderedDict[str, dict] = OrderedDict()
     run: list = []  # [pack, first, count]
     for final in finals:
         pack = index[final]
-        if pack not in metas:
-            metas[pack] = store.load("final", pack, "meta")
-        first, count = metas[pack][final]["rows"][name]
+        first, count = _recent(ranges, pack, lambda: store.load("final", pack, "rows"))[final][name]
         if not count:
             continue
         if run and run[0] == pack and run[1] + run[2] == first:
@@ -728,14 +758,19 @@ of one stretch of doc_ids, so a full build reads each once; a rebuild's
 packs of edited documents interleave with a few older ones."""
 
 
-def _slice(store: PackStore, tables: OrderedDict, name: str, pack: str, first: int, count: int) -> pa.Table:
-    if pack in tables:
-        tables.move_to_end(pack)
+def _recent(held: OrderedDict, pack: str, load: Callable[[], object]):
+    """`held[pack]`, loaded if need be; the PACKS_OPEN used last are kept."""
+    if pack in held:
+        held.move_to_end(pack)
     else:
-        tables[pack] = read_part(store.path("final", pack, f"{name}.arrow"))
-        if len(tables) > PACKS_OPEN:
-            tables.popitem(last=False)
-    return tables[pack].slice(first, count)
+        held[pack] = load()
+        if len(held) > PACKS_OPEN:
+            held.popitem(last=False)
+    return held[pack]
+
+
+def _slice(store: PackStore, tables: OrderedDict, name: str, pack: str, first: int, count: int) -> pa.Table:
+    return _recent(tables, pack, lambda: read_part(store.path("final", pack, f"{name}.arrow"))).slice(first, count)
 
 
 def validate_corpus(tables: Mapping[str, pa.Table], turn_ids: pa.ChunkedArray | pa.Array,

@@ -195,3 +195,31 @@ def test_the_speakers_table_in_arrow_is_the_plain_one(seed):
     assert table.to_pylist() == [{name: row[name] for name in SPEAKERS.arrow_schema.names}
                                  for row in _plain_speakers(rows)]
     assert any(len(set(r[6] for r in rows if r[2] == sid)) > 1 for sid in names)  # roles to choose between
+
+
+def test_document_slices_hold_a_few_packs_and_never_read_the_meta(tmp_path, monkeypatch):
+    """The writer reads each pack's row ranges (part "rows") and its table,
+    keeping the last PACKS_OPEN packs: documents of more packs than that,
+    visited in turn, are read again; the meta (turn digests) never is."""
+    store = PackStore(tmp_path)
+    packs = shards.PACKS_OPEN + 2
+    finals = {}
+    for p in range(packs):
+        keys = [f"final-{p}-{d}" for d in range(2)]
+        table = pa.table({"doc_id": [f"p{p}d{d}" for d in range(2) for _ in range(d + 1)]})  # d0: 1 row, d1: 2
+        part = store.temporary("final", "documents")
+        shards.write_part(table, part)
+        finals.update(dict.fromkeys(keys, p))
+        store.write("final", keys, {"documents.arrow": part, "meta": {k: {"turns": {}} for k in keys},
+                                    "rows": {keys[0]: {"documents": (0, 1)}, keys[1]: {"documents": (1, 2)}}})
+    loads = []
+    real = store.load
+    monkeypatch.setattr(store, "load", lambda stage, pack, part: loads.append(part) or real(stage, pack, part))
+    order = [f"final-{p}-{d}" for d in range(2) for p in range(packs)]  # every pack in turn, twice
+    rows = pa.concat_tables(shards.document_slices(store, order, "documents")).column("doc_id").to_pylist()
+    assert rows == [f"p{p}d{d}" for d in range(2) for p in range(packs) for _ in range(d + 1)]
+    assert loads == ["rows"] * (2 * packs)  # evicted before each came round again; no meta
+    loads.clear()
+    in_order = [f"final-{p}-{d}" for p in range(packs) for d in range(2)]
+    assert len(pa.concat_tables(shards.document_slices(store, in_order, "documents"))) == 3 * packs
+    assert loads == ["rows"] * packs
