@@ -24,7 +24,8 @@ cached and merged later: the clustering needs only the signatures):
      per-function minimum over the shingles (uint32[NUM_PERM]).
      The share of equal positions of two signatures estimates the Jaccard
      similarity of their shingle sets.
-2. `cluster_signatures(signatures, threshold)` (reduce, whole corpus)
+2. `duplicate_clusters(columns, threshold)` (reduce, whole corpus;
+   `cluster_signatures` for a list of signatures)
    - `lsh_bands(threshold, num_perm)`: bands x rows that minimise the
      false positive + false negative probability mass around the threshold
      (the banding trade-off of Leskovec et al., "Mining of Massive Datasets",
@@ -65,8 +66,11 @@ Wiring (for the flow, the contract and the lock):
     #                  (cacheable: sig.to_record() / DocumentSignature.from_record(record),
     #                   valid while SEED, NUM_PERM and SHINGLE_WORDS hold)
     #                  whole corpus  dedup.cluster_signatures(all_sigs)
-    # The clustering takes DocumentSignature (not bare arrays) because exact
-    # copies and the canonical tie-break need the normalised hash and word count.
+    #                  or, holding no object per document: columns = dedup.SignatureColumns();
+    #                  columns.append(doc_id, record) for each; dedup.duplicate_clusters(columns)
+    #                  (the documents with a duplicate; the others: dedup.unique_cluster)
+    # The clustering needs the normalised hash and word count, not the MinHash
+    # alone: exact copies and the canonical tie-break read them.
 
 New `documents` columns (key doc_id):
 
@@ -353,16 +357,19 @@ def lsh_bands(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
 
 
 def candidate_pairs(signatures: Mapping[str, np.ndarray], bands: int, rows: int) -> set[tuple[str, str]]:
-    """Pairs of doc_ids (sorted) whose signatures agree on at least one band.
-
-    A band's buckets are the distinct byte strings of that slice of the
-    signatures (`np.unique` over them as opaque values): only documents in
-    a bucket of two or more reach Python."""
-    pairs: set[tuple[str, str]] = set()
+    """Pairs of doc_ids (sorted) whose signatures agree on at least one band."""
     if not signatures:
-        return pairs
+        return set()
     ids = sorted(signatures)
-    matrix = np.stack([signatures[d] for d in ids])
+    return {(ids[a], ids[b]) for a, b in _band_pairs(np.stack([signatures[d] for d in ids]), bands, rows)}
+
+
+def _band_pairs(matrix: np.ndarray, bands: int, rows: int) -> set[tuple[int, int]]:
+    """Pairs (a, b), a < b, of rows of `matrix` (one signature a row) that
+    agree on at least one band.  A band's buckets are the distinct byte
+    strings of that slice of the signatures (`np.unique` over them as opaque
+    values): only rows in a bucket of two or more reach Python."""
+    pairs: set[tuple[int, int]] = set()
     for band in range(bands):
         block = np.ascontiguousarray(matrix[:, band * rows:(band + 1) * rows])
         keys = block.view(np.dtype((np.void, block.shape[1] * block.itemsize))).ravel()
@@ -370,57 +377,108 @@ def candidate_pairs(signatures: Mapping[str, np.ndarray], bands: int, rows: int)
         shared = np.flatnonzero(size[bucket.ravel()] > 1)
         if not len(shared):
             continue
-        shared = shared[np.argsort(bucket.ravel()[shared], kind="stable")]  # by bucket, then doc_id
+        shared = shared[np.argsort(bucket.ravel()[shared], kind="stable")]  # by bucket, then row
         cuts = np.flatnonzero(np.diff(bucket.ravel()[shared])) + 1
         for group in np.split(shared, cuts):
-            members = [ids[k] for k in group.tolist()]
+            members = group.tolist()
             pairs.update((x, y) for i, x in enumerate(members) for y in members[i + 1:])
     return pairs
 
 
-class _UnionFind:
-    def __init__(self, items: Iterable[str]):
-        self.parent = {item: item for item in items}
+class SignatureColumns:
+    """Many documents' signatures as columns, added one at a time
+    (`append`, from `DocumentSignature.to_record` records): the doc_ids, and
+    three contiguous buffers (hashes, word counts, MinHashes), not an object
+    per document.  At 1 GB of input (150k documents) the signatures as
+    dicts and then `DocumentSignature`s were ~400 MB of the corpus pass."""
 
-    def find(self, item: str) -> str:
-        root = item
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[item] != root:  # path compression
-            self.parent[item], item = root, self.parent[item]
+    def __init__(self) -> None:
+        self.doc_ids: list[str] = []
+        self._sha = bytearray()
+        self._words: list[int] = []
+        self._minhash = bytearray()
+        self._width: int | None = None
+
+    def append(self, doc_id: str, record: Mapping) -> None:
+        sha, minhash = record["normalised_sha256"].encode("ascii"), record["minhash"]
+        if len(sha) != _SHA_WIDTH:
+            raise ValueError(f"{doc_id!r}: normalised_sha256 is not a sha256 hex digest")
+        if self._width is None:
+            self._width = len(minhash)
+        elif len(minhash) != self._width:
+            raise ValueError("signatures of different lengths (NUM_PERM changed?)")
+        self.doc_ids.append(doc_id)
+        self._sha += sha
+        self._words.append(int(record["word_count"]))
+        self._minhash += minhash
+
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(hashes S64, word counts int64, MinHashes uint32 documents x NUM_PERM), views of the buffers."""
+        width = (self._width or 0) // 4
+        return (np.frombuffer(self._sha, dtype=f"S{_SHA_WIDTH}"), np.array(self._words, dtype=np.int64),
+                np.frombuffer(self._minhash, dtype="<u4").reshape(len(self.doc_ids), width))
+
+
+_SHA_WIDTH = 64
+
+
+def duplicate_clusters(columns: SignatureColumns, threshold: float = THRESHOLD) -> dict[str, DocumentCluster]:
+    """doc_id -> cluster of every document with a duplicate (clusters of two
+    or more); every other document is its own cluster (`unique_cluster`).
+    Edges: documents with the same normalised hash, and candidate pairs
+    (`_band_pairs`) whose estimated Jaccard is >= threshold; clusters are
+    the connected components, each given its canonical member
+    (`assign_canonical`, members in doc_id order)."""
+    if not len(columns):
+        return {}
+    order = sorted(range(len(columns)), key=columns.doc_ids.__getitem__)
+    ids = [columns.doc_ids[i] for i in order]
+    for a, b in zip(ids, ids[1:]):
+        if a == b:
+            raise ValueError(f"duplicate doc_id {a!r}")
+    shas, words, minhashes = columns.arrays()
+    shas, words, minhashes = shas[order], words[order], minhashes[order]  # rows in doc_id order
+    parent: dict[int, int] = {}
+
+    def find(row: int) -> int:
+        root = row
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(row, row) != root:  # path compression
+            parent[row], row = root, parent[row]
         return root
 
-    def union(self, left: str, right: str) -> None:
-        a, b = self.find(left), self.find(right)
+    def union(a: int, b: int) -> None:
+        a, b = find(a), find(b)
         if a != b:
-            self.parent[max(a, b)] = min(a, b)  # deterministic root
+            low, high = min(a, b), max(a, b)
+            parent.setdefault(low, low)
+            parent[high] = low
 
-    def components(self) -> list[list[str]]:
-        groups: dict[str, list[str]] = defaultdict(list)
-        for item in self.parent:
-            groups[self.find(item)].append(item)
-        return [sorted(g) for g in groups.values()]
+    _, same_hash, counts = np.unique(shas, return_inverse=True, return_counts=True)
+    first: dict[int, int] = {}
+    for row in np.flatnonzero(counts[same_hash] > 1).tolist():
+        union(first.setdefault(int(same_hash[row]), row), row)
+    for a, b in sorted(_band_pairs(minhashes, *lsh_bands(threshold, minhashes.shape[1]))):
+        if shas[a] != shas[b] and estimated_jaccard(minhashes[a], minhashes[b]) >= threshold:
+            union(a, b)
+    components: dict[int, list[int]] = defaultdict(list)
+    for row in list(parent):
+        components[find(row)].append(row)
+    clusters: dict[str, DocumentCluster] = {}
+    for rows in components.values():
+        if len(rows) > 1:
+            clusters.update(assign_canonical([DocumentSignature(ids[r], shas[r].decode("ascii"), int(words[r]),
+                                                                minhashes[r]) for r in sorted(rows)]))
+    return clusters
 
 
-def linked_pairs(signatures: Mapping[str, DocumentSignature], threshold: float) -> list[tuple[str, str, str]]:
-    """Verified edges (doc_a, doc_b, reason) with doc_a < doc_b; reason is
-    `exact` (same normalised hash) or `near` (estimated Jaccard >= threshold)."""
-    edges: list[tuple[str, str, str]] = []
-    by_hash: dict[str, list[str]] = defaultdict(list)
-    for doc_id, sig in signatures.items():
-        by_hash[sig.normalised_sha256].append(doc_id)
-    for members in by_hash.values():
-        members.sort()
-        edges.extend((members[0], other, KIND_EXACT) for other in members[1:])
-    num_perm = len(next(iter(signatures.values())).minhash)
-    bands, rows = lsh_bands(threshold, num_perm)
-    minhashes = {doc_id: sig.minhash for doc_id, sig in signatures.items()}
-    for a, b in sorted(candidate_pairs(minhashes, bands, rows)):
-        if signatures[a].normalised_sha256 == signatures[b].normalised_sha256:
-            continue
-        if estimated_jaccard(minhashes[a], minhashes[b]) >= threshold:
-            edges.append((a, b, KIND_NEAR))
-    return edges
+def unique_cluster(doc_id: str) -> DocumentCluster:
+    """The cluster of a document with no duplicate: itself."""
+    return DocumentCluster(doc_id, doc_id, 1.0, KIND_UNIQUE, 1)
 
 
 # -- 3. canonical member (per cluster) -------------------------------------------
@@ -436,8 +494,7 @@ def canonical_member(members: Sequence[DocumentSignature]) -> DocumentSignature:
 
 def assign_canonical(members: Sequence[DocumentSignature]) -> dict[str, DocumentCluster]:
     if len(members) == 1:  # most documents: no signature to compare
-        only = members[0]
-        return {only.doc_id: DocumentCluster(only.doc_id, only.doc_id, 1.0, KIND_UNIQUE, 1)}
+        return {members[0].doc_id: unique_cluster(members[0].doc_id)}
     canonical = canonical_member(members)
     result = {}
     for sig in members:
@@ -457,22 +514,11 @@ def cluster_signatures(signatures: Iterable[DocumentSignature] | Mapping[str, Do
                        threshold: float = THRESHOLD) -> dict[str, DocumentCluster]:
     """Every doc_id -> its cluster, from signatures alone (the reduce step)."""
     items = list(signatures.values()) if isinstance(signatures, Mapping) else list(signatures)
-    by_id: dict[str, DocumentSignature] = {}
+    columns = SignatureColumns()
     for sig in items:
-        if sig.doc_id in by_id:
-            raise ValueError(f"duplicate doc_id {sig.doc_id!r}")
-        by_id[sig.doc_id] = sig
-    if not by_id:
-        return {}
-    if len({len(s.minhash) for s in items}) != 1:
-        raise ValueError("signatures of different lengths (NUM_PERM changed?)")
-    forest = _UnionFind(sorted(by_id))
-    for a, b, _ in linked_pairs(by_id, threshold):
-        forest.union(a, b)
-    clusters: dict[str, DocumentCluster] = {}
-    for component in forest.components():
-        clusters.update(assign_canonical([by_id[d] for d in component]))
-    return dict(sorted(clusters.items()))
+        columns.append(sig.doc_id, sig.to_record())
+    shared = duplicate_clusters(columns, threshold)
+    return {doc_id: shared.get(doc_id) or unique_cluster(doc_id) for doc_id in sorted(columns.doc_ids)}
 
 
 def find_document_clusters(documents: Iterable[tuple[str, str]], threshold: float = THRESHOLD,

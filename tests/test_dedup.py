@@ -12,6 +12,7 @@ The corpus under tests/corpus/dedup/ is one wire story (cleaned text) and:
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -200,3 +201,59 @@ def test_candidate_pairs_are_the_documents_sharing_a_band():
         assert dedup.candidate_pairs(signatures, bands, rows) == expected
         found += len(expected)
     assert found > 1000
+
+
+def _reference_clusters(signatures, threshold=dedup.THRESHOLD):
+    """Components of the same-hash and verified-band edges by a plain graph walk."""
+    by_id = {s.doc_id: s for s in signatures}
+    edges = defaultdict(set)
+    for a in by_id:
+        for b in by_id:
+            if a < b and by_id[a].normalised_sha256 == by_id[b].normalised_sha256:
+                edges[a].add(b), edges[b].add(a)
+    bands, rows = dedup.lsh_bands(threshold)
+    for a, b in dedup.candidate_pairs({d: s.minhash for d, s in by_id.items()}, bands, rows):
+        if dedup.estimated_jaccard(by_id[a].minhash, by_id[b].minhash) >= threshold:
+            edges[a].add(b), edges[b].add(a)
+    clusters, seen = {}, set()
+    for start in sorted(by_id):
+        if start in seen:
+            continue
+        component, todo = set(), [start]
+        while todo:
+            node = todo.pop()
+            if node not in component:
+                component.add(node)
+                todo += edges[node]
+        seen |= component
+        clusters.update(dedup.assign_canonical([by_id[d] for d in sorted(component)]))
+    return clusters
+
+
+def test_signature_columns_cluster_as_the_graph_of_their_edges():
+    """Planted exact copies, near copies and chains among random signatures:
+    `duplicate_clusters` (columns, union-find) gives every document in a
+    cluster of two or more the cluster a plain graph walk gives, and
+    `cluster_signatures` every other document its own."""
+    rng = np.random.default_rng(3)
+    signatures = []
+    for n in range(300):
+        signatures.append(dedup.DocumentSignature(f"doc{rng.integers(10**6):06d}-{n}", f"{n:064x}",
+                                                  int(rng.integers(50, 500)),
+                                                  rng.integers(0, 2**32, dedup.NUM_PERM, dtype=np.uint32)))
+    for n in range(120):  # copies of earlier documents: exact (same hash), near, or far
+        source = signatures[int(rng.integers(len(signatures)))]
+        minhash = source.minhash.copy()
+        changed = rng.choice(dedup.NUM_PERM, int(rng.choice([0, 8, 20, 40, 90])), replace=False)
+        minhash[changed] = rng.integers(0, 2**32, len(changed), dtype=np.uint32)
+        sha = source.normalised_sha256 if not len(changed) and n % 2 else f"{1000 + n:064x}"
+        signatures.append(dedup.DocumentSignature(f"copy{n:03d}", sha, int(rng.integers(50, 500)), minhash))
+    expected = _reference_clusters(signatures)
+    columns = dedup.SignatureColumns()
+    for sig in reversed(signatures):
+        columns.append(sig.doc_id, sig.to_record())
+    shared = dedup.duplicate_clusters(columns)
+    assert shared == {d: c for d, c in expected.items() if c.size > 1}
+    assert {c.kind for c in shared.values()} >= {"canonical", "exact", "near"}
+    assert max(c.size for c in shared.values()) >= 3
+    assert dedup.cluster_signatures(signatures) == expected
