@@ -389,19 +389,18 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
          raw_uri=raw_dir, cache_root=cache_root)
     clock.lap("prepare")
     store = PackStore(cache_root)  # the packs the tasks wrote
-    signatures = store.load_many("prepare", "sig", first)
-    rejects = rejects + [s.reject for s in signatures if s.reject is not None]
-    supported = shards.site_support(signatures)
-    live = [(item, k, s) for item, k, s in zip(items, first, signatures) if s.reject is None]
-    second = [shards.clean_key(k, s, supported) for _, k, s in live]
-    live = [(item, k, None) for item, k, _ in live]  # the signatures are not read again (~180 MB at 1 GB)
-    del signatures
+    site = shards.site_pass(store, first)
+    rejects = rejects + [r for r in site.rejects if r is not None]
+    supported = site.supported
+    live = [(item, k) for item, k, r in zip(items, first, site.rejects) if r is None]
+    second = [c for c in site.keys if c is not None]
+    del site
     clock.lap("site support")
     checkpoint("processing")
 
     # pass 2: clean, with the site lines each document sees
     index = store.index("clean")
-    todo = [(item, k, c) for (item, k, _), c in zip(live, second) if c not in index]
+    todo = [(item, k, c) for (item, k), c in zip(live, second) if c not in index]
     counts["cleaned"] = len(todo)
     progress.advance(len(items) - len(todo))
     _run(clean_shard, [dict(items=[i for i, _, _ in b], first_keys=[k for _, k, _ in b], keys=[c for _, _, c in b])
@@ -410,7 +409,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     clock.lap("clean")
 
     # the corpus passes: clusters, speakers, quotes
-    corpus = corpus_pass(cache_root, packed([(item.doc_id, item.order, c) for (item, _, _), c in zip(live, second)]),
+    corpus = corpus_pass(cache_root, packed([(item.doc_id, item.order, c) for (item, _), c in zip(live, second)]),
                          shards.latest_index(store))
     heap.trim()  # the index build's free pages (pressroom.heap)
     clock.lap("corpus")
@@ -442,10 +441,10 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
 
     # assembly: the final rows of each document, validated
     clusters = corpus["clusters"]
-    third = [shards.final_key(c, clusters[item.doc_id]) for (item, _, _), c in zip(live, second)]
+    third = [shards.final_key(c, clusters[item.doc_id]) for (item, _), c in zip(live, second)]
     store = PackStore(cache_root)
     index = store.index("final")
-    todo = [(item.doc_id, c, f) for (item, _, _), c, f in zip(live, second, third) if f not in index]
+    todo = [(item.doc_id, c, f) for (item, _), c, f in zip(live, second, third) if f not in index]
     counts["assembled"] = len(todo)
     assembled = _run(assemble_shard, [dict(documents=b, clusters={d: clusters[d] for d, _, _ in b})
                                       for b in shards.batches(todo, batch_size, workers)],

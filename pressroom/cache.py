@@ -129,7 +129,7 @@ class PackStore:
         """The values of `keys` in part `part` of the stage's packs, in the
         order of `keys` (each pack read once, kept only while needed)."""
         values: list = [None] * len(keys)
-        for positions, loaded in self._by_pack(stage, part, keys):
+        for positions, loaded in self.by_pack(stage, part, keys):
             for position, value in zip(positions, loaded):
                 values[position] = value
         return values
@@ -137,10 +137,12 @@ class PackStore:
     def load_by_pack(self, stage: str, part: str, keys: Sequence[str]) -> Iterator[list]:
         """The values of `keys` in part `part`, a list per pack (packs in
         name order, each read once): only one pack's are held at a time."""
-        for _, values in self._by_pack(stage, part, keys):
+        for _, values in self.by_pack(stage, part, keys):
             yield values
 
-    def _by_pack(self, stage: str, part: str, keys: Sequence[str]) -> Iterator[tuple[list[int], list]]:
+    def by_pack(self, stage: str, part: str, keys: Sequence[str]) -> Iterator[tuple[list[int], list]]:
+        """(positions in `keys`, their values) for each pack in name order,
+        each read once: only one pack's values are held at a time."""
         index = self.index(stage)
         by_pack: dict[str, list[int]] = {}
         for position, k in enumerate(keys):

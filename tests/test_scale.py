@@ -223,3 +223,29 @@ def test_document_slices_hold_a_few_packs_and_never_read_the_meta(tmp_path, monk
     in_order = [f"final-{p}-{d}" for p in range(packs) for d in range(2)]
     assert len(pa.concat_tables(shards.document_slices(store, in_order, "documents"))) == 3 * packs
     assert loads == ["rows"] * packs
+
+
+def test_site_pass_reads_packs_once_and_gives_the_keys_of_site_support(tmp_path, monkeypatch):
+    """`site_pass` over prepare packs (signatures in several packs, a
+    reject among them) gives `site_support` of all the signatures and each
+    readable document's `clean_key`; each pack is read once."""
+    documents, _ = ingest(ROOT / "tests" / "corpus" / "sites" / "raw")
+    signatures = [shards.site_signature(prepare(d)) for d in documents]
+    reject = shards.Reject("bad", "bad.txt", None, "unreadable: test")
+    signatures.insert(3, shards.SiteSignature("bad", shards._EMPTY, shards._EMPTY, reject))
+    first = [f"first-{n}" for n in range(len(signatures))]
+    store = PackStore(tmp_path)
+    for start in range(0, len(first), 7):  # packs of 7, the documents asked in another order
+        store.write("prepare", first[start:start + 7], {"sig": dict(zip(first[start:start + 7], signatures[start:start + 7]))})
+    order = first[::2] + first[1::2]
+    by_key = dict(zip(first, signatures))
+    loads = []
+    real = store.load
+    monkeypatch.setattr(store, "load", lambda stage, pack, part: loads.append(pack) or real(stage, pack, part))
+    site = shards.site_pass(store, order)
+    supported = shards.site_support(signatures)
+    assert len(supported) and site.supported.tolist() == supported.tolist()
+    assert site.rejects == [reject if k == first[3] else None for k in order]
+    assert site.keys == [None if k == first[3] else shards.clean_key(k, by_key[k], supported) for k in order]
+    assert len(loads) == len(set(loads)) == -(-len(first) // 7)
+    assert len(set(site.keys)) == len(first)  # keys differ: first keys do
