@@ -81,7 +81,7 @@ class RecordDocument(RawDocument):
                            fields={k: v for k, v in fields.items() if v})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """One planned document: where it is and what its bytes hash to."""
 
