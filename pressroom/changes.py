@@ -8,6 +8,8 @@ code serves the build (new tables against the previous release) and
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,13 +92,52 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> tuple[list[str], lis
     return added, removed, changed
 
 
-def _sorted_ids(ids: pa.ChunkedArray | pa.Array) -> list[str]:
+class Ids(Sequence):
+    """A list of ids held as one Arrow string array: a first build lists
+    every turn, and a million turn ids take ~40 MB so, ~90 MB as Python
+    strings.  A sequence of str (a slice is a list); equal to a list of
+    the same ids; `to_json` writes it as a JSON list."""
+
+    def __init__(self, array: pa.Array):
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self.array))
+            return self.array.slice(start, max(stop - start, 0)).to_pylist()[::step]
+        return self.array[index].as_py()
+
+    def __iter__(self):
+        for start in range(0, len(self.array), 65_536):
+            yield from self.array.slice(start, 65_536).to_pylist()
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and not isinstance(other, str) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Ids({len(self)} ids)"
+
+
+def to_json(changes: dict, **options) -> str:
+    """`json.dumps` of a changes record, its Ids as lists."""
+    return json.dumps(changes, default=lambda value: list(value) if isinstance(value, Ids) else _unknown(value), **options)
+
+
+def _unknown(value):
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _sorted_ids(ids: pa.ChunkedArray | pa.Array) -> Ids:
     """As sorted(ids.to_pylist()): Arrow orders strings by their UTF-8 bytes,
     which is the order of their code points."""
-    return ids.take(pc.sort_indices(ids)).to_pylist()
+    return Ids(ids.take(pc.sort_indices(ids)).combine_chunks() if isinstance(ids, pa.ChunkedArray)
+               else ids.take(pc.sort_indices(ids)))
 
 
-def _diff_turns(before: pa.Table, after: pa.Table) -> tuple[list[str], list[str], list[str]]:
+def _diff_turns(before: pa.Table, after: pa.Table) -> tuple[Ids, Ids, Ids]:
     """`_diff` of two TURN_DIGESTS tables, in Arrow."""
     added = after.column("id").filter(pc.invert(pc.is_in(after.column("id"), value_set=before.column("id"))))
     removed = before.column("id").filter(pc.invert(pc.is_in(before.column("id"), value_set=after.column("id"))))

@@ -165,13 +165,13 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from pressroom.changes import changelog, compare, read_summary
+    from pressroom.changes import changelog, compare, read_summary, to_json
 
     dirs = [_release_dir(args, v) for v in (args.a, args.b)]
     if None in dirs:
         return EXIT_USAGE
     changes = compare(read_summary(dirs[0]), read_summary(dirs[1]))
-    print(json.dumps(changes, indent=2) if args.json else changelog(changes))
+    print(to_json(changes, indent=2) if args.json else changelog(changes))
     return EXIT_OK
 
 

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 import pressroom
 from pressroom.cache import PackStore
 from pressroom.changes import ReleaseSummary, changelog, compare, read_summary, summarize
+from pressroom.changes import to_json as changes_json
 from pressroom.faults import checkpoint
 from pressroom.ingest import RawDocument, Reject
 from pressroom.normalize import FTFY_OPTIONS
@@ -410,7 +411,7 @@ def write_release(
                 "rows_delta": {k: v["delta"] for k, v in changes["rows"].items()},
             },
         }
-        (staging / CHANGES).write_text(json.dumps(changes, indent=2, sort_keys=True) + "\n")
+        (staging / CHANGES).write_text(changes_json(changes, indent=2, sort_keys=True) + "\n")
         (staging / CHANGELOG).write_text(changelog(changes, bump))
         if describe is not None:
             # a draft manifest for describe() to read; the final one follows

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pressroom.changes import stream_parquet
+from pressroom.changes import Ids, stream_parquet
 
 REPORT_FILE = "report.html"
 QUOTES_FILE = "quotes.parquet"
@@ -616,9 +616,10 @@ def section_rows(data: ReleaseData) -> str:
     for kind in ("documents", "turns"):
         for what in ("added", "removed", "changed"):
             ids = changes.get(f"{kind}_{what}")
-            count = len(ids) if isinstance(ids, list) else (data.manifest.get("changes") or {}).get(f"{kind}_{what}", 0)
+            listed_ids = isinstance(ids, (list, Ids))
+            count = len(ids) if listed_ids else (data.manifest.get("changes") or {}).get(f"{kind}_{what}", 0)
             items = ""
-            if isinstance(ids, list) and ids:
+            if listed_ids and ids:
                 shown = ids[:50]
                 items = ('<details><summary>list</summary><ul class="ids">'
                          + "".join(f"<li><code>{esc(i)}</code></li>" for i in shown) + "</ul>"

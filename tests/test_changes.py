@@ -1,6 +1,7 @@
 """What changed between two releases: the turns' digests are Arrow tables
 (`changes.TURN_DIGESTS`); the diff must be the one plain dicts give."""
 
+import json
 import random
 
 import pyarrow as pa
@@ -31,6 +32,23 @@ def test_the_arrow_diff_of_turns_is_the_plain_one(seed):
     assert all(expected)  # the draw has each kind
     assert changes._diff_turns(_digests(before), _digests(after)) == expected
     assert changes._diff_turns(changes.no_turns(), _digests(after)) == (sorted(after), [], [])
+
+
+def test_turn_ids_are_held_in_arrow_and_read_as_the_list():
+    """A first build's changes list every turn: `Ids` keeps them in one
+    Arrow array; length, items, slices, iteration (past a batch) and the
+    JSON are those of the sorted list."""
+    ids = [f"doc{n % 97}:{n}" for n in range(70_000)]
+    current = changes.ReleaseSummary("1.0.0", {"doc": "sha"}, _digests(dict.fromkeys(ids, "h")), {"turns": len(ids)})
+    record = changes.compare(None, current)
+    listed = record["turns_added"]
+    assert isinstance(listed, changes.Ids) and isinstance(listed.array, pa.StringArray)
+    assert len(listed) == len(ids) and listed[0] == min(ids) and listed[-1] == max(ids)
+    assert listed[:3] == sorted(ids)[:3] and listed[10:20:3] == sorted(ids)[10:20:3]
+    assert list(listed) == sorted(ids) and listed == sorted(ids) and listed != sorted(ids)[1:]
+    plain = {**record, **{k: list(v) for k, v in record.items() if isinstance(v, changes.Ids)}}
+    assert changes.to_json(record, indent=2, sort_keys=True) == json.dumps(plain, indent=2, sort_keys=True)
+    assert "Turns added (70000)" in changes.changelog(record)
 
 
 def test_a_summary_read_from_disk_a_batch_at_a_time_is_the_whole_one(tmp_path, monkeypatch):
