@@ -59,6 +59,8 @@ from pressroom.tables import build_tables, to_arrow
 from schemas.contract import REJECTS, TABLES_BY_NAME
 from schemas.validation import ValidationReport
 
+heap.use_arrow_pool()  # in the flow's process and, as they import this module, in Dask workers
+
 CACHE_DIR = ".cache"
 """The per-shard cache, inside the releases folder unless told otherwise."""
 
@@ -455,7 +457,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
              "rejects": to_arrow(REJECTS, (vars(r) for r in rejects))}
     report.failures += shards.validate_corpus(whole, corpus["turn_ids"], corpus["turn_speakers"]).failures
     corpus_index_key, speakers_key = corpus["index_key"], corpus["speakers_key"]
-    del corpus
+    del corpus, clusters, live, todo, assembled, quotes_table, index  # not read again: the write holds less
     clock.lap("assemble")
     if not report.ok:
         raise ValidationFailed(report)
@@ -469,17 +471,21 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     def write_table(name: str, staging: Path) -> int:
         writer = release.TableWriter(staging / f"{name}.parquet", schemas[name],
                                      release.ROW_GROUP_ROWS.get(name, release.DEFAULT_ROW_GROUP_ROWS))
-        parts = [whole[name]] if name in whole else shards.document_slices(store, third, name)
+        # a whole table is dropped once written: the report, made next, reads the files
+        parts = [whole.pop(name)] if name in whole else shards.document_slices(store, third, name)
         for part in parts:
             checkpoint("writing-tables")
             writer.write(part)
         return writer.close()
 
     def write(staging: Path) -> dict[str, int]:
+        heap.trim()  # what comparing with the last release freed
         # Parquet encoding releases the GIL: the tables are written side by side
         with ThreadPoolExecutor(max_workers=min(len(schemas), os.cpu_count() or 1)) as pool:
             futures = {name: pool.submit(write_table, name, staging) for name in schemas}
-            return {name: future.result() for name, future in futures.items()}
+            written = {name: future.result() for name, future in futures.items()}
+        heap.trim()  # the writers' buffers, before the report reads the tables back
+        return written
 
     gold = Path(gold_dir) if gold_dir and Path(gold_dir).is_dir() else None
 
