@@ -34,3 +34,22 @@ def test_trim_releases_what_arrows_pool_keeps():
     held = process.memory_info().rss
     heap.trim()
     assert held - process.memory_info().rss > 100 * 2**20
+
+
+@pytest.mark.parametrize("chosen", [None, "system"])
+def test_the_build_uses_jemalloc_for_arrow_unless_told_otherwise(chosen):
+    """Importing the flow makes jemalloc Arrow's default pool (in the flow's
+    process and in Dask workers, which import it); a pool the user chose
+    with ARROW_DEFAULT_MEMORY_POOL wins."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    probe = "import flows.build, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True,
+                         cwd=Path(__file__).resolve().parent.parent).stdout.split()[-1]
+    assert out == (chosen or heap.ARROW_POOL)
