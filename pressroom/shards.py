@@ -8,7 +8,7 @@ flow (`flows/build.py`) runs each map as one task per shard.
                                        (`site_support`), and each document's clean key
     clean_batch(...)         map       `clean.clean` with the site lines each document sees;
                                        dedup signatures, quotations found, speaker turns
-    corpus_pass(...)         reduce    near-duplicate clusters (`dedup.cluster_signatures`),
+    corpus_pass(...)         reduce    near-duplicate clusters (`dedup.duplicate_clusters`),
                                        the speakers table, the quote index (`quotes.TurnIndex`)
     link_batch(...)          map       quotations linked to turns, against that index
     assemble_batch(...)      map       final rows, validated; Arrow parts with row ranges
@@ -321,8 +321,9 @@ def _prepared(raw_uri: str, item: Item, packs: dict[str, dict], store: PackStore
 class Clusters:
     """doc_id -> the duplicate-cluster columns (`dedup.cluster_rows`) of
     every document of the corpus pass.  Only the documents with a duplicate
-    are stored: the others are their own cluster (at 1 GB of input, a dict
-    of columns for each of 150k documents was ~85 MB, held to the write)."""
+    are stored: the others are their own cluster (at 1 GB of input, with a
+    dict of columns for each of 150k documents, the clustering left the
+    flow's process ~150 MB larger, to the write phase)."""
 
     def __init__(self, doc_ids: Iterable[str], shared: Mapping[str, dedup.DocumentCluster]):
         self._doc_ids = frozenset(doc_ids)
@@ -334,13 +335,6 @@ class Clusters:
         if doc_id not in self._doc_ids:
             raise KeyError(doc_id)
         return _columns(doc_id, dedup.unique_cluster(doc_id))
-
-    def __len__(self) -> int:
-        return len(self._doc_ids)
-
-    def duplicated(self) -> int:
-        """How many documents have a duplicate."""
-        return len(self._shared)
 
 
 def _columns(doc_id: str, cluster: dedup.DocumentCluster) -> dict:

@@ -23,13 +23,16 @@ def test_trim_returns_the_pages_of_freed_blocks():
 
 
 def test_trim_releases_what_arrows_pool_keeps():
-    """Arrow's default pool (mimalloc, jemalloc) keeps freed buffers for
-    reuse; `trim` asks it to give them back."""
+    """Arrow's pools (mimalloc, jemalloc) keep freed buffers for reuse;
+    `trim` asks the default one to give them back."""
     import pyarrow as pa
 
+    import numpy as np
+
     process = psutil.Process()
-    buffers = [pa.allocate_buffer(100_000) for _ in range(2000)]  # ~200 MB of Arrow buffers
-    keeper = pa.allocate_buffer(100_000)  # noqa: F841
+    # ~200 MB of Arrow buffers, written to (a pool may map pages it never touches)
+    buffers = [pa.array(np.full(12_500, n, dtype=np.int64)) for n in range(2000)]
+    keeper = pa.array(np.zeros(12_500, dtype=np.int64))  # noqa: F841
     del buffers
     held = process.memory_info().rss
     heap.trim()
