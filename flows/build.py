@@ -333,18 +333,20 @@ def _dask_runner():
     return runner if dask is not None and isinstance(runner, dask.DaskTaskRunner) else None
 
 
-def _release_link_memory(logger) -> None:
-    """After the link pass: every process (this one, each Dask worker) drops
-    its mapping of the quote index and gives its free heap pages back
-    (`shards.release_memory`): on 1 GB of input each worker held ~2 GB of
-    the index's pages to the end of the build."""
+def _release_memory(logger) -> None:
+    """After a map pass: every process (this one, each Dask worker) drops
+    its mapping of the quote index and the stages' memos, and gives its
+    free heap pages back (`shards.release_memory`): on 1 GB of input each
+    worker held ~2 GB of the index's pages to the end of the build; the
+    memos of the clean pass are of no use to the corpus pass, which runs
+    in this process (and, without Dask, after the shards did)."""
     shards.release_memory()
     runner = _dask_runner()
     if runner is not None:
         try:
             runner.client.run(shards.release_memory)
         except Exception as error:  # noqa: BLE001 - memory only: the build goes on
-            logger.warning("could not release the quote index on the Dask workers: %s", error)
+            logger.warning("could not release memory on the Dask workers: %s", error)
 
 
 RETIRE_TIMEOUT = 30.0
@@ -408,6 +410,8 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     _run(clean_shard, [dict(items=[i for i, _, _ in b], first_keys=[k for _, k, _ in b], keys=[c for _, _, c in b])
                        for b in shards.batches(todo, batch_size, workers)],
          raw_uri=raw_dir, cache_root=cache_root, supported=supported)
+    if todo:
+        _release_memory(logger)  # before the corpus pass, this process's peak
     clock.lap("clean")
 
     # the corpus passes: clusters, speakers, quotes
@@ -438,7 +442,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     counts["links_copied"] = sum(batch.copied for batch in linked)  # same text, another document (per worker)
     quotes_table = shards.quotes_table(PackStore(cache_root), links)
     del quoting, todo, relink
-    _release_link_memory(logger)  # the quote index is not read again, nor kept for the next build
+    _release_memory(logger)  # the quote index is not read again, nor kept for the next build
     clock.lap("link quotes")
 
     # assembly: the final rows of each document, validated
@@ -451,7 +455,9 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     assembled = _run(assemble_shard, [dict(documents=b, clusters={d: clusters[d] for d, _, _ in b})
                                       for b in shards.batches(todo, batch_size, workers)],
                      advance=False, cache_root=cache_root)
-    _retire_local_workers(logger)  # no task follows: what they hold would sit through the write
+    # no task follows: what the workers hold would sit through the write
+    if not _retire_local_workers(logger) and todo:
+        _release_memory(logger)  # no local cluster to stop: the memos go, here and on any workers
     report = ValidationReport([failure for a in assembled for failure in a.failures])
     whole = {"speakers": corpus["speakers"], "quotes": quotes_table,
              "rejects": to_arrow(REJECTS, (vars(r) for r in rejects))}

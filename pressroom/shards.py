@@ -641,9 +641,11 @@ def forget_index() -> None:
 
 
 def release_memory() -> None:
-    """After the link pass: drop this process's quote index and give its
-    free heap pages back (`heap.trim`)."""
+    """Between passes: drop this process's quote index and the stages'
+    memos (`heap.forget_caches`), and give its free heap pages back
+    (`heap.trim`)."""
     forget_index()
+    heap.forget_caches()
     heap.trim()
 
 

@@ -56,3 +56,21 @@ def test_the_build_uses_jemalloc_for_arrow_unless_told_otherwise(chosen):
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True,
                          cwd=Path(__file__).resolve().parent.parent).stdout.split()[-1]
     assert out == (chosen or heap.ARROW_POOL)
+
+
+def test_release_memory_clears_the_memos_of_the_stages():
+    """Between passes `shards.release_memory` empties every memo of the
+    pressroom modules (a pass's caches are of no use to the next), and the
+    stages still give the same answers after."""
+    from pressroom import dedup, quotes, shards
+
+    words = [f"reporters{n}" for n in range(50)]
+    before = [quotes.stem(w) for w in words]
+    dedup.lsh_bands(0.8)
+    assert quotes.stem.cache_info().currsize >= 50 and dedup.lsh_bands.cache_info().currsize >= 1
+    assert heap.forget_caches() >= 10  # every lru_cache of the package, not a list kept by hand
+    assert quotes.stem.cache_info().currsize == 0 == dedup.lsh_bands.cache_info().currsize
+    [quotes.stem(w) for w in words]
+    shards.release_memory()
+    assert quotes.stem.cache_info().currsize == 0
+    assert [quotes.stem(w) for w in words] == before
