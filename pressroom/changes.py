@@ -123,10 +123,12 @@ class Ids(Sequence):
 
 def to_json(changes: dict, **options) -> str:
     """`json.dumps` of a changes record, its Ids as lists."""
-    return json.dumps(changes, default=lambda value: list(value) if isinstance(value, Ids) else _unknown(value), **options)
+    return json.dumps(changes, default=_as_list, **options)
 
 
-def _unknown(value):
+def _as_list(value) -> list:
+    if isinstance(value, Ids):
+        return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 

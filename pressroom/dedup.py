@@ -434,13 +434,14 @@ def duplicate_clusters(columns: SignatureColumns, threshold: float = THRESHOLD) 
     (`assign_canonical`, members in doc_id order)."""
     if not len(columns):
         return {}
-    order = sorted(range(len(columns)), key=columns.doc_ids.__getitem__)
-    ids = [columns.doc_ids[i] for i in order]
-    for a, b in zip(ids, ids[1:]):
+    ids = columns.doc_ids
+    in_order = sorted(ids)
+    for a, b in zip(in_order, in_order[1:]):
         if a == b:
             raise ValueError(f"duplicate doc_id {a!r}")
+    del in_order
+    # rows as appended: the edges, hence the components, do not depend on their order
     shas, words, minhashes = columns.arrays()
-    shas, words, minhashes = shas[order], words[order], minhashes[order]  # rows in doc_id order
     parent: dict[int, int] = {}
 
     def find(row: int) -> int:
@@ -462,7 +463,7 @@ def duplicate_clusters(columns: SignatureColumns, threshold: float = THRESHOLD) 
     first: dict[int, int] = {}
     for row in np.flatnonzero(counts[same_hash] > 1).tolist():
         union(first.setdefault(int(same_hash[row]), row), row)
-    for a, b in sorted(_band_pairs(minhashes, *lsh_bands(threshold, minhashes.shape[1]))):
+    for a, b in _band_pairs(minhashes, *lsh_bands(threshold, minhashes.shape[1])):
         if shas[a] != shas[b] and estimated_jaccard(minhashes[a], minhashes[b]) >= threshold:
             union(a, b)
     components: dict[int, list[int]] = defaultdict(list)
@@ -471,8 +472,9 @@ def duplicate_clusters(columns: SignatureColumns, threshold: float = THRESHOLD) 
     clusters: dict[str, DocumentCluster] = {}
     for rows in components.values():
         if len(rows) > 1:
+            members = sorted(rows, key=ids.__getitem__)  # in doc_id order
             clusters.update(assign_canonical([DocumentSignature(ids[r], shas[r].decode("ascii"), int(words[r]),
-                                                                minhashes[r]) for r in sorted(rows)]))
+                                                                minhashes[r]) for r in members]))
     return clusters
 
 

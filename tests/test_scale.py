@@ -236,7 +236,8 @@ def test_site_pass_reads_packs_once_and_gives_the_keys_of_site_support(tmp_path,
     first = [f"first-{n}" for n in range(len(signatures))]
     store = PackStore(tmp_path)
     for start in range(0, len(first), 7):  # packs of 7, the documents asked in another order
-        store.write("prepare", first[start:start + 7], {"sig": dict(zip(first[start:start + 7], signatures[start:start + 7]))})
+        pack = slice(start, start + 7)
+        store.write("prepare", first[pack], {"sig": dict(zip(first[pack], signatures[pack]))})
     order = first[::2] + first[1::2]
     by_key = dict(zip(first, signatures))
     loads = []
