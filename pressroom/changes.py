@@ -107,6 +107,8 @@ class Ids(Sequence):
     def __getitem__(self, index):
         if isinstance(index, slice):
             start, stop, step = index.indices(len(self.array))
+            if step < 0:
+                return list(self)[index]
             return self.array.slice(start, max(stop - start, 0)).to_pylist()[::step]
         return self.array[index].as_py()
 
@@ -135,8 +137,8 @@ def _as_list(value) -> list:
 def _sorted_ids(ids: pa.ChunkedArray | pa.Array) -> Ids:
     """As sorted(ids.to_pylist()): Arrow orders strings by their UTF-8 bytes,
     which is the order of their code points."""
-    return Ids(ids.take(pc.sort_indices(ids)).combine_chunks() if isinstance(ids, pa.ChunkedArray)
-               else ids.take(pc.sort_indices(ids)))
+    ordered = ids.take(pc.sort_indices(ids))
+    return Ids(ordered.combine_chunks() if isinstance(ordered, pa.ChunkedArray) else ordered)
 
 
 def _diff_turns(before: pa.Table, after: pa.Table) -> tuple[Ids, Ids, Ids]:

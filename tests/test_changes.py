@@ -45,6 +45,7 @@ def test_turn_ids_are_held_in_arrow_and_read_as_the_list():
     assert isinstance(listed, changes.Ids) and isinstance(listed.array, pa.StringArray)
     assert len(listed) == len(ids) and listed[0] == min(ids) and listed[-1] == max(ids)
     assert listed[:3] == sorted(ids)[:3] and listed[10:20:3] == sorted(ids)[10:20:3]
+    assert listed[-5:] == sorted(ids)[-5:] and listed[20:10:-4] == sorted(ids)[20:10:-4]
     assert list(listed) == sorted(ids) and listed == sorted(ids) and listed != sorted(ids)[1:]
     plain = {**record, **{k: list(v) for k, v in record.items() if isinstance(v, changes.Ids)}}
     assert changes.to_json(record, indent=2, sort_keys=True) == json.dumps(plain, indent=2, sort_keys=True)
