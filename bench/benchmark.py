@@ -139,6 +139,10 @@ def build(raw: Path, releases: Path, workers: int, cache: bool = True, shard_siz
             "path": summary.get("path")}
 
 
+def _label(workers: int) -> str:
+    return f"{workers} worker(s)" if workers else "no cluster (one process)"
+
+
 def megabytes(raw: Path) -> float:
     return sum(p.stat().st_size for p in raw.rglob("*") if p.is_file()) / 1e6
 
@@ -190,8 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         result = build(raw, releases, workers, shard_size=args.shard_size)
         full[workers] = result
         per_core = size / result["build"] / max(workers, 1)
-        label = f"{workers} worker(s)" if workers else "no cluster (one process)"
-        print(f"\n{label}: {result['build']:.1f} s build + {result['startup']:.1f} s Prefect/cluster "
+        print(f"\n{_label(workers)}: {result['build']:.1f} s build + {result['startup']:.1f} s Prefect/cluster "
               f"start-up; {size / result['build']:.2f} MB/s, {per_core:.2f} MB/s per core; "
               f"peak RSS {result['peak_rss'] / 2**30:.2f} GiB (PSS {result['peak_pss'] / 2**30:.2f} GiB)")
         print("  phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items()))
@@ -201,7 +204,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nspeed-up of {best} workers over 1: {full[1]['build'] / full[best]['build']:.2f}x")
 
     workers = max(full)
-    label = f"{workers} worker(s)" if workers else "no cluster"
     articles = {row["source_path"] for row in pq.read_table(
         Path(full[workers]["path"]) / "documents.parquet", columns=["source_path", "doc_type"]).to_pylist()
         if row["doc_type"] != "transcript"}
@@ -216,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         share = result["build"] / full[workers]["build"]
         which = "documents" if eligible is None else "articles (no transcript)"
         print(f"\nincremental rebuild after {len(changed)} {which} ({args.changed:.0%} of the documents) edited, "
-              f"{label}: {result['build']:.1f} s = {share:.1%} of the full build "
+              f"{_label(workers)}: {result['build']:.1f} s = {share:.1%} of the full build "
               f"(+{result['startup']:.1f} s start-up); peak RSS {result['peak_rss'] / 2**30:.2f} GiB "
               f"(PSS {result['peak_pss'] / 2**30:.2f} GiB)")
         print("  phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items()))

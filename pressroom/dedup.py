@@ -90,6 +90,7 @@ Dependencies: numpy only (already in the lock); no datasketch.
 
 from __future__ import annotations
 
+import array
 import functools
 import hashlib
 import re
@@ -395,7 +396,7 @@ class SignatureColumns:
     def __init__(self) -> None:
         self.doc_ids: list[str] = []
         self._sha = bytearray()
-        self._words: list[int] = []
+        self._words = array.array("q")
         self._minhash = bytearray()
         self._width: int | None = None
 
@@ -418,7 +419,7 @@ class SignatureColumns:
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hashes S64, word counts int64, MinHashes uint32 documents x NUM_PERM), views of the buffers."""
         width = (self._width or 0) // 4
-        return (np.frombuffer(self._sha, dtype=f"S{_SHA_WIDTH}"), np.array(self._words, dtype=np.int64),
+        return (np.frombuffer(self._sha, dtype=f"S{_SHA_WIDTH}"), np.frombuffer(self._words, dtype=np.int64),
                 np.frombuffer(self._minhash, dtype="<u4").reshape(len(self.doc_ids), width))
 
 
