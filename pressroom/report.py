@@ -27,7 +27,7 @@ import os
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,7 +146,9 @@ class ReleaseData:
     Rejects are plain rows.  Documents (DOCUMENT_COLUMNS and "chars", the
     length of the cleaned text), segments, turns (the columns above that the
     release has) and quotes are Arrow tables: the page shows sums and counts
-    over them and only a few of their rows."""
+    over them and only a few of their rows.  `segments` holds only the
+    segments not plainly kept (`removed_segments`): every segment figure of
+    the page is over those, and the kept ones are most of a release."""
 
     path: Path
     manifest: dict
@@ -171,22 +173,39 @@ def _present(path: Path, columns: Sequence[str]) -> list[str]:
     return [c for c in columns if c in names]
 
 
-def _read_table(path: Path, columns: Sequence[str] | None = None, filters: list | None = None) -> pa.Table:
+def _read_table(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
     """The table at `path`, with those of `columns` it has (all columns
-    without `columns`), only the rows `filters` keeps (pyarrow's filters)."""
-    return pq.read_table(path, columns=_present(path, columns) if columns else None, filters=filters)
+    without `columns`)."""
+    return pq.read_table(path, columns=_present(path, columns) if columns else None)
 
 
-def _read_encoded(path: Path, columns: Sequence[str]) -> pa.Table:
-    """Those of `columns` the table at `path` has, every row, the
-    DICTIONARY_COLUMNS among them as dictionary arrays sharing one
-    dictionary per column (so that Arrow groups by them; some kernels,
-    sort_by, count_distinct and hash_first among them, take none: `_plain`
-    them first)."""
+def _read_matching(path: Path, columns: Sequence[str], key: str, values: Sequence[str]) -> pa.Table:
+    """The rows of the table at `path` whose `key` is one of `values`, with
+    those of `columns` it has, read TEXT_BATCH_ROWS at a time.  pyarrow's
+    filtered read (`read_table(filters=...)`) decodes whole row groups,
+    several at once, texts and all, before it filters: a few rows of the
+    segments took ~70 MiB on a 50 MB release."""
+    wanted = _present(path, columns)
+    source = stream_parquet(path)
+    value_set = pa.array(list(values), pa.string())
+    batches = (batch.filter(pc.is_in(batch.column(key), value_set=value_set))
+               for batch in source.iter_batches(TEXT_BATCH_ROWS, columns=wanted, use_threads=False))
+    return pa.Table.from_batches(batches, pa.schema([source.schema_arrow.field(c) for c in wanted]))
+
+
+def _read_encoded(path: Path, columns: Sequence[str],
+                  keep: Callable[[pa.RecordBatch], pa.Array] | None = None) -> pa.Table:
+    """Those of `columns` the table at `path` has, every row (or the rows
+    `keep` marks true, a batch at a time), the DICTIONARY_COLUMNS among them
+    as dictionary arrays sharing one dictionary per column (so that Arrow
+    groups by them; some kernels, sort_by, count_distinct and hash_first
+    among them, take none: `_plain` them first)."""
     wanted = _present(path, columns)
     source = stream_parquet(path, read_dictionary=[c for c in wanted if c in DICTIONARY_COLUMNS])
     schema = pa.schema([source.schema_arrow.field(c) for c in wanted])
     batches = source.iter_batches(DICTIONARY_BATCH_ROWS, columns=wanted, use_threads=False)
+    if keep is not None:
+        batches = (batch.filter(keep(batch)) for batch in batches)
     return pa.Table.from_batches(batches, schema).unify_dictionaries()
 
 
@@ -236,7 +255,7 @@ def load_release(release_dir: Path, changes: dict | None = None) -> ReleaseData:
         raise ValueError(f"{release_dir / 'documents.parquet'}: {len(lengths)} texts for {documents.num_rows} rows")
     documents = documents.append_column("chars", lengths)
 
-    segments = _read_encoded(release_dir / "segments.parquet", SEGMENT_COLUMNS)
+    segments = _read_encoded(release_dir / "segments.parquet", SEGMENT_COLUMNS, keep=_not_kept)
     turns = _read_encoded(release_dir / "turns.parquet", TURN_COUNT_COLUMNS)
     rejects = _read_rows(release_dir / "rejects.parquet") if (release_dir / "rejects.parquet").is_file() else []
     quotes = _read_table(release_dir / QUOTES_FILE) if (release_dir / QUOTES_FILE).is_file() else None
@@ -255,7 +274,7 @@ def _highlight_rows(release_dir: Path, picked: list[tuple[str, int]]) -> tuple[l
     if not picked:
         return [], {}
     docs = sorted({doc_id for doc_id, _ in picked})
-    rows = _read_table(release_dir / "segments.parquet", EXAMPLE_COLUMNS, [("doc_id", "in", docs)]).to_pylist()
+    rows = _read_matching(release_dir / "segments.parquet", EXAMPLE_COLUMNS, "doc_id", docs).to_pylist()
     by_key = {(s["doc_id"], s["segment_index"]): s for s in rows}
     pairs = []
     for key in picked:
@@ -270,9 +289,14 @@ def _highlight_rows(release_dir: Path, picked: list[tuple[str, int]]) -> tuple[l
 # --- the figures -----------------------------------------------------------------
 
 
+def _not_kept(segments: pa.Table | pa.RecordBatch) -> pa.Array | pa.ChunkedArray:
+    """True for each segment not plainly kept (a null status is not "kept" either)."""
+    return pc.fill_null(pc.not_equal(segments.column("status"), "kept"), True)
+
+
 def removed_segments(segments: pa.Table) -> pa.Table:
-    """The segments not plainly kept (a null status is not "kept" either)."""
-    return segments.filter(pc.fill_null(pc.not_equal(segments.column("status"), "kept"), True))
+    """The segments not plainly kept."""
+    return segments.filter(_not_kept(segments))
 
 
 def removed_by_reason(segments: pa.Table) -> dict[str, dict]:
@@ -831,8 +855,7 @@ def _shown_turns(release_dir: Path, doc_ids: Sequence[str]) -> list[dict]:
     """The turns of the documents `doc_ids`, with their text, in table order."""
     if not doc_ids:
         return []
-    return _read_table(release_dir / "turns.parquet", (*TURN_COLUMNS, "text"),
-                       [("doc_id", "in", list(doc_ids))]).to_pylist()
+    return _read_matching(release_dir / "turns.parquet", (*TURN_COLUMNS, "text"), "doc_id", doc_ids).to_pylist()
 
 
 def section_qa(data: ReleaseData) -> tuple[str, set[str]]:

@@ -685,15 +685,65 @@ def test_the_report_never_holds_every_text(seed_release, monkeypatch):
     assert html.escape(first_said.split("\n")[0][:30]) in page  # the turns shown have their text
 
 
+_POOLS: list = []
+
+
+def test_rows_of_a_few_documents_are_read_a_batch_at_a_time(tmp_path):
+    """The rows the page shows (a few documents' segments or turns, texts and
+    all) are the rows pyarrow's filtered read gives, in table order, read
+    without decoding a whole row group's texts: Arrow's high-water mark stays
+    a small part of the texts, where the filtered read holds them all."""
+    import random
+
+    rng = random.Random(7)
+    n = 20_000  # rows of 2,000 characters: 40 MB of text in one row group
+    doc_ids = [f"doc-{i // 10:04d}" for i in range(n)]
+    bodies = ["".join(rng.choice("abcdefghij ") for _ in range(1_994)) for _ in range(50)]
+    texts = [f"{i:06d}{bodies[i % 50]}" for i in range(n)]
+    path = tmp_path / "segments.parquet"
+    pq.write_table(pa.table({"doc_id": doc_ids, "segment_index": list(range(n)), "text": texts}), path,
+                   row_group_size=n, compression="none", use_dictionary=["doc_id"])
+    wanted = ["doc-1999", "doc-0007", "doc-1250", "absent"]
+    text_bytes = sum(map(len, texts))
+
+    def high_water(read):
+        """The rows `read` gives and the most Arrow memory it held at once."""
+        pool = pa.proxy_memory_pool(pa.default_memory_pool())
+        _POOLS.append(pool)  # outlives every buffer allocated from it
+        before = pa.default_memory_pool()
+        pa.set_memory_pool(pool)
+        try:
+            table = read()
+            return table.column_names, table.to_pylist(), pool.max_memory()
+        finally:
+            pa.set_memory_pool(before)
+
+    names, got, streamed = high_water(lambda: report._read_matching(
+        path, ("doc_id", "segment_index", "text", "none"), "doc_id", wanted))
+    _, want, filtered = high_water(lambda: pq.read_table(path, filters=[("doc_id", "in", wanted)]))
+    assert names == ["doc_id", "segment_index", "text"]
+    assert got == want
+    assert [row["segment_index"] for row in got] == [i for i in range(n) if doc_ids[i] in wanted]
+    assert filtered > text_bytes
+    assert streamed < text_bytes / 5  # a batch of 1,024 rows holds 2 MB of text
+
+
 def test_the_report_holds_its_whole_table_columns_dictionary_encoded(seed_release):
-    """The columns held for every segment and turn: strings repeated row
-    after row (doc_id, status, reason, speaker, role, type) as one shared
-    dictionary per column, the turns without their ids, links and texts:
-    fewer bytes than the plain columns, the same values."""
+    """The columns held for every turn and every segment not plainly kept
+    (the only segments the page counts): strings repeated row after row
+    (doc_id, status, reason, speaker, role, type) as one shared dictionary
+    per column, the turns without their ids, links and texts: fewer bytes
+    than the plain columns, the same values."""
     data = report.load_release(seed_release)
+    segments = pq.read_table(seed_release / "segments.parquet", columns=list(report.SEGMENT_COLUMNS))
+    removed = [s for s in segments.to_pylist() if s["status"] != "kept"]
+    assert 0 < len(removed) < segments.num_rows / 2
+    assert data.segments.to_pylist() == removed
     for held, name, columns in ((data.segments, "segments", report.SEGMENT_COLUMNS),
                                 (data.turns, "turns", report.TURN_COLUMNS)):
         plain = pq.read_table(seed_release / f"{name}.parquet", columns=list(columns))
+        if name == "segments":
+            plain = report.removed_segments(plain)
         assert held.get_total_buffer_size() < plain.get_total_buffer_size() / 2, name
         for column in held.column_names:
             assert held.column(column).to_pylist() == plain.column(column).to_pylist(), (name, column)
