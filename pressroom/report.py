@@ -344,13 +344,15 @@ def removed_by_site(segments: pa.Table, documents: pa.Table) -> dict[str, dict]:
     per_site = pa.table({"site": sites, "raw": raw}).group_by("site").aggregate([("raw", "sum"), ("raw", "count")])
     for site, raw_lines, count in zip(*(per_site.column(c).to_pylist() for c in ("site", "raw_sum", "raw_count"))):
         out[site].update(documents=count, raw_lines=raw_lines)
-    # each removed segment's site, looked up by Arrow in the doc_id -> site mapping
+    # removed lines per document and status first (a row per pair, not per
+    # segment: no site string for each of millions of segments), then each
+    # document's site looked up by Arrow in the doc_id -> site mapping
     removed = removed_segments(segments)
-    at = pc.index_in(removed.column("doc_id"), value_set=documents.column("doc_id").combine_chunks())
-    removed_sites = pc.fill_null(pc.take(sites, at), NO_SITE)
-    groups = (pa.table({"site": removed_sites, "status": removed.column("status"), "lines": removed.column("line_count")})
-              .group_by(["site", "status"]).aggregate([("lines", "sum")]))
-    for site, status, lines in zip(*(groups.column(c).to_pylist() for c in ("site", "status", "lines_sum"))):
+    per_document = removed.group_by(["doc_id", "status"], use_threads=False).aggregate([("line_count", "sum")])
+    at = pc.index_in(_plain(per_document.column("doc_id")), value_set=documents.column("doc_id").combine_chunks())
+    document_sites = pc.fill_null(pc.take(sites, at), NO_SITE).to_pylist()
+    for site, status, lines in zip(document_sites, _plain(per_document.column("status")).to_pylist(),
+                                   per_document.column("line_count_sum").to_pylist()):
         entry = out[site]
         entry["lines"] += lines
         entry["status"][status] += lines

@@ -657,6 +657,9 @@ def test_column_wise_figures_equal_row_by_row():
         assert list(by_site.items()) == list(want.items()), seed
         for site in want:  # Counters compare equal without their zero counts: the statuses present too
             assert sorted(by_site[site]["status"]) == sorted(want[site]["status"]), seed
+        encoded = pa.table({name: (table.column(name).dictionary_encode() if name in ("doc_id", "status") else table.column(name))
+                            for name in table.column_names})  # as load_release holds them
+        assert list(removed_by_site(encoded, document_table).items()) == list(want.items()), seed
         for limit in (1, 6, 100):
             assert highlight_examples(table, limit) == _rows_highlight_examples(segments, limit), (seed, limit)
         for column in ("status", "reason"):
