@@ -179,18 +179,29 @@ def _read_table(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
     return pq.read_table(path, columns=_present(path, columns) if columns else None)
 
 
+def _read_where(path: Path, columns: Sequence[str], batch_rows: int,
+                keep: Callable[[pa.RecordBatch], pa.Array] | None = None, encoded: bool = False) -> pa.Table:
+    """Those of `columns` the table at `path` has, read `batch_rows` at a
+    time, every row or the rows `keep` marks true in each batch; with
+    `encoded`, the DICTIONARY_COLUMNS among them as dictionary arrays
+    sharing one dictionary per column."""
+    wanted = _present(path, columns)
+    source = stream_parquet(path, read_dictionary=[c for c in wanted if c in DICTIONARY_COLUMNS] if encoded else None)
+    batches = source.iter_batches(batch_rows, columns=wanted, use_threads=False)
+    if keep is not None:
+        batches = (batch.filter(keep(batch)) for batch in batches)
+    table = pa.Table.from_batches(batches, pa.schema([source.schema_arrow.field(c) for c in wanted]))
+    return table.unify_dictionaries() if encoded else table
+
+
 def _read_matching(path: Path, columns: Sequence[str], key: str, values: Sequence[str]) -> pa.Table:
     """The rows of the table at `path` whose `key` is one of `values`, with
     those of `columns` it has, read TEXT_BATCH_ROWS at a time.  pyarrow's
     filtered read (`read_table(filters=...)`) decodes whole row groups,
     several at once, texts and all, before it filters: a few rows of the
     segments took ~70 MiB on a 50 MB release."""
-    wanted = _present(path, columns)
-    source = stream_parquet(path)
     value_set = pa.array(list(values), pa.string())
-    batches = (batch.filter(pc.is_in(batch.column(key), value_set=value_set))
-               for batch in source.iter_batches(TEXT_BATCH_ROWS, columns=wanted, use_threads=False))
-    return pa.Table.from_batches(batches, pa.schema([source.schema_arrow.field(c) for c in wanted]))
+    return _read_where(path, columns, TEXT_BATCH_ROWS, lambda batch: pc.is_in(batch.column(key), value_set=value_set))
 
 
 def _read_encoded(path: Path, columns: Sequence[str],
@@ -200,13 +211,7 @@ def _read_encoded(path: Path, columns: Sequence[str],
     as dictionary arrays sharing one dictionary per column (so that Arrow
     groups by them; some kernels, sort_by, count_distinct and hash_first
     among them, take none: `_plain` them first)."""
-    wanted = _present(path, columns)
-    source = stream_parquet(path, read_dictionary=[c for c in wanted if c in DICTIONARY_COLUMNS])
-    schema = pa.schema([source.schema_arrow.field(c) for c in wanted])
-    batches = source.iter_batches(DICTIONARY_BATCH_ROWS, columns=wanted, use_threads=False)
-    if keep is not None:
-        batches = (batch.filter(keep(batch)) for batch in batches)
-    return pa.Table.from_batches(batches, schema).unify_dictionaries()
+    return _read_where(path, columns, DICTIONARY_BATCH_ROWS, keep, encoded=True)
 
 
 def _plain(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -295,8 +300,10 @@ def _not_kept(segments: pa.Table | pa.RecordBatch) -> pa.Array | pa.ChunkedArray
 
 
 def removed_segments(segments: pa.Table) -> pa.Table:
-    """The segments not plainly kept."""
-    return segments.filter(_not_kept(segments))
+    """The segments not plainly kept: `segments` itself when it holds no
+    other (as `ReleaseData.segments`), not a copy."""
+    mask = _not_kept(segments)
+    return segments if pc.all(mask).as_py() is not False else segments.filter(mask)
 
 
 def removed_by_reason(segments: pa.Table) -> dict[str, dict]:
