@@ -280,9 +280,13 @@ class TableWriter:
     def _flush(self, rows: int) -> None:
         pending = pa.concat_tables(self.buffer)
         # one contiguous chunk: Parquet pages would otherwise follow how the rows arrived
-        self.writer.write_table(pending.slice(0, rows).combine_chunks(), row_group_size=rows)
+        group = pending.slice(0, rows).combine_chunks()
         rest = pending.slice(rows)
+        # the parts go before the row group is encoded: held with the copy, a
+        # row group's data would be in memory twice while it is written
+        del pending
         self.buffer, self.buffered = ([rest] if rest.num_rows else []), rest.num_rows
+        self.writer.write_table(group, row_group_size=rows)
 
     def close(self) -> int:
         if self.buffered:

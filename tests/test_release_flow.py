@@ -118,6 +118,35 @@ def test_shard_tasks_run_a_bounded_number_at_a_time(raw_copy, tmp_path, monkeypa
     assert most[0] == build_flow.SHARD_THREADS
 
 
+def test_the_release_tables_are_written_one_at_a_time(raw_copy, tmp_path, monkeypatch):
+    """Each table writer holds a row group's rows and their copy: written
+    side by side, the writers were the top of a 1 GB build's memory."""
+    lock, open_, most, names = threading.Lock(), [0], [0], []
+
+    class Counted(build_flow.release.TableWriter):
+        def __init__(self, path, *args):
+            super().__init__(path, *args)
+            with lock:
+                open_[0] += 1
+                most[0] = max(most[0], open_[0])
+                names.append(path.stem)
+
+        def write(self, table):
+            time.sleep(0.05)  # long enough for a second writer to open, were there one
+            super().write(table)
+
+        def close(self):
+            with lock:
+                open_[0] -= 1
+            return super().close()
+
+    monkeypatch.setattr(build_flow.release, "TableWriter", Counted)
+    summary = build_release(str(raw_copy), str(tmp_path / "releases"))
+    assert sorted(names) == sorted(summary["rows"]) and len(names) == 6
+    assert most[0] == 1
+    assert verify_release(Path(summary["path"])) == []
+
+
 def test_failed_validation_writes_no_release(raw_copy, tmp_path, monkeypatch):
     real = build_flow.build_tables
 

@@ -36,6 +36,37 @@ def test_table_writer_bytes_do_not_depend_on_the_parts(tmp_path):
     assert pq.read_table(parts).equals(table)
 
 
+def test_table_writer_holds_a_row_group_once_while_it_is_encoded(tmp_path):
+    """When a row group is written, the parts it was cut from are gone:
+    only its contiguous copy (and the rows after it) are held."""
+    rows, group = 60_000, 20_000  # row groups of ~8 MB: the encoder's own buffers (~2 MB) are small beside them
+    text = pa.array([f"{i:06d} " + "x" * 400 for i in range(rows)])
+    group_bytes = text.slice(0, group).nbytes
+    held_at_write = []
+
+    def parts():  # made as they are written, like the packs' slices: nobody else holds them
+        for start in range(0, rows, 2_500):
+            yield pa.table({"text": pa.array(text.slice(start, 2_500).to_pylist())})
+
+    schema = pa.schema([("text", pa.string())])
+    writer = TableWriter(tmp_path / "t.parquet", schema, row_group_rows=group)
+    real = writer.writer.write_table
+
+    def recorded(table, row_group_size=None):
+        held_at_write.append(pa.total_allocated_bytes() - baseline)
+        real(table, row_group_size=row_group_size)
+
+    writer.writer.write_table = recorded
+    baseline = pa.total_allocated_bytes()
+    for part in parts():
+        writer.write(part)
+        del part
+    assert writer.close() == rows
+    assert len(held_at_write) == rows // group
+    assert max(held_at_write) < 1.5 * group_bytes  # the parts and the copy together would be twice
+    assert pq.read_table(tmp_path / "t.parquet").column("text").combine_chunks().equals(text)
+
+
 def test_site_support_from_hashes_is_learn_site_boilerplate():
     documents, _ = ingest(ROOT / "tests" / "corpus" / "sites" / "raw")
     prepared = [prepare(d) for d in documents]
