@@ -363,11 +363,35 @@ def speaker_turns_table(rows: Sequence[tuple]) -> pa.Table:
     return pa.table([pa.array(c, f.type) for c, f in zip(columns, SPEAKER_TURNS)], schema=SPEAKER_TURNS)
 
 
-def _sorted_lists(lists: pa.ListArray) -> pa.ListArray:
-    """Each list of strings sorted (by code point, as Python sorts str)."""
-    values, parents = pc.list_flatten(lists), pc.list_parent_indices(lists)
-    order = pc.sort_indices(pa.table({"p": parents, "v": values}), sort_keys=[("p", "ascending"), ("v", "ascending")])
-    return pa.ListArray.from_arrays(lists.offsets, values.take(order))
+def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """The distinct values of `column` sorted by code point (as Python
+    sorts str: UTF-8 byte order), and each row's position among them (-1
+    for a null), as int64."""
+    values = pc.unique(column).drop_null()
+    values = values.take(pc.sort_indices(values))
+    codes = pc.index_in(column, value_set=values)
+    if isinstance(codes, pa.ChunkedArray):
+        codes = codes.combine_chunks()
+    return codes.fill_null(-1).to_numpy().astype(np.int64), values
+
+
+def _firsts(groups: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of the sorted `groups` starts."""
+    if not len(groups):
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+
+
+def _distinct_lists(groups: np.ndarray, count: int, column: pa.ChunkedArray) -> pa.ListArray:
+    """For each of `count` groups (rows' group numbers `groups`), the
+    distinct non-null values of `column` in its rows, sorted by code point."""
+    codes, values = _codes(column)
+    valid = codes >= 0
+    width = max(len(values), 1)
+    pairs = np.unique(groups[valid] * width + codes[valid])  # by group, then by value
+    offsets = np.zeros(count + 1, np.int32)
+    np.cumsum(np.bincount(pairs // width, minlength=count), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values.take(pa.array(pairs % width)))
 
 
 def speaker_table(turns: pa.Table) -> pa.Table:
@@ -375,25 +399,34 @@ def speaker_table(turns: pa.Table) -> pa.Table:
     SPEAKER_TURNS: the first turn of a speaker (in ingest order) names it,
     the most frequent role wins (ties: not 'unknown', then the greatest
     name), its labels and documents sorted, rows by speaker_id (as
-    `tables.to_arrow`).  In Arrow: at 1 GB of input a million turns as
-    tuples and 400k speakers as dicts were the corpus pass's peak."""
-    turns = turns.sort_by([("rank", "ascending"), ("index", "ascending")])
-    keep_nulls = pc.ScalarAggregateOptions(skip_nulls=False)
-    groups = turns.group_by("speaker_id", use_threads=False).aggregate([
-        ("speaker", "first", keep_nulls), ("title", "first", keep_nulls), ("label", "distinct"),
-        ("doc_id", "distinct"), ("speaker_id", "count")])
-    roles = turns.group_by(["speaker_id", "role"], use_threads=False).aggregate([("rank", "count")])
-    roles = roles.append_column("known", pc.not_equal(roles["role"], "unknown"))
-    roles = roles.sort_by([("speaker_id", "ascending"), ("rank_count", "descending"), ("known", "descending"),
-                           ("role", "descending")])  # the most turns; ties: not "unknown", then the greatest name
-    best = roles.group_by("speaker_id", use_threads=False).aggregate([("role", "first")])
-    groups = groups.sort_by("speaker_id")
-    role = best["role_first"].take(pc.index_in(groups["speaker_id"], best["speaker_id"]))
-    columns = {"speaker_id": groups["speaker_id"], "name": groups["speaker_first"], "role": role,
-               "title": groups["title_first"],
-               "aliases": _sorted_lists(groups["label_distinct"].combine_chunks()),
-               "documents": _sorted_lists(groups["doc_id_distinct"].combine_chunks()),
-               "turns": groups["speaker_id_count"].cast(pa.int32())}
+    `tables.to_arrow`).  Every column is read as codes into its sorted
+    distinct values, and the groups are made with numpy on those integers:
+    at 1 GB of input a million turns as tuples and 400k speakers as dicts
+    were the corpus pass's peak, and then Arrow's sorted copy of the turns
+    and its hash aggregations (~6x the turns' size, for a moment)."""
+    speaker, ids = _codes(turns.column("speaker_id"))
+    count = len(ids)
+    if (speaker < 0).any():
+        raise ValueError("a speaker turn without a speaker_id")
+    # the first turn of each speaker in (rank, index) order
+    order = np.lexsort((turns.column("index").to_numpy(), turns.column("rank").to_numpy(), speaker))
+    first = pa.array(order[_firsts(speaker[order])])
+    del order
+    role, roles = _codes(turns.column("role"))
+    # each (speaker, role) pair's turns; the best role is the last of its speaker's pairs in
+    # (turns, known, name) order
+    pairs, tally = np.unique(speaker * max(len(roles), 1) + role, return_counts=True)
+    owner, name = pairs // max(len(roles), 1), pairs % max(len(roles), 1)
+    known = np.asarray(pc.not_equal(roles, "unknown").fill_null(True), dtype=bool)[name]
+    ranked = np.lexsort((name, known, tally, owner))
+    starts = _firsts(owner[ranked])
+    last = np.append(starts[1:], len(ranked))[:len(starts)] - 1
+    columns = {"speaker_id": ids, "name": turns.column("speaker").take(first),
+               "role": roles.take(pa.array(name[ranked[last]])),
+               "title": turns.column("title").take(first),
+               "aliases": _distinct_lists(speaker, count, turns.column("label")),
+               "documents": _distinct_lists(speaker, count, turns.column("doc_id")),
+               "turns": pa.array(np.bincount(speaker, minlength=count), pa.int64()).cast(pa.int32())}
     return pa.table([columns[f.name] for f in SPEAKERS.arrow_schema], schema=SPEAKERS.arrow_schema)
 
 
@@ -474,7 +507,7 @@ def _speakers(store: PackStore, at: str, turns: list[pa.Table]) -> tuple[pa.Tabl
         except (OSError, pa.ArrowInvalid):
             pass  # damaged: made again
     table = pa.concat_tables(turns) if turns else SPEAKER_TURNS.empty_table()
-    speakers, turn_speakers = speaker_table(table), pc.unique(table.column("speaker_id").combine_chunks())
+    speakers, turn_speakers = speaker_table(table), pc.unique(table.column("speaker_id"))
     parts = {"speakers.arrow": store.temporary("speakers", "speakers"),
              "turn_speakers.arrow": store.temporary("speakers", "turn_speakers")}
     write_part(speakers, parts["speakers.arrow"])

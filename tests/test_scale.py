@@ -228,6 +228,46 @@ def test_the_speakers_table_in_arrow_is_the_plain_one(seed):
     assert any(len(set(r[6] for r in rows if r[2] == sid)) > 1 for sid in names)  # roles to choose between
 
 
+def test_the_speakers_table_of_no_turns_is_empty():
+    table = shards.speaker_table(shards.SPEAKER_TURNS.empty_table())
+    assert table.num_rows == 0 and table.schema == SPEAKERS.arrow_schema
+
+
+_POOLS: list = []  # proxy pools outlive every buffer allocated from them
+
+
+def test_the_speakers_table_holds_little_more_than_its_turns():
+    """The groups are made on integer codes (numpy), not on a sorted copy
+    of the turns with Arrow's hash aggregations (which held ~1.9x the
+    turns): Arrow and numpy together hold under 1.6x the turns at once."""
+    import random
+    import tracemalloc
+
+    rng = random.Random(7)
+    rows = []
+    for doc in range(20_000):
+        people = [f"speaker-{rng.randrange(40_000)}" for _ in range(3)]
+        for index in range(5):
+            sid = rng.choice(people)
+            rows.append((doc, index, sid, sid.title(), rng.choice([None, "Minister"]), sid.upper() + ":",
+                         rng.choice(["official", "journalist", "unknown"]), f"doc-{doc:06d}"))
+    rng.shuffle(rows)
+    turns = pa.concat_tables([shards.speaker_turns_table(rows[i:i + 5_000]) for i in range(0, len(rows), 5_000)])
+    pool = pa.proxy_memory_pool(pa.default_memory_pool())
+    _POOLS.append(pool)
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pool)
+    tracemalloc.start()
+    try:
+        table = shards.speaker_table(turns)
+        numpy_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        pa.set_memory_pool(before)
+    assert table.num_rows == len({r[2] for r in rows})
+    assert pool.max_memory() + numpy_peak < 1.6 * turns.nbytes
+
+
 def test_document_slices_hold_a_few_packs_and_never_read_the_meta(tmp_path, monkeypatch):
     """The writer reads each pack's row ranges (part "rows") and its table,
     keeping the last PACKS_OPEN packs: documents of more packs than that,
