@@ -405,19 +405,20 @@ def speaker_table(turns: pa.Table) -> pa.Table:
     were the corpus pass's peak, and then Arrow's sorted copy of the turns
     and its hash aggregations (~6x the turns' size, for a moment)."""
     speaker, ids = _codes(turns.column("speaker_id"))
+    role, roles = _codes(turns.column("role"))
+    if (speaker < 0).any() or (role < 0).any():
+        raise ValueError("a speaker turn without a speaker_id or a role")
     count = len(ids)
-    if (speaker < 0).any():
-        raise ValueError("a speaker turn without a speaker_id")
     # the first turn of each speaker in (rank, index) order
     order = np.lexsort((turns.column("index").to_numpy(), turns.column("rank").to_numpy(), speaker))
     first = pa.array(order[_firsts(speaker[order])])
     del order
-    role, roles = _codes(turns.column("role"))
     # each (speaker, role) pair's turns; the best role is the last of its speaker's pairs in
     # (turns, known, name) order
-    pairs, tally = np.unique(speaker * max(len(roles), 1) + role, return_counts=True)
-    owner, name = pairs // max(len(roles), 1), pairs % max(len(roles), 1)
-    known = np.asarray(pc.not_equal(roles, "unknown").fill_null(True), dtype=bool)[name]
+    width = max(len(roles), 1)
+    pairs, tally = np.unique(speaker * width + role, return_counts=True)
+    owner, name = pairs // width, pairs % width
+    known = np.asarray(pc.not_equal(roles, "unknown"), dtype=bool)[name]
     ranked = np.lexsort((name, known, tally, owner))
     starts = _firsts(owner[ranked])
     last = np.append(starts[1:], len(ranked))[:len(starts)] - 1

@@ -228,9 +228,13 @@ def test_the_speakers_table_in_arrow_is_the_plain_one(seed):
     assert any(len(set(r[6] for r in rows if r[2] == sid)) > 1 for sid in names)  # roles to choose between
 
 
-def test_the_speakers_table_of_no_turns_is_empty():
+def test_the_speakers_table_of_no_turns_is_empty_and_a_turn_needs_an_id_and_a_role():
     table = shards.speaker_table(shards.SPEAKER_TURNS.empty_table())
     assert table.num_rows == 0 and table.schema == SPEAKERS.arrow_schema
+    turn = (0, 0, "anna", "Anna", None, "ANNA", "official", "d1")
+    for field in (2, 6):  # speaker_id, role
+        with pytest.raises(ValueError, match="without a speaker_id or a role"):
+            shards.speaker_table(shards.speaker_turns_table([turn, (*turn[:field], None, *turn[field + 1:])]))
 
 
 _POOLS: list = []  # proxy pools outlive every buffer allocated from them
