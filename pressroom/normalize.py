@@ -217,6 +217,10 @@ def classify_line(raw: str) -> Line:
     text = normalize_whitespace(strip_markup(body))
     if "*" in text or "_" in text:
         text = _EMPHASIS.sub(lambda m: m.group(2), text)
+    if text != fixed:
+        # what was cut (the ends' spaces, markup, a prefix) may have hidden
+        # mojibake or an entity from the repair: '\xa0Ã©' is 'Ã©' once stripped
+        text = normalize_line(text)
     if not text:  # markup only (an empty tag, an embed): keep it visible
         return Line(normalize_whitespace(body) or "?", "markup" if kind == "text" else kind, indent)
     return Line(text, kind, indent)
