@@ -326,10 +326,21 @@ def removed_by_reason(segments: pa.Table) -> dict[str, dict]:
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["lines"], kv[0])))
 
 
+def _is_in(column: pa.ChunkedArray, values: Sequence[str]) -> pa.ChunkedArray:
+    """Whether each row's value is one of `values`.  A dictionary-encoded
+    column (as `load_release` holds them) is tested on its dictionaries,
+    then the answers taken by index: `pc.is_in` would decode every row."""
+    value_set = pa.array(values, pa.string())
+    if pa.types.is_dictionary(column.type):
+        return pa.chunked_array([pc.is_in(chunk.dictionary, value_set=value_set).take(chunk.indices)
+                                 for chunk in column.chunks], pa.bool_())
+    return pc.is_in(column, value_set=value_set)
+
+
 def removed_lines_of(segments: pa.Table, doc_ids: Sequence[str]) -> Counter:
     """doc_id -> raw lines in its segments not kept, for the documents `doc_ids`."""
     removed = removed_segments(segments)
-    removed = removed.filter(pc.is_in(removed.column("doc_id"), value_set=pa.array(doc_ids, pa.string())))
+    removed = removed.filter(_is_in(removed.column("doc_id"), doc_ids))
     groups = removed.group_by("doc_id").aggregate([("line_count", "sum")])
     return Counter(dict(zip(groups.column("doc_id").to_pylist(), groups.column("line_count_sum").to_pylist())))
 
@@ -669,12 +680,14 @@ def section_rows(data: ReleaseData) -> str:
 
 
 def section_documents(data: ReleaseData) -> str:
-    # Arrow sorts strings by their UTF-8 bytes: code point order, as Python sorts them
-    table = data.documents.sort_by("doc_id")
-    lengths = table.column("chars").to_pylist()
+    table = data.documents
     if not table.num_rows:
         return '<section id="documents"><h2>Documents</h2><p>No documents.</p></section>'
-    docs = table.slice(0, max(MAX_DOCUMENT_BARS, MAX_TABLE_ROWS)).to_pylist()  # the rows shown
+    lengths = table.column("chars").to_pylist()
+    # the rows shown, the first by doc_id (Arrow sorts strings by their UTF-8
+    # bytes: code point order, as Python sorts them); not a sorted copy of all
+    first = pc.sort_indices(table.column("doc_id")).slice(0, max(MAX_DOCUMENT_BARS, MAX_TABLE_ROWS))
+    docs = table.take(first).to_pylist()
     if table.num_rows <= MAX_DOCUMENT_BARS:
         bars = [Bar(d.get("title") or d["doc_id"], [(d["chars"], DOC_TYPE_COLOURS.get(d["doc_type"], OTHER_COLOUR), d["doc_type"])])
                 for d in docs]

@@ -37,7 +37,7 @@ from websockets.sync.client import connect
 
 from pressroom import report
 from pressroom.report import (NO_REASON, NO_SITE, STATUS_COLOURS, count_by, highlight_examples, removed_by_reason,
-                              removed_by_site, render_report, transcript_structure, write_report)
+                              removed_by_site, removed_lines_of, render_report, transcript_structure, write_report)
 from schemas.contract import DOCUMENTS, REJECTS, SEGMENTS, TURNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -660,6 +660,12 @@ def test_column_wise_figures_equal_row_by_row():
         encoded = pa.table({name: (table.column(name).dictionary_encode() if name in ("doc_id", "status") else table.column(name))
                             for name in table.column_names})  # as load_release holds them
         assert list(removed_by_site(encoded, document_table).items()) == list(want.items()), seed
+        some = sorted({s["doc_id"] for s in segments[::3]})  # removed lines of a few documents, as the table shows
+        lines = Counter()
+        for s in segments:
+            if s["doc_id"] in some and s["status"] != "kept":  # not plainly kept, as the page counts them
+                lines[s["doc_id"]] += s["line_count"]
+        assert removed_lines_of(table, some) == removed_lines_of(encoded, some) == lines, seed
         for limit in (1, 6, 100):
             assert highlight_examples(table, limit) == _rows_highlight_examples(segments, limit), (seed, limit)
         for column in ("status", "reason"):
