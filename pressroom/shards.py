@@ -389,8 +389,7 @@ def _distinct_lists(groups: np.ndarray, count: int, column: pa.ChunkedArray) -> 
     valid = codes >= 0
     width = max(len(values), 1)
     pairs = np.unique(groups[valid] * width + codes[valid])  # by group, then by value
-    offsets = np.zeros(count + 1, np.int32)
-    np.cumsum(np.bincount(pairs // width, minlength=count), out=offsets[1:])
+    offsets = quotes._offsets(np.bincount(pairs // width, minlength=count))
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values.take(pa.array(pairs % width)))
 
 

@@ -35,6 +35,7 @@ import pytest
 from PIL import Image
 from websockets.sync.client import connect
 
+from arrow_memory import arrow_high_water
 from pressroom import report
 from pressroom.report import (NO_REASON, NO_SITE, STATUS_COLOURS, count_by, highlight_examples, removed_by_reason,
                               removed_by_site, removed_lines_of, render_report, transcript_structure, write_report)
@@ -694,8 +695,6 @@ def test_the_report_never_holds_every_text(seed_release, monkeypatch):
     assert html.escape(first_said.split("\n")[0][:30]) in page  # the turns shown have their text
 
 
-_POOLS: list = []
-
 
 def test_rows_of_a_few_documents_are_read_a_batch_at_a_time(tmp_path):
     """The rows the page shows (a few documents' segments or turns, texts and
@@ -717,15 +716,8 @@ def test_rows_of_a_few_documents_are_read_a_batch_at_a_time(tmp_path):
 
     def high_water(read):
         """The rows `read` gives and the most Arrow memory it held at once."""
-        pool = pa.proxy_memory_pool(pa.default_memory_pool())
-        _POOLS.append(pool)  # outlives every buffer allocated from it
-        before = pa.default_memory_pool()
-        pa.set_memory_pool(pool)
-        try:
-            table = read()
-            return table.column_names, table.to_pylist(), pool.max_memory()
-        finally:
-            pa.set_memory_pool(before)
+        table, most = arrow_high_water(read)
+        return table.column_names, table.to_pylist(), most
 
     names, got, streamed = high_water(lambda: report._read_matching(
         path, ("doc_id", "segment_index", "text", "none"), "doc_id", wanted))

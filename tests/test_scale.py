@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from arrow_memory import arrow_high_water
 from pressroom import shards
 from pressroom.cache import PackStore
 from pressroom.clean import learn_site_boilerplate, prepare
@@ -237,9 +238,6 @@ def test_the_speakers_table_of_no_turns_is_empty_and_a_turn_needs_an_id_and_a_ro
             shards.speaker_table(shards.speaker_turns_table([turn, (*turn[:field], None, *turn[field + 1:])]))
 
 
-_POOLS: list = []  # proxy pools outlive every buffer allocated from them
-
-
 def test_the_speakers_table_holds_little_more_than_its_turns():
     """The groups are made on integer codes (numpy), not on a sorted copy
     of the turns with Arrow's hash aggregations (which held ~1.9x the
@@ -257,19 +255,17 @@ def test_the_speakers_table_holds_little_more_than_its_turns():
                          rng.choice(["official", "journalist", "unknown"]), f"doc-{doc:06d}"))
     rng.shuffle(rows)
     turns = pa.concat_tables([shards.speaker_turns_table(rows[i:i + 5_000]) for i in range(0, len(rows), 5_000)])
-    pool = pa.proxy_memory_pool(pa.default_memory_pool())
-    _POOLS.append(pool)
-    before = pa.default_memory_pool()
-    pa.set_memory_pool(pool)
-    tracemalloc.start()
-    try:
-        table = shards.speaker_table(turns)
-        numpy_peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-        pa.set_memory_pool(before)
+
+    def made():
+        tracemalloc.start()
+        try:
+            return shards.speaker_table(turns), tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    (table, numpy_peak), arrow_peak = arrow_high_water(made)
     assert table.num_rows == len({r[2] for r in rows})
-    assert pool.max_memory() + numpy_peak < 1.6 * turns.nbytes
+    assert arrow_peak + numpy_peak < 1.6 * turns.nbytes
 
 
 def test_document_slices_hold_a_few_packs_and_never_read_the_meta(tmp_path, monkeypatch):
