@@ -1206,8 +1206,7 @@ class TurnIndex:
 
     def _lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The column of each stem hash, and whether the turns have it at all."""
-        at = np.minimum(np.searchsorted(self.stem_vocabulary, hashes), max(len(self.stem_vocabulary) - 1, 0))
-        return at, self.stem_vocabulary[at] == hashes if len(self.stem_vocabulary) else np.zeros(len(hashes), bool)
+        return sorted_positions(self.stem_vocabulary, hashes)
 
     def stem_columns(self, stems: Iterable[str]) -> np.ndarray:
         """The sorted columns of the stems the turns have (the others left out)."""
@@ -1404,6 +1403,18 @@ class _Strings(Sequence):
         return self.array[k].as_py()
 
 
+def sorted_positions(sorted_values: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of `values`, its position in `sorted_values` (sorted,
+    distinct, of the same kind of integer) and whether it is there.  A
+    binary search per value: `np.isin` sorts both arrays together, which
+    costs more when, as here, one side is a few dozen quote stems or 3-grams
+    and the other every entry of the candidate windows."""
+    if not len(sorted_values):
+        return np.zeros(len(values), dtype=np.intp), np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return at, sorted_values[at] == values
+
+
 def _window_runs(offsets: np.ndarray, values: np.ndarray, first: np.ndarray,
                  size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The values of `size` consecutive sentences from `first` on, for each
@@ -1422,9 +1433,9 @@ def _binary(matrix: sparse.spmatrix) -> sparse.csr_matrix:
 
 def _dense(values: np.ndarray, owners: np.ndarray, rows: int, columns: np.ndarray) -> np.ndarray:
     """rows x columns booleans: row owners[i] holds values[i] (those in `columns`, sorted)."""
-    hit = np.flatnonzero(np.isin(values, columns))
+    at, hit = sorted_positions(columns, values)
     dense = np.zeros((rows, len(columns)), dtype=bool)
-    dense[owners[hit], np.searchsorted(columns, values[hit])] = True
+    dense[owners[hit], at[hit]] = True
     return dense
 
 
@@ -1460,8 +1471,8 @@ def paraphrase_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.n
     columns, quote = _quote_columns([index.stem_columns(s.stems) for s in sentences])
     shared = np.zeros((len(sentences), len(rows)))
     entries, owners = index.window_stem_entries(rows)
-    hit = np.isin(entries, columns)
-    pairs = _distinct(owners[hit].astype(np.int64) * len(columns) + np.searchsorted(columns, entries[hit]))
+    at, hit = sorted_positions(columns, entries)
+    pairs = _distinct(owners[hit].astype(np.int64) * len(columns) + at[hit])
     sentence, pair = np.nonzero(quote[:, pairs % max(len(columns), 1)])  # by sentence, then window, then stem
     if len(pair):
         window, stem = pairs[pair] // len(columns), pairs[pair] % len(columns)
@@ -1524,13 +1535,19 @@ class FuzzyMemo:
         self.read_back = 0
         self.copied = 0  # links and checks copied from a `SharedLinks`
 
-    def score(self, sentence: Sentence, sentence_hash: int, index: TurnIndex, row: int, window_text) -> float:
+    @staticmethod
+    def window_keys(index: TurnIndex, rows: np.ndarray) -> list[tuple[int, int, int]]:
+        """What a score reads of each window `rows` of `index`: its turn's
+        hash and its span in the turn (with the sentence's hash, a score's key)."""
+        turns = index.sentence_turn[index.window_first[rows]]
+        return list(zip(index.turn_hashes[turns].tolist(), index.window_start[rows].tolist(),
+                        index.window_end[rows].tolist()))
+
+    def score(self, sentence: Sentence, sentence_hash: int, window: tuple[int, int, int], window_text) -> float:
         """The fuzzy score of `sentence` (whose words hash to `sentence_hash`)
-        against window `row` of `index`, read back or computed
-        (`window_text()` gives the window's text), and recorded."""
-        first = int(index.window_first[row])
-        at = (sentence_hash, int(index.turn_hashes[int(index.sentence_turn[first])]), int(index.window_start[row]),
-              int(index.window_end[row]))
+        against the window whose key is `window` (`window_keys`), read back
+        or computed (`window_text()` gives the window's text), and recorded."""
+        at = (sentence_hash, *window)
         score = self.known.get(at)
         if score is None:
             score = fuzzy_score(sentence, window_text())
@@ -1652,13 +1669,15 @@ def fuzzy_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarra
 
     for i, sentence in enumerate(sentences):
         order = np.lexsort((-hint[i], turn))  # turn by turn, the most similar first (ties: column order)
-        sentence_hash = hash64(sentence.normalised) if memo is not None else 0
-        for column in order[np.arange(len(order)) - firsts[turn[order]] < FUZZY_WINDOWS].tolist():
-            row = int(rows[column])
-            if memo is None:
+        chosen = order[np.arange(len(order)) - firsts[turn[order]] < FUZZY_WINDOWS]
+        if memo is None:
+            for column, row in zip(chosen.tolist(), rows[chosen].tolist()):
                 table[i, column] = fuzzy_score(sentence, text(row))
-            else:
-                table[i, column] = memo.score(sentence, sentence_hash, index, row, functools.partial(text, row))
+            continue
+        sentence_hash = hash64(sentence.normalised)
+        windows = FuzzyMemo.window_keys(index, rows[chosen])
+        for column, row, window in zip(chosen.tolist(), rows[chosen].tolist(), windows):
+            table[i, column] = memo.score(sentence, sentence_hash, window, functools.partial(text, row))
     return table
 
 
@@ -1869,10 +1888,7 @@ def stale_stems(old: TurnIndex, new: TurnIndex) -> np.ndarray | None:
 
 
 def _holds_any(sorted_values: np.ndarray, values: np.ndarray) -> bool:
-    if not len(sorted_values) or not len(values):
-        return False
-    at = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
-    return bool((sorted_values[at] == values).any())
+    return bool(sorted_positions(sorted_values, values)[1].any())
 
 
 def changed_turns(old: TurnIndex, new: TurnIndex, documents: Iterable[str]) -> frozenset[str]:

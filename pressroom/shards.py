@@ -209,10 +209,7 @@ def site_pass(store: PackStore, first: Sequence[str], min_support: int = SITE_MI
 
 def _member(supported: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Which of `values` are in `supported` (sorted): a boolean mask."""
-    if not len(supported) or not len(values):
-        return np.zeros(len(values), dtype=bool)
-    at = np.minimum(np.searchsorted(supported, values), len(supported) - 1)
-    return supported[at] == values
+    return quotes.sorted_positions(supported, values)[1]
 
 
 def clean_key(first: str, signature: SiteSignature, supported: np.ndarray) -> str:

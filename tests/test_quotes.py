@@ -925,3 +925,18 @@ def test_changed_turns_are_those_whose_text_or_speaker_differ():
     assert quotes.changed_turns(old, new, [doc]) == {mine[0]["id"], mine[1]["id"], mine[2]["id"], f"{doc}:t999"}
     assert quotes.changed_turns(old, new, []) == frozenset()
     assert quotes.changed_turns(old, old, [doc]) == frozenset()
+
+
+@pytest.mark.parametrize("dtype", [np.uint64, np.int64, np.int32])
+def test_sorted_positions_finds_what_isin_finds(dtype):
+    """The binary search the windows' 3-grams and stems are looked up with
+    agrees with `np.isin` and points at the value, for values below, above,
+    between and equal to the sorted ones, and against an empty side."""
+    rng = np.random.default_rng(7)
+    for size in (0, 1, 2, 17, 300):
+        table = np.unique(rng.integers(0, 1000, size=size)).astype(dtype)
+        values = rng.integers(0, 1100, size=2000).astype(dtype)
+        at, found = quotes.sorted_positions(table, values)
+        assert found.tolist() == np.isin(values, table).tolist()
+        assert (table[at[found]] == values[found]).all()
+        assert len(at) == len(values)
