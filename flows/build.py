@@ -460,15 +460,18 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     report = ValidationReport([failure for a in assembled for failure in a.failures])
     whole = {"speakers": corpus["speakers"], "quotes": quotes_table,
              "rejects": to_arrow(REJECTS, (vars(r) for r in rejects))}
-    report.failures += shards.validate_corpus(whole, corpus["turn_ids"], corpus["turn_speakers"]).failures
     corpus_index_key, speakers_key = corpus["index_key"], corpus["speakers_key"]
     del corpus, clusters, live, todo, assembled, quotes_table, index  # not read again: the write holds less
+    store = PackStore(cache_root)
+    # a batch that failed its checks wrote no pack: then the links and speakers are not checked
+    parts = shards.release_summary(store, third) if report.ok else None
+    report.failures += shards.validate_corpus(whole, parts).failures
     clock.lap("assemble")
     if not report.ok:
         raise ValidationFailed(report)
 
-    store = PackStore(cache_root)
-    documents, turns, rows = shards.release_summary(store, third)
+    documents, turns, rows = parts.documents, parts.turns, parts.rows
+    del parts
     rows.update({name: table.num_rows for name, table in whole.items()})
     schemas = {name: TABLES_BY_NAME[name].arrow_schema
                for name in ("speakers", "quotes", "documents", "segments", "turns", "rejects")}

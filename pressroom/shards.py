@@ -434,9 +434,8 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     clean key) triples).  Returns the clusters by doc_id, the speakers
     table (and its key in the cache: `_speakers`), the documents that make
     quotations ((clean key, how many) pairs: the link tasks read the
-    quotations from the cache), the pack of
-    the quote index (stage "index", for `link_batch`), every turn id and
-    the turns' speaker_ids (Arrow arrays: the flow holds them to the end).
+    quotations from the cache) and the pack of
+    the quote index (stage "index", for `link_batch`).
 
     The index's key is the clean keys of the documents that have turns: a
     rebuild in which no transcript changed reuses it.  When a new index is
@@ -447,12 +446,12 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     by_pack: dict[str, list[tuple[str, tuple, str]]] = defaultdict(list)
     for doc_id, order, k in documents:
         by_pack[index[k]].append((doc_id, order, k))
-    signatures, speaker_turns, quoting, spoken, turn_ids, speaking = dedup.SignatureColumns(), [], [], [], [], {}
+    signatures, speaker_turns, quoting, spoken, speaking = dedup.SignatureColumns(), [], [], [], {}
     speaker_documents = []  # what the speakers table reads: the documents with speaker turns, and their order
     rank = {doc_id: n for n, (doc_id, _, _) in enumerate(sorted(documents, key=lambda d: d[1]))}
     for pack, members in sorted(by_pack.items()):
         summaries = store.load("clean", pack, "sum")
-        ids, rows = [], []
+        rows = []
         for doc_id, order, k in members:
             summary: DocumentSummary = summaries[k]
             signatures.append(doc_id, summary.signature)
@@ -464,15 +463,13 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
             if summary.turn_ids:
                 spoken.append(k)
                 speaking[doc_id] = k
-                ids += summary.turn_ids
-        turn_ids.append(pa.array(ids, pa.string()))  # Arrow: ~60 bytes a turn, a Python set ~120
         speaker_turns.append(speaker_turns_table(rows))
         del summaries, rows
     del rank
     clusters = cluster_columns(signatures)
     del signatures
     speakers_at = speakers_key(speaker_documents)
-    speakers, turn_speakers = _speakers(store, speakers_at, speaker_turns)
+    speakers = _speakers(store, speakers_at, speaker_turns)
     del speaker_turns
     index_key = quote_index_key(spoken)
     pack = reused = store.index("index").get(index_key)
@@ -486,31 +483,25 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     relink = None if reused is not None else relink_plan(store, previous, pack, speaking)
     return {"clusters": clusters, "speakers": speakers, "speakers_key": speakers_at,
             "quoting": quoting, "index": pack, "index_key": index_key,
-            "index_reused": reused is not None, "relink": relink, "turn_ids": pa.chunked_array(turn_ids, pa.string()),
-            "turn_speakers": turn_speakers}
+            "index_reused": reused is not None, "relink": relink}
 
 
-def _speakers(store: PackStore, at: str, turns: list[pa.Table]) -> tuple[pa.Table, pa.Array]:
+def _speakers(store: PackStore, at: str, turns: list[pa.Table]) -> pa.Table:
     """The speakers table (`speaker_table` of the `turns`, a SPEAKER_TURNS
-    table per pack) and the distinct speaker_ids of the turns, kept in the
-    cache (stage "speakers") under `at` (`speakers_key` of the documents
-    with speaker turns): a rebuild that changed no such document (articles
-    edited, say) reads them back."""
+    table per pack), kept in the cache (stage "speakers") under `at`
+    (`speakers_key` of the documents with speaker turns): a rebuild that
+    changed no such document (articles edited, say) reads it back."""
     pack = store.index("speakers").get(at)
     if pack is not None:
         try:
-            return (read_part(store.path("speakers", pack, "speakers.arrow")),
-                    read_part(store.path("speakers", pack, "turn_speakers.arrow")).column(0).combine_chunks())
+            return read_part(store.path("speakers", pack, "speakers.arrow"))
         except (OSError, pa.ArrowInvalid):
             pass  # damaged: made again
-    table = pa.concat_tables(turns) if turns else SPEAKER_TURNS.empty_table()
-    speakers, turn_speakers = speaker_table(table), pc.unique(table.column("speaker_id"))
-    parts = {"speakers.arrow": store.temporary("speakers", "speakers"),
-             "turn_speakers.arrow": store.temporary("speakers", "turn_speakers")}
-    write_part(speakers, parts["speakers.arrow"])
-    write_part(pa.table({"speaker_id": turn_speakers}), parts["turn_speakers.arrow"])
-    store.write("speakers", [at], parts)
-    return speakers, turn_speakers
+    speakers = speaker_table(pa.concat_tables(turns) if turns else SPEAKER_TURNS.empty_table())
+    path = store.temporary("speakers", "speakers")
+    write_part(speakers, path)
+    store.write("speakers", [at], {"speakers.arrow": path})
+    return speakers
 
 
 def speakers_key(documents: Sequence[tuple]) -> str:
@@ -748,7 +739,11 @@ def assemble_batch(store: PackStore, documents: Sequence[tuple[str, str, str]], 
     turns_of: dict[str, dict[str, str]] = defaultdict(dict)
     for turn_id, turn_hash in turn_hashes.items():
         turns_of[turn_id.rsplit(":", 1)[0]][turn_id] = turn_hash
-    meta = {final: {"doc_id": doc_id, "sha256": shas[doc_id], "turns": turns_of.get(doc_id, {})}
+    speakers_of: dict[str, set[str]] = defaultdict(set)
+    for doc_id, speaker in zip(*(tables["turns"].column(name).to_pylist() for name in ("doc_id", "speaker_id"))):
+        speakers_of[doc_id].add(speaker)
+    meta = {final: {"doc_id": doc_id, "sha256": shas[doc_id], "turns": turns_of.get(doc_id, {}),
+                    "speakers": sorted(speakers_of.get(doc_id, ()), key=str)}
             for doc_id, _, final in documents}
     # apart from the meta (its turns are most of it): what the writer reads, pack by pack
     rows = {final: {name: runs[name].get(doc_id, (0, 0)) for name in PART_TABLES} for doc_id, _, final in documents}
@@ -761,21 +756,35 @@ def assemble_batch(store: PackStore, documents: Sequence[tuple[str, str, str]], 
     return AssembleResult(store.write("final", [f for _, _, f in documents], parts), [])
 
 
-def release_summary(store: PackStore, finals: Sequence[str]) -> tuple[dict[str, str], pa.Table, dict[str, int]]:
-    """From the final packs of `finals`: doc_id -> source sha256, the turns'
-    digests (`changes.TURN_DIGESTS`, made a pack at a time) and the rows
-    of each table assembled per document."""
+class ReleaseParts(NamedTuple):
+    """What the final packs say of the release they make (`release_summary`)."""
+
+    documents: dict[str, str]  # doc_id -> source sha256
+    turns: pa.Table  # the turns' digests (`changes.TURN_DIGESTS`): every turn id as assembled
+    rows: dict[str, int]  # rows of each table assembled per document
+    speaker_ids: pa.Array  # the distinct speaker_ids of the assembled turns
+
+
+def release_summary(store: PackStore, finals: Sequence[str]) -> ReleaseParts:
+    """From the final packs of `finals`, a pack at a time: what
+    `changes.compare` needs of the release, and the turn ids and speaker_ids
+    the assembled turns rows hold (`validate_corpus` checks the quotes and
+    the speakers table against them)."""
     documents, digests, rows = {}, [no_turns()], dict.fromkeys(PART_TABLES, 0)
+    speakers = [pa.array([], pa.string())]
     for metas, runs in zip(store.load_by_pack("final", "meta", finals), store.load_by_pack("final", "rows", finals)):
-        ids, hashes = [], []
+        ids, hashes, speaking = [], [], []
         for meta, run in zip(metas, runs):
             documents[meta["doc_id"]] = meta["sha256"]
             ids += meta["turns"].keys()
             hashes += meta["turns"].values()
+            speaking += meta["speakers"]
             for name, (_, n) in run.items():
                 rows[name] += n
         digests.append(pa.table([pa.array(ids, pa.string()), pa.array(hashes, pa.string())], schema=TURN_DIGESTS))
-    return documents, pa.concat_tables(digests), rows
+        speakers.append(pc.unique(pa.array(speaking, pa.string())))
+    return ReleaseParts(documents, pa.concat_tables(digests), rows,
+                        pc.unique(pa.chunked_array(speakers, pa.string())))
 
 
 def table_summary(tables: Mapping[str, pa.Table]) -> tuple[dict[str, str], dict[str, str]]:
@@ -844,20 +853,26 @@ def _slice(store: PackStore, tables: OrderedDict, name: str, pack: str, first: i
     return _recent(tables, pack, lambda: read_part(store.path("final", pack, f"{name}.arrow"))).slice(first, count)
 
 
-def validate_corpus(tables: Mapping[str, pa.Table], turn_ids: pa.ChunkedArray | pa.Array,
-                    turn_speakers: pa.ChunkedArray | pa.Array):
+def validate_corpus(tables: Mapping[str, pa.Table], assembled: ReleaseParts | None):
     """The checks that need the whole corpus and are not in `assemble_batch`:
     the speakers, quotes (with their links) and rejects tables against their
-    schemas, every turn's speaker_id in speakers, every link to a real turn."""
+    schemas and, given the `assembled` turns (`release_summary`), every
+    turn's speaker_id in speakers and every link to a real turn.  Those are
+    the turns rows as assembled, not the summaries the speakers table and
+    the quote index were made from: a turn that came out of assembly
+    otherwise is reported."""
     from schemas.validation import ValidationReport, _check_schema, to_pandas
 
     report = ValidationReport()
     for name in ("speakers", "quotes", "rejects"):
         _check_schema(report, name, to_pandas(tables[name]))
-    named = pc.fill_null(pc.is_in(turn_speakers, value_set=tables["speakers"].column("speaker_id")), False)
-    report.add("turns", "speaker_id names a row of speakers", sorted(set(turn_speakers.filter(pc.invert(named))
-                                                                          .to_pylist()), key=str))
+    if assembled is None:
+        return report
+    speakers = assembled.speaker_ids
+    named = pc.fill_null(pc.is_in(speakers, value_set=tables["speakers"].column("speaker_id")), False)
+    report.add("turns", "speaker_id names a row of speakers",
+               sorted(set(speakers.filter(pc.invert(named)).to_pylist()), key=str))
     matched = tables["quotes"].column("matched_turn_id")
-    unknown = pc.and_(pc.is_valid(matched), pc.invert(pc.is_in(matched, value_set=turn_ids)))
+    unknown = pc.and_(pc.is_valid(matched), pc.invert(pc.is_in(matched, value_set=assembled.turns.column("id"))))
     report.add("quotes", "matched_turn_id names a turn", tables["quotes"].column("id").filter(unknown).to_pylist())
     return report

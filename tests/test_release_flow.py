@@ -167,6 +167,34 @@ def test_failed_validation_writes_no_release(raw_copy, tmp_path, monkeypatch):
     assert not list(releases.glob(".staging-*"))
 
 
+def test_assembled_turns_are_checked_against_the_speakers_table(raw_copy, tmp_path, monkeypatch):
+    """The speakers table is made in the corpus pass from the documents'
+    summaries; the turns rows are made later, in assembly.  A turn whose
+    speaker_id came out of assembly different names no speakers row, and
+    the build fails naming that speaker_id: the check reads the turns as
+    assembled, not the summaries the speakers table was made from."""
+    real = build_flow.build_tables
+
+    def respoken(*args):
+        import pyarrow as pa
+        tables = real(*args)
+        turns = tables["turns"]
+        if turns.num_rows:
+            ids = turns.column("speaker_id").to_pylist()
+            ids[0] = "nobody-of-the-speakers-table"
+            index = turns.schema.get_field_index("speaker_id")
+            tables["turns"] = turns.set_column(index, turns.schema.field(index), pa.array(ids, pa.string()))
+        return tables
+
+    monkeypatch.setattr(build_flow, "build_tables", respoken)
+    releases = tmp_path / "releases"
+    with pytest.raises(ValidationFailed) as failure:
+        build_release(str(raw_copy), str(releases))
+    assert "turns: speaker_id names a row of speakers" in str(failure.value)
+    assert "nobody-of-the-speakers-table" in str(failure.value)
+    assert list_releases(releases) == []
+
+
 def test_cli_build_prints_no_traceback_or_error(raw_copy, tmp_path):
     env = {**os.environ, "PREFECT_LOGGING_LEVEL": "INFO"}
     run = subprocess.run(

@@ -99,16 +99,16 @@ def test_each_cross_table_rule_names_its_rows(tables, break_it, table, rule):
 def test_the_sharded_build_checks_links_and_speakers_against_the_whole_corpus(tables):
     """`shards.validate_corpus`, the build's checks of the tables that come
     whole from its reduce passes, names the quote whose turn does not exist
-    and the speaker_id no speakers row has, against compact turn ids."""
-    from pressroom.shards import validate_corpus
+    and the speaker_id no speakers row has, against the turns as assembled."""
+    from pressroom.changes import turn_digests
+    from pressroom.shards import ReleaseParts, validate_corpus
 
-    turn_ids = tables["turns"].column("id")
-    speakers = pc.unique(tables["turns"].column("speaker_id"))
-    assert validate_corpus(tables, turn_ids, speakers).ok
+    assembled = ReleaseParts({}, turn_digests(tables["turns"]), {}, pc.unique(tables["turns"].column("speaker_id")))
+    assert validate_corpus(tables, assembled).ok
     linked = _first(tables["quotes"], "matched_turn_id", bool)
     broken = {**tables, "quotes": _replace(tables["quotes"], "matched_turn_id", linked, "nowhere:t0"),
               "speakers": tables["speakers"].slice(1)}
-    report = validate_corpus(broken, turn_ids, speakers)
+    report = validate_corpus(broken, assembled)
     assert {(f.table, f.rule) for f in report.failures} == {
         ("quotes", "matched_turn_id names a turn"), ("turns", "speaker_id names a row of speakers")}
     by_rule = {f.rule: f.rows for f in report.failures}
