@@ -30,7 +30,11 @@ A file changed shortly before or during a scan is hashed again next time
 Reading happens twice, on purpose: `scan` (the build's driver) reads every
 file once to fingerprint it and plan the shards, keeping no text; `read_items`
 (a shard task, possibly on another machine) reads the documents of one
-shard.  Memory stays bounded by a shard, not the corpus.
+shard.  Memory stays bounded by a shard, not the corpus, nor a record file:
+both stream a JSON Lines file line by line (a shard stops after its last
+record, and in a plain file starts at its first record's byte offset,
+noted by the scan) and read a Parquet file a row group at a time (a shard
+only the row groups that hold its records).
 """
 
 from __future__ import annotations
@@ -38,12 +42,13 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
-import io
 import json
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import BinaryIO
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
@@ -91,6 +96,7 @@ class Item:
     record: int | None  # 1-based line or row number of a record; None for a text file
     sha256: str
     size: int  # bytes of the document (file or record)
+    offset: int | None = None  # where a record's line starts in a plain JSON Lines file
 
     @property
     def order(self) -> tuple[str, int]:
@@ -206,37 +212,74 @@ class ScanMemo:
 # --- reading record files ------------------------------------------------------
 
 
-def _open_bytes(fs, path: str) -> bytes:
+def _is_gzip(path: str) -> bool:
+    return path.lower().endswith(".gz")
+
+
+@contextmanager
+def _record_stream(fs, path: str) -> Iterator[BinaryIO]:
+    """The bytes of a JSON Lines file as a stream (decompressed as they are
+    read for .gz): never the whole file in memory."""
     with fs.open(path, "rb") as handle:
-        data = handle.read()
-    return gzip.decompress(data) if path.lower().endswith(".gz") else data
+        if _is_gzip(path):
+            with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
+                yield unzipped
+        else:
+            yield handle
 
 
-def _jsonl_records(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(line number, line bytes) of the non-blank lines."""
-    for number, line in enumerate(data.split(b"\n"), start=1):
+def _jsonl_records(stream: BinaryIO, number: int = 1, offset: int = 0,
+                   last: int | None = None) -> Iterator[tuple[int, int, bytes]]:
+    """(line number, byte offset, line bytes) of the non-blank lines of
+    `stream`, whose next line is line `number` at byte `offset`; none after
+    line `last`.  A line ends at b"\\n" (the "\\r"s before it are cut)."""
+    for number, line in enumerate(stream, start=number):
+        if last is not None and number > last:
+            return
+        at, offset = offset, offset + len(line)
+        line = line[:-1] if line.endswith(b"\n") else line
         line = line.rstrip(b"\r")
         if line.strip():
+            yield number, at, line
+
+
+def _jsonl_lines(fs, path: str, members: Sequence[Item]) -> Iterator[tuple[int, bytes]]:
+    """(line number, line bytes) of the records `members` (of one JSON Lines
+    file), read up to the last of them; in a plain file from the first one's
+    offset, when the byte before it still ends a line (else the file changed:
+    read from its start)."""
+    first = min(members, key=lambda m: m.record)
+    last = max(m.record for m in members)
+    with _record_stream(fs, path) as stream:
+        number, offset = 1, 0
+        if first.offset and not _is_gzip(path):
+            stream.seek(first.offset - 1)
+            if stream.read(1) == b"\n":
+                number, offset = first.record, first.offset
+            else:
+                stream.seek(0)
+        for number, _, line in _jsonl_records(stream, number, offset, last):
             yield number, line
 
 
 def _parquet_rows(fs, path: str, wanted: set[int] | None = None) -> Iterator[tuple[int, dict]]:
+    """(row number, row) of the rows `wanted` (all by default), read a row
+    group at a time, skipping the row groups that hold none of them."""
     import pyarrow.parquet as pq
 
-    with fs.open(path, "rb") as handle:
-        parquet = pq.ParquetFile(io.BytesIO(handle.read()))
-    names = set(parquet.schema_arrow.names)
-    columns = [c for c in (*TEXT_FIELDS, *ID_FIELDS, *TITLE_FIELDS, *URL_FIELDS, *DATE_FIELDS) if c in names]
-    number = 0
-    for group in range(parquet.num_row_groups):
-        rows = parquet.metadata.row_group(group).num_rows
-        if wanted is not None and not any(number < w <= number + rows for w in wanted):
-            number += rows
-            continue
-        for row in parquet.read_row_group(group, columns=columns).to_pylist():
-            number += 1
-            if wanted is None or number in wanted:
-                yield number, row
+    with fs.open(path, "rb") as handle, pq.ParquetFile(handle) as parquet:
+        names = set(parquet.schema_arrow.names)
+        columns = [c for c in (*TEXT_FIELDS, *ID_FIELDS, *TITLE_FIELDS, *URL_FIELDS, *DATE_FIELDS) if c in names]
+        number = 0
+        for group in range(parquet.num_row_groups):
+            rows = parquet.metadata.row_group(group).num_rows
+            if wanted is not None and not any(number < w <= number + rows for w in wanted):
+                number += rows
+                continue
+            for row in parquet.read_row_group(group, columns=columns).to_pylist():
+                number += 1
+                if wanted is None or number in wanted:
+                    yield number, row
 
 
 def _canonical(row: dict) -> bytes:
@@ -264,23 +307,31 @@ def _parse_record(relative: str, number: int, raw: bytes | dict) -> tuple[str, d
     return key, record, None
 
 
+def _scanned_records(fs, path: str) -> Iterator[tuple[int, int | None, bytes | dict, bytes]]:
+    """(number, byte offset in a plain JSON Lines file or None, the record
+    as read, the bytes its sha256 is of) of every record of a record file."""
+    if path.lower().endswith(".parquet"):
+        for number, row in _parquet_rows(fs, path):
+            yield number, None, row, _canonical(row)
+        return
+    with _record_stream(fs, path) as stream:
+        for number, at, line in _jsonl_records(stream):
+            yield number, None if _is_gzip(path) else at, line, line
+
+
 def scan_records(fs, root: str, relative: str) -> tuple[list[Item], list[Reject]]:
     """Plan the records of one record file (driver side: keeps no text)."""
     path = f"{root}/{relative}"
     base = doc_id_for(relative)
     items, rejects = [], []
     try:
-        if relative.lower().endswith(".parquet"):
-            entries: Iterable = ((n, row, _canonical(row)) for n, row in _parquet_rows(fs, path))
-        else:
-            entries = ((n, line, line) for n, line in _jsonl_records(_open_bytes(fs, path)))
-        for number, raw, data in entries:
+        for number, at, raw, data in _scanned_records(fs, path):
             key, record, reason = _parse_record(relative, number, raw)
             source = f"{relative}#{key}"
             if record is None:
                 rejects.append(Reject(f"{base}#{key}", source, _sha256(data), reason or "unusable record"))
             else:
-                items.append(Item(f"{base}#{key}", source, relative, number, _sha256(data), len(data)))
+                items.append(Item(f"{base}#{key}", source, relative, number, _sha256(data), len(data), at))
     except (OSError, EOFError, ValueError) as error:  # unreadable, truncated gzip, broken Parquet
         rejects.append(Reject(base, relative, None, f"unreadable record file: {error}"))
         items = []
@@ -392,7 +443,7 @@ def read_items(uri: str, items: Sequence[Item]) -> list[RawDocument | Reject]:
             if relative.lower().endswith(".parquet"):
                 entries: Iterable = ((n, row, _canonical(row)) for n, row in _parquet_rows(fs, path, set(wanted)))
             else:
-                entries = ((n, line, line) for n, line in _jsonl_records(_open_bytes(fs, path)) if n in wanted)
+                entries = ((n, line, line) for n, line in _jsonl_lines(fs, path, members) if n in wanted)
             for number, raw, data in entries:
                 item = wanted[number]
                 _, record, reason = _parse_record(relative, number, raw)

@@ -164,3 +164,100 @@ def test_a_release_from_records(record_root, tmp_path):
     assert {r["source_path"] for r in rejects} == {"feeds/day1.jsonl#3", "feeds/day1.jsonl#4"}
     # the repost in the Parquet shard is clustered with the article it copies
     assert documents["feeds/day3.parquet#1"]["cluster_id"] == documents["feeds/day1.jsonl#a2"]["cluster_id"]
+
+
+def _big_record_file(root: Path, kind: str, records: int = 2000, size: int = 12_000) -> Path:
+    """A record file of `records` distinct texts of about `size` characters."""
+    rows = [{"id": f"r{n}", "text": f"Record {n}. " + " ".join(f"w{n}x{k}" for k in range(size // 8))}
+            for n in range(records)]
+    root.mkdir(parents=True, exist_ok=True)
+    if kind == "parquet":
+        path = root / "big.parquet"
+        pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=50)
+        return path
+    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    path = root / ("big.jsonl.gz" if kind == "gz" else "big.jsonl")
+    path.write_bytes(gzip.compress(data, compresslevel=1) if kind == "gz" else data)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["plain", "gz", "parquet"])
+def test_a_shard_holds_its_records_not_its_record_file(tmp_path, kind):
+    """A shard of a few records of a large record file (24 MB of text) is
+    read holding about those records: JSON Lines streamed line by line,
+    Parquet a row group at a time.  Reading the whole file at once, as
+    before, held it all (twice for JSON Lines: the bytes and their lines)."""
+    import tracemalloc
+
+    from arrow_memory import arrow_high_water
+
+    root = tmp_path / "raw"
+    _big_record_file(root, kind)
+    items, rejects = scan(str(root))
+    assert len(items) == 2000 and not rejects
+    shard = items[1200:1210] if kind != "gz" else items[:10]  # gzip is read from its start: the first records
+    tracemalloc.start()
+    try:
+        found, arrow_peak = arrow_high_water(lambda: read_items(str(root), shard))
+        python_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [d.doc_id for d in found] == [i.doc_id for i in shard]
+    assert all(isinstance(d, RecordDocument) and d.source_sha256 == i.sha256 for d, i in zip(found, shard))
+    assert python_peak < 4_000_000, python_peak
+    assert arrow_peak < 4_000_000, arrow_peak
+
+
+def test_a_shard_starts_at_its_first_record_in_a_plain_json_lines_file(tmp_path, monkeypatch):
+    """The scan notes where each record's line starts; a shard of the last
+    records of a plain JSON Lines file reads from there, not from the
+    file's start, and finds the records the scan planned."""
+    root = tmp_path / "raw"
+    path = _big_record_file(root, "plain", records=500, size=2000)
+    items, _ = scan(str(root))
+    read = [0]
+    real = sources._record_stream
+
+    class Counting:
+        def __init__(self, stream):
+            self.stream = stream
+
+        def __iter__(self):
+            for line in self.stream:
+                read[0] += len(line)
+                yield line
+
+        def __getattr__(self, name):
+            return getattr(self.stream, name)
+
+    def counted(fs, at):
+        from contextlib import contextmanager
+
+        @contextmanager
+        def stream():
+            with real(fs, at) as inner:
+                yield Counting(inner)
+        return stream()
+
+    monkeypatch.setattr(sources, "_record_stream", counted)
+    shard = items[-5:]
+    found = read_items(str(root), shard)
+    assert [(d.doc_id, d.source_sha256) for d in found] == [(i.doc_id, i.sha256) for i in shard]
+    assert 0 < read[0] < path.stat().st_size / 50
+
+
+def test_a_json_lines_file_changed_since_the_scan_is_read_from_its_start(tmp_path):
+    """When the byte before a record's planned offset no longer ends a line
+    (the file was rewritten), the shard reads the file from its start: it
+    gets whole lines by number, whose hashes tell the build they changed,
+    never a line cut in two."""
+    root = tmp_path / "raw"
+    path = _big_record_file(root, "plain", records=50, size=200)
+    items, _ = scan(str(root))
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join([b'{"id": "new", "text": "A record added at the top of the file."}'] + lines))
+    found = read_items(str(root), items[-3:])
+    numbers = [i.record for i in items[-3:]]
+    expected = [json.loads(lines[n - 2])["text"] for n in numbers]  # line n is now the old line n - 1
+    assert [d.text for d in found] == expected
+    assert all(d.source_sha256 != i.sha256 for d, i in zip(found, items[-3:]))
