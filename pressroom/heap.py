@@ -68,10 +68,11 @@ def use_arrow_pool(name: str = ARROW_POOL) -> str:
 
 
 def forget_caches(package: str = "pressroom") -> int:
-    """Clear the memos (`functools.lru_cache`, `functools.cache`) of the
+    """Clear the memos (`functools.lru_cache`, `functools.cache`, or any
+    module-level object with their `cache_clear` and `cache_info`) of the
     package's loaded modules: what a map pass keeps for its next shard
-    (rules by line, words' stems and hashes, a document's paragraphs), of
-    no use to the next pass.  Returns how many were cleared.  Measured in
+    (rules by line, words' stems and hashes, a document's paragraphs, the
+    decompressed copies of gzip record files), of no use to the next pass.  Returns how many were cleared.  Measured in
     one process after cleaning 12,000 documents: 57 MB given back, and the
     corpus pass's peak after it 47 MB lower."""
     cleared = 0
@@ -79,6 +80,8 @@ def forget_caches(package: str = "pressroom") -> int:
         if module is None or not (name == package or name.startswith(package + ".")):
             continue
         for value in list(vars(module).values()):
+            if isinstance(value, type):
+                continue  # a class with such methods: its instances are the memos
             if callable(getattr(value, "cache_clear", None)) and callable(getattr(value, "cache_info", None)):
                 value.cache_clear()
                 cleared += 1

@@ -31,20 +31,26 @@ Reading happens twice, on purpose: `scan` (the build's driver) reads every
 file once to fingerprint it and plan the shards, keeping no text; `read_items`
 (a shard task, possibly on another machine) reads the documents of one
 shard.  Memory stays bounded by a shard, not the corpus, nor a record file:
-both stream a JSON Lines file line by line (a shard stops after its last
-record, and in a plain file starts at its first record's byte offset,
-noted by the scan) and read a Parquet file a row group at a time (a shard
-only the row groups that hold its records).
+the scan streams a JSON Lines file line by line, noting where each
+record's line starts, and a shard reads its records at those offsets (a
+gzip file is decompressed once per process into a temporary file, read
+so: `_Gunzipped`); both read a Parquet file a row group at a time (a
+shard only the row groups that hold its records).
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import gzip
 import hashlib
 import json
 import os
+import shutil
+import tempfile
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,7 +102,7 @@ class Item:
     record: int | None  # 1-based line or row number of a record; None for a text file
     sha256: str
     size: int  # bytes of the document (file or record)
-    offset: int | None = None  # where a record's line starts in a plain JSON Lines file
+    offset: int | None = None  # where a record's line starts in a JSON Lines file (decompressed)
 
     @property
     def order(self) -> tuple[str, int]:
@@ -231,34 +237,109 @@ def _record_stream(fs, path: str) -> Iterator[BinaryIO]:
 def _jsonl_records(stream: BinaryIO, number: int = 1, offset: int = 0,
                    last: int | None = None) -> Iterator[tuple[int, int, bytes]]:
     """(line number, byte offset, line bytes) of the non-blank lines of
-    `stream`, whose next line is line `number` at byte `offset`; none after
-    line `last`.  A line ends at b"\\n" (the "\\r"s before it are cut)."""
-    for number, line in enumerate(stream, start=number):
-        if last is not None and number > last:
+    `stream`, whose next line is line `number` at byte `offset`, up to line
+    `last` (the stream is then at the start of the line after it).  A line
+    ends at b"\\n" (the "\\r"s before it are cut)."""
+    while last is None or number <= last:
+        line = stream.readline()
+        if not line:
             return
-        at, offset = offset, offset + len(line)
+        at, offset, current, number = offset, offset + len(line), number, number + 1
         line = line[:-1] if line.endswith(b"\n") else line
         line = line.rstrip(b"\r")
         if line.strip():
-            yield number, at, line
+            yield current, at, line
+
+
+class _Gunzipped:
+    """Decompressed copies of the gzip JSON Lines files this process's shards
+    read, in temporary files, by file and version (size and time).
+
+    A shard's records are scattered over their file (shards follow doc_ids,
+    not lines), and a gzip stream cannot be entered in the middle: each
+    shard of a .jsonl.gz decompressed the file up to its last record, most
+    of the file, once per shard.  Now a process decompresses it once, and
+    its shards seek to their records' offsets as in a plain file.  The
+    copies take disk, not memory; `heap.forget_caches` deletes them between
+    passes (`cache_clear`), and so does the process's exit."""
+
+    KEEP = 2
+
+    def __init__(self):
+        self.files: OrderedDict[tuple, str] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def path(self, fs, path: str) -> str:
+        """The local path of the decompressed copy of `path`."""
+        key = (fs.unstrip_protocol(path), _version(fs, path))
+        with self.lock:
+            if key in self.files:
+                self.files.move_to_end(key)
+                return self.files[key]
+        handle, local = tempfile.mkstemp(prefix="pressroom-gunzip-", suffix=".jsonl")
+        try:
+            with os.fdopen(handle, "wb") as out, _record_stream(fs, path) as stream:
+                shutil.copyfileobj(stream, out, 1 << 20)
+        except BaseException:
+            os.unlink(local)
+            raise
+        with self.lock:
+            if key in self.files:  # another thread made it meanwhile
+                os.unlink(local)
+                return self.files[key]
+            self.files[key] = local
+            while len(self.files) > self.KEEP:
+                _unlink(self.files.popitem(last=False)[1])
+        return local
+
+    def cache_clear(self) -> None:
+        with self.lock:
+            while self.files:
+                _unlink(self.files.popitem()[1])
+
+    def cache_info(self) -> int:
+        return len(self.files)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _version(fs, path: str) -> tuple:
+    info = fs.info(path)
+    return info.get("size"), info.get("mtime") or info.get("LastModified") or info.get("created")
+
+
+_GUNZIPPED = _Gunzipped()
+atexit.register(_GUNZIPPED.cache_clear)
 
 
 def _jsonl_lines(fs, path: str, members: Sequence[Item]) -> Iterator[tuple[int, bytes]]:
-    """(line number, line bytes) of the records `members` (of one JSON Lines
-    file), read up to the last of them; in a plain file from the first one's
-    offset, when the byte before it still ends a line (else the file changed:
-    read from its start)."""
-    first = min(members, key=lambda m: m.record)
-    last = max(m.record for m in members)
-    with _record_stream(fs, path) as stream:
-        number, offset = 1, 0
-        if first.offset and not _is_gzip(path):
-            stream.seek(first.offset - 1)
-            if stream.read(1) == b"\n":
-                number, offset = first.record, first.offset
-            else:
-                stream.seek(0)
-        for number, _, line in _jsonl_records(stream, number, offset, last):
+    """(line number, line bytes) of the records `members` of one JSON Lines
+    file, each read at the byte offset the scan noted (a gzip file's
+    offsets are in its decompressed copy: `_Gunzipped`).  If the byte before
+    an offset no longer ends a line, the file changed since the scan: then
+    the records are read by line number, the file from its start."""
+    if _is_gzip(path):
+        fs, path = fsspec.filesystem("file"), _GUNZIPPED.path(fs, path)
+    ordered = sorted(members, key=lambda m: m.record)
+    with fs.open(path, "rb") as handle:
+        found = []
+        for member in ordered:
+            if member.offset is None:
+                break
+            handle.seek(max(member.offset - 1, 0))
+            if member.offset and handle.read(1) != b"\n":
+                break
+            found.append((member.record, handle.readline().rstrip(b"\n").rstrip(b"\r")))
+        else:
+            yield from found
+            return
+        handle.seek(0)
+        for number, _, line in _jsonl_records(handle, last=ordered[-1].record):
             yield number, line
 
 
@@ -316,7 +397,7 @@ def _scanned_records(fs, path: str) -> Iterator[tuple[int, int | None, bytes | d
         return
     with _record_stream(fs, path) as stream:
         for number, at, line in _jsonl_records(stream):
-            yield number, None if _is_gzip(path) else at, line, line
+            yield number, at, line, line
 
 
 def scan_records(fs, root: str, relative: str) -> tuple[list[Item], list[Reject]]:

@@ -184,9 +184,10 @@ def _big_record_file(root: Path, kind: str, records: int = 2000, size: int = 12_
 @pytest.mark.parametrize("kind", ["plain", "gz", "parquet"])
 def test_a_shard_holds_its_records_not_its_record_file(tmp_path, kind):
     """A shard of a few records of a large record file (24 MB of text) is
-    read holding about those records: JSON Lines streamed line by line,
-    Parquet a row group at a time.  Reading the whole file at once, as
-    before, held it all (twice for JSON Lines: the bytes and their lines)."""
+    read holding about those records: JSON Lines read at each record's
+    offset (gzip from a decompressed copy on disk), Parquet a row group at
+    a time.  Reading the whole file at once, as before, held it all (twice
+    for JSON Lines: the bytes and their lines)."""
     import tracemalloc
 
     from arrow_memory import arrow_high_water
@@ -195,7 +196,7 @@ def test_a_shard_holds_its_records_not_its_record_file(tmp_path, kind):
     _big_record_file(root, kind)
     items, rejects = scan(str(root))
     assert len(items) == 2000 and not rejects
-    shard = items[1200:1210] if kind != "gz" else items[:10]  # gzip is read from its start: the first records
+    shard = items[1200:1210]
     tracemalloc.start()
     try:
         found, arrow_peak = arrow_high_water(lambda: read_items(str(root), shard))
@@ -208,42 +209,24 @@ def test_a_shard_holds_its_records_not_its_record_file(tmp_path, kind):
     assert arrow_peak < 4_000_000, arrow_peak
 
 
-def test_a_shard_starts_at_its_first_record_in_a_plain_json_lines_file(tmp_path, monkeypatch):
-    """The scan notes where each record's line starts; a shard of the last
-    records of a plain JSON Lines file reads from there, not from the
-    file's start, and finds the records the scan planned."""
+@pytest.mark.parametrize("kind", ["plain", "gz"])
+def test_a_shard_reads_its_records_at_their_offsets(tmp_path, monkeypatch, kind):
+    """A shard's records are scattered over their file (shards follow
+    doc_ids: '#r1', '#r10', '#r100', ...).  The scan notes where each
+    record's line starts; a shard reads those lines only, never the lines
+    between them (gzip: in a copy decompressed once per process)."""
     root = tmp_path / "raw"
-    path = _big_record_file(root, "plain", records=500, size=2000)
+    _big_record_file(root, kind, records=500, size=2000)
     items, _ = scan(str(root))
-    read = [0]
-    real = sources._record_stream
-
-    class Counting:
-        def __init__(self, stream):
-            self.stream = stream
-
-        def __iter__(self):
-            for line in self.stream:
-                read[0] += len(line)
-                yield line
-
-        def __getattr__(self, name):
-            return getattr(self.stream, name)
-
-    def counted(fs, at):
-        from contextlib import contextmanager
-
-        @contextmanager
-        def stream():
-            with real(fs, at) as inner:
-                yield Counting(inner)
-        return stream()
-
-    monkeypatch.setattr(sources, "_record_stream", counted)
-    shard = items[-5:]
-    found = read_items(str(root), shard)
-    assert [(d.doc_id, d.source_sha256) for d in found] == [(i.doc_id, i.sha256) for i in shard]
-    assert 0 < read[0] < path.stat().st_size / 50
+    assert [i.record for i in items[:4]] == [1, 2, 11, 101]  # r0, r1, r10, r100
+    scanned = []
+    real = sources._jsonl_records
+    monkeypatch.setattr(sources, "_jsonl_records", lambda *a, **k: scanned.append(a) or real(*a, **k))
+    for k in range(0, 500, 50):
+        shard = items[k:k + 50]
+        found = read_items(str(root), shard)
+        assert [(d.doc_id, d.source_sha256) for d in found] == [(i.doc_id, i.sha256) for i in shard]
+    assert scanned == []
 
 
 def test_a_json_lines_file_changed_since_the_scan_is_read_from_its_start(tmp_path):
@@ -261,3 +244,29 @@ def test_a_json_lines_file_changed_since_the_scan_is_read_from_its_start(tmp_pat
     expected = [json.loads(lines[n - 2])["text"] for n in numbers]  # line n is now the old line n - 1
     assert [d.text for d in found] == expected
     assert all(d.source_sha256 != i.sha256 for d, i in zip(found, items[-3:]))
+
+
+def test_a_gzip_record_file_is_decompressed_once_per_process(tmp_path, monkeypatch):
+    """Each shard of a .jsonl.gz used to decompress it, up to its last
+    record (most of the file: a shard's records are scattered).  The first
+    shard now decompresses it to a temporary file, which the next shards
+    read; a changed file is decompressed again; the memos' clearing
+    between passes deletes the copies."""
+    from pressroom import heap
+
+    root = tmp_path / "raw"
+    path = _big_record_file(root, "gz", records=1000, size=200)
+    items, _ = scan(str(root))
+    opened = []
+    real = sources._record_stream
+    monkeypatch.setattr(sources, "_record_stream", lambda fs, at: opened.append(at) or real(fs, at))
+    sources._GUNZIPPED.cache_clear()
+    found = [d for k in range(0, 1000, 100) for d in read_items(str(root), items[k:k + 100])]
+    assert [(d.doc_id, d.source_sha256) for d in found] == [(i.doc_id, i.sha256) for i in items]
+    assert len(opened) == 1 and sources._GUNZIPPED.cache_info() == 1
+    (copy,) = sources._GUNZIPPED.files.values()
+    assert Path(copy).stat().st_size == len(gzip.decompress(path.read_bytes()))
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))  # the file is another version
+    assert read_items(str(root), items[:1])[0].source_sha256 == items[0].sha256 and len(opened) == 2
+    heap.forget_caches()
+    assert sources._GUNZIPPED.cache_info() == 0 and not Path(copy).exists()
