@@ -32,10 +32,10 @@ file once to fingerprint it and plan the shards, keeping no text; `read_items`
 (a shard task, possibly on another machine) reads the documents of one
 shard.  Memory stays bounded by a shard, not the corpus, nor a record file:
 the scan streams a JSON Lines file line by line, noting where each
-record's line starts, and a shard reads its records at those offsets (a
-gzip file is decompressed once per process into a temporary file, read
-so: `_Gunzipped`); both read a Parquet file a row group at a time (a
-shard only the row groups that hold its records).
+record's line starts, and reads a Parquet file a row group at a time; a
+shard reads its records at those offsets, and takes its rows of a Parquet
+file from a copy decoded once per process into an Arrow file it maps (a
+gzip file is decompressed once per process too: `_LocalCopies`).
 """
 
 from __future__ import annotations
@@ -251,41 +251,45 @@ def _jsonl_records(stream: BinaryIO, number: int = 1, offset: int = 0,
             yield current, at, line
 
 
-class _Gunzipped:
-    """Decompressed copies of the gzip JSON Lines files this process's shards
-    read, in temporary files, by file and version (size and time).
+class _LocalCopies:
+    """Local copies of record files that this process's shards read, made
+    once per file and version (size and time) by `make(fs, path, local)`,
+    in temporary files.
 
     A shard's records are scattered over their file (shards follow doc_ids,
-    not lines), and a gzip stream cannot be entered in the middle: each
-    shard of a .jsonl.gz decompressed the file up to its last record, most
-    of the file, once per shard.  Now a process decompresses it once, and
-    its shards seek to their records' offsets as in a plain file.  The
-    copies take disk, not memory; `heap.forget_caches` deletes them between
-    passes (`cache_clear`), and so does the process's exit."""
+    not lines or rows).  A gzip stream cannot be entered in the middle, and
+    a Parquet row group is decoded whole: each shard of a .jsonl.gz
+    decompressed the file up to its last record, and each shard of a
+    Parquet file decoded most of its row groups.  Now a process makes one
+    copy, decompressed (gzip) or decoded (Parquet, into an Arrow file it
+    maps), and its shards read their records in it.  The copies take disk,
+    not memory; `heap.forget_caches` deletes them between passes
+    (`cache_clear`), and so does the process's exit."""
 
     KEEP = 2
 
-    def __init__(self):
+    def __init__(self, make, suffix: str):
+        self.make, self.suffix = make, suffix
         self.files: OrderedDict[tuple, str] = OrderedDict()
         self.lock = threading.Lock()
 
     def path(self, fs, path: str) -> str:
-        """The local path of the decompressed copy of `path`."""
+        """The local path of the copy of `path`."""
         key = (fs.unstrip_protocol(path), _version(fs, path))
         with self.lock:
             if key in self.files:
                 self.files.move_to_end(key)
                 return self.files[key]
-        handle, local = tempfile.mkstemp(prefix="pressroom-gunzip-", suffix=".jsonl")
+        handle, local = tempfile.mkstemp(prefix="pressroom-records-", suffix=self.suffix)
+        os.close(handle)
         try:
-            with os.fdopen(handle, "wb") as out, _record_stream(fs, path) as stream:
-                shutil.copyfileobj(stream, out, 1 << 20)
+            self.make(fs, path, local)
         except BaseException:
-            os.unlink(local)
+            _unlink(local)
             raise
         with self.lock:
             if key in self.files:  # another thread made it meanwhile
-                os.unlink(local)
+                _unlink(local)
                 return self.files[key]
             self.files[key] = local
             while len(self.files) > self.KEEP:
@@ -313,14 +317,62 @@ def _version(fs, path: str) -> tuple:
     return info.get("size"), info.get("mtime") or info.get("LastModified") or info.get("created")
 
 
-_GUNZIPPED = _Gunzipped()
-atexit.register(_GUNZIPPED.cache_clear)
+def _gunzip(fs, path: str, local: str) -> None:
+    with open(local, "wb") as out, _record_stream(fs, path) as stream:
+        shutil.copyfileobj(stream, out, 1 << 20)
+
+
+def _parquet_columns(parquet) -> list[str]:
+    """The columns of a Parquet record file that a record is read from."""
+    names = set(parquet.schema_arrow.names)
+    return [c for c in (*TEXT_FIELDS, *ID_FIELDS, *TITLE_FIELDS, *URL_FIELDS, *DATE_FIELDS) if c in names]
+
+
+def _decode_parquet(fs, path: str, local: str) -> None:
+    """The record columns of a Parquet file as an Arrow file (uncompressed:
+    mapped, a row is read where it lies), a row group at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with fs.open(path, "rb") as handle, pq.ParquetFile(handle) as parquet:
+        columns = _parquet_columns(parquet)
+        schema = pa.schema([parquet.schema_arrow.field(c) for c in columns])
+        with pa.OSFile(local, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+            for group in range(parquet.num_row_groups):
+                writer.write_table(parquet.read_row_group(group, columns=columns))
+
+
+_GUNZIPPED = _LocalCopies(_gunzip, ".jsonl")
+_DECODED_PARQUET = _LocalCopies(_decode_parquet, ".arrow")
+for _copies in (_GUNZIPPED, _DECODED_PARQUET):
+    atexit.register(_copies.cache_clear)
+
+
+def _parquet_records(fs, path: str, wanted: set[int]) -> Iterator[tuple[int, dict]]:
+    """(row number, row) of the rows `wanted` of a Parquet record file, taken
+    from its decoded copy (`_LocalCopies`); rows past its end are left out."""
+    import pyarrow as pa
+
+    import numpy as np
+
+    with pa.memory_map(_DECODED_PARQUET.path(fs, path), "r") as source:
+        reader = pa.ipc.open_file(source)
+        # batch by batch: a take over the whole table would join its batches first (a copy of the file)
+        batches = [reader.get_batch(k) for k in range(reader.num_record_batches)]
+        starts = np.cumsum([0] + [batch.num_rows for batch in batches])
+        numbers = np.array(sorted(n for n in wanted if n <= starts[-1]), dtype=np.int64)
+        at = np.searchsorted(starts, numbers - 1, side="right") - 1
+        found = []
+        for k in np.unique(at).tolist():
+            mine = numbers[at == k]
+            found += zip(mine.tolist(), batches[k].take(pa.array(mine - 1 - starts[k])).to_pylist())
+    yield from found
 
 
 def _jsonl_lines(fs, path: str, members: Sequence[Item]) -> Iterator[tuple[int, bytes]]:
     """(line number, line bytes) of the records `members` of one JSON Lines
     file, each read at the byte offset the scan noted (a gzip file's
-    offsets are in its decompressed copy: `_Gunzipped`).  If the byte before
+    offsets are in its decompressed copy: `_LocalCopies`).  If the byte before
     an offset no longer ends a line, the file changed since the scan: then
     the records are read by line number, the file from its start."""
     if _is_gzip(path):
@@ -343,24 +395,17 @@ def _jsonl_lines(fs, path: str, members: Sequence[Item]) -> Iterator[tuple[int, 
             yield number, line
 
 
-def _parquet_rows(fs, path: str, wanted: set[int] | None = None) -> Iterator[tuple[int, dict]]:
-    """(row number, row) of the rows `wanted` (all by default), read a row
-    group at a time, skipping the row groups that hold none of them."""
+def _parquet_rows(fs, path: str) -> Iterator[tuple[int, dict]]:
+    """(row number, row) of every row of a Parquet record file, read a row
+    group at a time."""
     import pyarrow.parquet as pq
 
     with fs.open(path, "rb") as handle, pq.ParquetFile(handle) as parquet:
-        names = set(parquet.schema_arrow.names)
-        columns = [c for c in (*TEXT_FIELDS, *ID_FIELDS, *TITLE_FIELDS, *URL_FIELDS, *DATE_FIELDS) if c in names]
-        number = 0
+        columns, number = _parquet_columns(parquet), 0
         for group in range(parquet.num_row_groups):
-            rows = parquet.metadata.row_group(group).num_rows
-            if wanted is not None and not any(number < w <= number + rows for w in wanted):
-                number += rows
-                continue
             for row in parquet.read_row_group(group, columns=columns).to_pylist():
                 number += 1
-                if wanted is None or number in wanted:
-                    yield number, row
+                yield number, row
 
 
 def _canonical(row: dict) -> bytes:
@@ -522,7 +567,7 @@ def read_items(uri: str, items: Sequence[Item]) -> list[RawDocument | Reject]:
         wanted = {m.record: m for m in members}
         try:
             if relative.lower().endswith(".parquet"):
-                entries: Iterable = ((n, row, _canonical(row)) for n, row in _parquet_rows(fs, path, set(wanted)))
+                entries: Iterable = ((n, row, _canonical(row)) for n, row in _parquet_records(fs, path, set(wanted)))
             else:
                 entries = ((n, line, line) for n, line in _jsonl_lines(fs, path, members) if n in wanted)
             for number, raw, data in entries:

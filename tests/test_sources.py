@@ -246,27 +246,31 @@ def test_a_json_lines_file_changed_since_the_scan_is_read_from_its_start(tmp_pat
     assert all(d.source_sha256 != i.sha256 for d, i in zip(found, items[-3:]))
 
 
-def test_a_gzip_record_file_is_decompressed_once_per_process(tmp_path, monkeypatch):
-    """Each shard of a .jsonl.gz used to decompress it, up to its last
-    record (most of the file: a shard's records are scattered).  The first
-    shard now decompresses it to a temporary file, which the next shards
-    read; a changed file is decompressed again; the memos' clearing
-    between passes deletes the copies."""
+@pytest.mark.parametrize("kind", ["gz", "parquet"])
+def test_a_record_file_is_decompressed_or_decoded_once_per_process(tmp_path, monkeypatch, kind):
+    """Each shard of a .jsonl.gz used to decompress it up to its last
+    record, and each shard of a Parquet file to decode the row groups of
+    its records: most of the file, as a shard's records are scattered.  The
+    first shard now makes a local copy (decompressed; decoded to an Arrow
+    file), which the next shards read; a changed file is copied again; the
+    memos' clearing between passes deletes the copies."""
     from pressroom import heap
 
     root = tmp_path / "raw"
-    path = _big_record_file(root, "gz", records=1000, size=200)
+    path = _big_record_file(root, kind, records=1000, size=200)
     items, _ = scan(str(root))
-    opened = []
-    real = sources._record_stream
-    monkeypatch.setattr(sources, "_record_stream", lambda fs, at: opened.append(at) or real(fs, at))
-    sources._GUNZIPPED.cache_clear()
+    copies = sources._GUNZIPPED if kind == "gz" else sources._DECODED_PARQUET
+    made = []
+    real = copies.make
+    monkeypatch.setattr(copies, "make", lambda fs, at, local: made.append(at) or real(fs, at, local))
+    copies.cache_clear()
     found = [d for k in range(0, 1000, 100) for d in read_items(str(root), items[k:k + 100])]
     assert [(d.doc_id, d.source_sha256) for d in found] == [(i.doc_id, i.sha256) for i in items]
-    assert len(opened) == 1 and sources._GUNZIPPED.cache_info() == 1
-    (copy,) = sources._GUNZIPPED.files.values()
-    assert Path(copy).stat().st_size == len(gzip.decompress(path.read_bytes()))
+    assert len(made) == 1 and copies.cache_info() == 1
+    (copy,) = copies.files.values()
+    if kind == "gz":
+        assert Path(copy).stat().st_size == len(gzip.decompress(path.read_bytes()))
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))  # the file is another version
-    assert read_items(str(root), items[:1])[0].source_sha256 == items[0].sha256 and len(opened) == 2
+    assert read_items(str(root), items[:1])[0].source_sha256 == items[0].sha256 and len(made) == 2
     heap.forget_caches()
-    assert sources._GUNZIPPED.cache_info() == 0 and not Path(copy).exists()
+    assert copies.cache_info() == 0 and not Path(copy).exists()
