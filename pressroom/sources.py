@@ -54,8 +54,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 from urllib.parse import urlparse
 
 import fsspec
@@ -234,12 +234,11 @@ def _record_stream(fs, path: str) -> Iterator[BinaryIO]:
             yield handle
 
 
-def _jsonl_records(stream: BinaryIO, number: int = 1, offset: int = 0,
-                   last: int | None = None) -> Iterator[tuple[int, int, bytes]]:
+def _jsonl_records(stream: BinaryIO, last: int | None = None) -> Iterator[tuple[int, int, bytes]]:
     """(line number, byte offset, line bytes) of the non-blank lines of
-    `stream`, whose next line is line `number` at byte `offset`, up to line
-    `last` (the stream is then at the start of the line after it).  A line
-    ends at b"\\n" (the "\\r"s before it are cut)."""
+    `stream`, from its start up to line `last`.  A line ends at b"\\n" (the
+    "\\r"s before it are cut)."""
+    number, offset = 1, 0
     while last is None or number <= last:
         line = stream.readline()
         if not line:
@@ -351,9 +350,8 @@ for _copies in (_GUNZIPPED, _DECODED_PARQUET):
 def _parquet_records(fs, path: str, wanted: set[int]) -> Iterator[tuple[int, dict]]:
     """(row number, row) of the rows `wanted` of a Parquet record file, taken
     from its decoded copy (`_LocalCopies`); rows past its end are left out."""
-    import pyarrow as pa
-
     import numpy as np
+    import pyarrow as pa
 
     with pa.memory_map(_DECODED_PARQUET.path(fs, path), "r") as source:
         reader = pa.ipc.open_file(source)
@@ -434,8 +432,9 @@ def _parse_record(relative: str, number: int, raw: bytes | dict) -> tuple[str, d
 
 
 def _scanned_records(fs, path: str) -> Iterator[tuple[int, int | None, bytes | dict, bytes]]:
-    """(number, byte offset in a plain JSON Lines file or None, the record
-    as read, the bytes its sha256 is of) of every record of a record file."""
+    """(number, byte offset of its line in a JSON Lines file, decompressed,
+    or None in Parquet, the record as read, the bytes its sha256 is of) of
+    every record of a record file."""
     if path.lower().endswith(".parquet"):
         for number, row in _parquet_rows(fs, path):
             yield number, None, row, _canonical(row)
