@@ -23,10 +23,18 @@ SEED_BARS = {
 }
 
 
+EPHEMERAL_STARTUP_SECONDS = "90"
+"""How long a build waits for Prefect's temporary server to start.
+Prefect's default, 20 s, is what the server takes here on a busy machine
+(8-15 s when idle): four test builds failed so, while a 1 GB build ran."""
+
+
 def _prefect_defaults(quiet: bool = False) -> None:
-    """No analytics (there may be no internet); with --quiet, Prefect's own
-    INFO lines go too.  Set before prefect is imported."""
+    """No analytics (there may be no internet), time for the temporary
+    server to start on a busy machine; with --quiet, Prefect's own INFO
+    lines go too.  Set before prefect is imported (the user's settings win)."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_SECONDS)
     if quiet:
         os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 

@@ -147,23 +147,35 @@ def test_the_release_tables_are_written_one_at_a_time(raw_copy, tmp_path, monkey
     assert verify_release(Path(summary["path"])) == []
 
 
-def test_failed_validation_writes_no_release(raw_copy, tmp_path, monkeypatch):
+def _failed_build(raw_copy, releases, monkeypatch, edit) -> str:
+    """Build with each batch's turns table passed through `edit`: the build
+    must fail and write no release; returns what it reported."""
     real = build_flow.build_tables
 
-    def corrupt(*args):
+    def edited(*args):
         tables = real(*args)
-        turns = tables["turns"]
-        index = turns.schema.get_field_index("char_end")
-        import pyarrow as pa
-        tables["turns"] = turns.set_column(index, "char_end", pa.array([10**9] * turns.num_rows, pa.int64()))
+        tables["turns"] = edit(tables["turns"])
         return tables
 
-    monkeypatch.setattr(build_flow, "build_tables", corrupt)
-    releases = tmp_path / "releases"
+    monkeypatch.setattr(build_flow, "build_tables", edited)
     with pytest.raises(ValidationFailed) as failure:
         build_release(str(raw_copy), str(releases))
-    assert "turns: span lies inside the document text" in str(failure.value)
     assert list_releases(releases) == []
+    return str(failure.value)
+
+
+def _replaced(turns, name: str, values: list):
+    import pyarrow as pa
+
+    index = turns.schema.get_field_index(name)
+    return turns.set_column(index, turns.schema.field(index), pa.array(values, turns.schema.field(index).type))
+
+
+def test_failed_validation_writes_no_release(raw_copy, tmp_path, monkeypatch):
+    releases = tmp_path / "releases"
+    report = _failed_build(raw_copy, releases, monkeypatch,
+                           lambda turns: _replaced(turns, "char_end", [10**9] * turns.num_rows))
+    assert "turns: span lies inside the document text" in report
     assert not list(releases.glob(".staging-*"))
 
 
@@ -173,26 +185,13 @@ def test_assembled_turns_are_checked_against_the_speakers_table(raw_copy, tmp_pa
     speaker_id came out of assembly different names no speakers row, and
     the build fails naming that speaker_id: the check reads the turns as
     assembled, not the summaries the speakers table was made from."""
-    real = build_flow.build_tables
+    def respoken(turns):
+        ids = turns.column("speaker_id").to_pylist()
+        return _replaced(turns, "speaker_id", ["nobody-of-the-speakers-table", *ids[1:]]) if ids else turns
 
-    def respoken(*args):
-        import pyarrow as pa
-        tables = real(*args)
-        turns = tables["turns"]
-        if turns.num_rows:
-            ids = turns.column("speaker_id").to_pylist()
-            ids[0] = "nobody-of-the-speakers-table"
-            index = turns.schema.get_field_index("speaker_id")
-            tables["turns"] = turns.set_column(index, turns.schema.field(index), pa.array(ids, pa.string()))
-        return tables
-
-    monkeypatch.setattr(build_flow, "build_tables", respoken)
-    releases = tmp_path / "releases"
-    with pytest.raises(ValidationFailed) as failure:
-        build_release(str(raw_copy), str(releases))
-    assert "turns: speaker_id names a row of speakers" in str(failure.value)
-    assert "nobody-of-the-speakers-table" in str(failure.value)
-    assert list_releases(releases) == []
+    report = _failed_build(raw_copy, tmp_path / "releases", monkeypatch, respoken)
+    assert "turns: speaker_id names a row of speakers" in report
+    assert "nobody-of-the-speakers-table" in report
 
 
 def test_cli_build_prints_no_traceback_or_error(raw_copy, tmp_path):
