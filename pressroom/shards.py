@@ -146,7 +146,7 @@ def site_signature(doc: PreparedDocument) -> SiteSignature:
 def prepare_batch(raw_uri: str, items: Sequence[Item], keys: Sequence[str], store: PackStore) -> str:
     """Pass 1 of a batch of documents: the prepared documents and their site
     signatures, stored as one pack; returns the pack's name."""
-    found = read_items(raw_uri, items)
+    found = read_items(raw_uri, items, store.folder("prepare"))  # record files' local copies go to the cache
     prepared, signatures = {}, {}
     for k, document in zip(keys, found):
         if isinstance(document, Reject):
@@ -305,7 +305,7 @@ def _prepared(raw_uri: str, item: Item, packs: dict[str, dict], store: PackStore
             packs[pack] = {}
     doc = packs.get(pack, {}).pop(first, None)
     if doc is None:
-        document = read_items(raw_uri, [item])[0]
+        document = read_items(raw_uri, [item], store.folder("prepare"))[0]
         if isinstance(document, Reject):
             raise RuntimeError(f"{item.source_path} can no longer be read: {document.reason}")
         doc = prepare(document)

@@ -262,7 +262,9 @@ class _LocalCopies:
     Parquet file decoded most of its row groups.  Now a process makes one
     copy, decompressed (gzip) or decoded (Parquet, into an Arrow file it
     maps), and its shards read their records in it.  The copies take disk,
-    not memory; `heap.forget_caches` deletes them between passes
+    not memory: a build puts them in its cache folder (`/tmp` may be a
+    tmpfs, in memory), named as scratch files `PackStore.prune` removes if
+    a crash left them; `heap.forget_caches` deletes them between passes
     (`cache_clear`), and so does the process's exit."""
 
     KEEP = 2
@@ -272,14 +274,16 @@ class _LocalCopies:
         self.files: OrderedDict[tuple, str] = OrderedDict()
         self.lock = threading.Lock()
 
-    def path(self, fs, path: str) -> str:
-        """The local path of the copy of `path`."""
+    def path(self, fs, path: str, scratch: str | Path | None = None) -> str:
+        """The local path of the copy of `path`, made in folder `scratch`
+        (default: the system's temporary folder) if there is none."""
         key = (fs.unstrip_protocol(path), _version(fs, path))
         with self.lock:
-            if key in self.files:
+            if key in self.files and os.path.exists(self.files[key]):  # (a cache's prune may delete it)
                 self.files.move_to_end(key)
                 return self.files[key]
-        handle, local = tempfile.mkstemp(prefix="pressroom-records-", suffix=self.suffix)
+            self.files.pop(key, None)
+        handle, local = tempfile.mkstemp(prefix=".records-", suffix=f"{self.suffix}.tmp", dir=scratch)
         os.close(handle)
         try:
             self.make(fs, path, local)
@@ -347,13 +351,13 @@ for _copies in (_GUNZIPPED, _DECODED_PARQUET):
     atexit.register(_copies.cache_clear)
 
 
-def _parquet_records(fs, path: str, wanted: set[int]) -> Iterator[tuple[int, dict]]:
+def _parquet_records(fs, path: str, wanted: set[int], scratch=None) -> Iterator[tuple[int, dict]]:
     """(row number, row) of the rows `wanted` of a Parquet record file, taken
     from its decoded copy (`_LocalCopies`); rows past its end are left out."""
     import numpy as np
     import pyarrow as pa
 
-    with pa.memory_map(_DECODED_PARQUET.path(fs, path), "r") as source:
+    with pa.memory_map(_DECODED_PARQUET.path(fs, path, scratch), "r") as source:
         reader = pa.ipc.open_file(source)
         # batch by batch: a take over the whole table would join its batches first (a copy of the file)
         batches = [reader.get_batch(k) for k in range(reader.num_record_batches)]
@@ -367,14 +371,14 @@ def _parquet_records(fs, path: str, wanted: set[int]) -> Iterator[tuple[int, dic
     yield from found
 
 
-def _jsonl_lines(fs, path: str, members: Sequence[Item]) -> Iterator[tuple[int, bytes]]:
+def _jsonl_lines(fs, path: str, members: Sequence[Item], scratch=None) -> Iterator[tuple[int, bytes]]:
     """(line number, line bytes) of the records `members` of one JSON Lines
     file, each read at the byte offset the scan noted (a gzip file's
     offsets are in its decompressed copy: `_LocalCopies`).  If the byte before
     an offset no longer ends a line, the file changed since the scan: then
     the records are read by line number, the file from its start."""
     if _is_gzip(path):
-        fs, path = fsspec.filesystem("file"), _GUNZIPPED.path(fs, path)
+        fs, path = fsspec.filesystem("file"), _GUNZIPPED.path(fs, path, scratch)
     ordered = sorted(members, key=lambda m: m.record)
     with fs.open(path, "rb") as handle:
         found = []
@@ -547,12 +551,14 @@ def _read_text_file(fs, root: str, relative: str) -> RawDocument | Reject:
     return RawDocument(doc_id, relative, sha256, text, tuple(repairs))
 
 
-def read_items(uri: str, items: Sequence[Item]) -> list[RawDocument | Reject]:
+def read_items(uri: str, items: Sequence[Item], scratch: str | Path | None = None) -> list[RawDocument | Reject]:
     """The documents of `items` (one shard), in the order given.
 
     A text file that is not UTF-8 text becomes a `Reject` (`ingest.decode`);
     a file or record that changed since the scan keeps its new content and
-    hash (the build notices: the hash differs from the planned one)."""
+    hash (the build notices: the hash differs from the planned one).
+    `scratch` is where a gzip or Parquet record file's local copy is made
+    (`_LocalCopies`)."""
     fs, root = open_root(uri)
     found: dict[str, RawDocument | Reject] = {}
     by_file: dict[str, list[Item]] = {}
@@ -566,9 +572,9 @@ def read_items(uri: str, items: Sequence[Item]) -> list[RawDocument | Reject]:
         wanted = {m.record: m for m in members}
         try:
             if relative.lower().endswith(".parquet"):
-                entries: Iterable = ((n, row, _canonical(row)) for n, row in _parquet_records(fs, path, set(wanted)))
+                entries: Iterable = ((n, row, _canonical(row)) for n, row in _parquet_records(fs, path, set(wanted), scratch))
             else:
-                entries = ((n, line, line) for n, line in _jsonl_lines(fs, path, members) if n in wanted)
+                entries = ((n, line, line) for n, line in _jsonl_lines(fs, path, members, scratch) if n in wanted)
             for number, raw, data in entries:
                 item = wanted[number]
                 _, record, reason = _parse_record(relative, number, raw)

@@ -264,13 +264,20 @@ def test_a_record_file_is_decompressed_or_decoded_once_per_process(tmp_path, mon
     real = copies.make
     monkeypatch.setattr(copies, "make", lambda fs, at, local: made.append(at) or real(fs, at, local))
     copies.cache_clear()
-    found = [d for k in range(0, 1000, 100) for d in read_items(str(root), items[k:k + 100])]
+    scratch = tmp_path / "cache" / "prepare"  # as a build gives it: its cache folder, not /tmp (maybe a tmpfs)
+    scratch.mkdir(parents=True)
+    found = [d for k in range(0, 1000, 100) for d in read_items(str(root), items[k:k + 100], scratch)]
     assert [(d.doc_id, d.source_sha256) for d in found] == [(i.doc_id, i.sha256) for i in items]
     assert len(made) == 1 and copies.cache_info() == 1
     (copy,) = copies.files.values()
+    assert Path(copy).parent == scratch and Path(copy).name.startswith(".")  # a scratch file to `prune`
     if kind == "gz":
         assert Path(copy).stat().st_size == len(gzip.decompress(path.read_bytes()))
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))  # the file is another version
-    assert read_items(str(root), items[:1])[0].source_sha256 == items[0].sha256 and len(made) == 2
+    assert read_items(str(root), items[:1], scratch)[0].source_sha256 == items[0].sha256 and len(made) == 2
+    copy = list(copies.files.values())[-1]  # the latest version's
+    Path(copy).unlink()  # as the cache's prune does, the process living on (a served flow)
+    assert read_items(str(root), items[:1], scratch)[0].source_sha256 == items[0].sha256 and len(made) == 3
+    kept = list(copies.files.values())
     heap.forget_caches()
-    assert copies.cache_info() == 0 and not Path(copy).exists()
+    assert copies.cache_info() == 0 and not any(Path(p).exists() for p in kept)
