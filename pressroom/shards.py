@@ -243,7 +243,6 @@ class DocumentSummary:
     signature: dict  # dedup.DocumentSignature.to_record()
     speaker_turns: list[tuple]  # (turn_index, speaker_id, speaker, title, label, role)
     quote_count: int  # quotations of a non-transcript, not yet linked (stored apart: part "quotes")
-    turn_ids: list[str]  # the ids of its turns
 
 
 def summarize_document(result: CleanDocument) -> tuple[DocumentSummary, quotes.TurnSketches | None, list[dict]]:
@@ -259,7 +258,6 @@ def summarize_document(result: CleanDocument) -> tuple[DocumentSummary, quotes.T
         [(t["turn_index"], speaker_id(t), t["speaker"], t["speaker_title"], t["speaker_label"], t["speaker_role"])
          for t in result.turns],
         len(found),
-        [t["id"] for t in result.turns],
     )
     return summary, (quotes.TurnSketches.of_turns(result.turns) if result.turns else None), found
 
@@ -455,14 +453,13 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
         for doc_id, order, k in members:
             summary: DocumentSummary = summaries[k]
             signatures.append(doc_id, summary.signature)
-            if summary.speaker_turns:
+            if summary.speaker_turns:  # one per turn: the documents with turns
                 speaker_documents.append((doc_id, order, k))
                 rows += [(rank[doc_id], *turn, doc_id) for turn in summary.speaker_turns]
-            if summary.quote_count:
-                quoting.append((k, summary.quote_count))  # the quotations stay in the cache
-            if summary.turn_ids:
                 spoken.append(k)
                 speaking[doc_id] = k
+            if summary.quote_count:
+                quoting.append((k, summary.quote_count))  # the quotations stay in the cache
         speaker_turns.append(speaker_turns_table(rows))
         del summaries, rows
     del rank

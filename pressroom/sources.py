@@ -347,8 +347,8 @@ def _decode_parquet(fs, path: str, local: str) -> None:
 
 _GUNZIPPED = _LocalCopies(_gunzip, ".jsonl")
 _DECODED_PARQUET = _LocalCopies(_decode_parquet, ".arrow")
-for _copies in (_GUNZIPPED, _DECODED_PARQUET):
-    atexit.register(_copies.cache_clear)
+atexit.register(_GUNZIPPED.cache_clear)
+atexit.register(_DECODED_PARQUET.cache_clear)
 
 
 def _parquet_records(fs, path: str, wanted: set[int], scratch=None) -> Iterator[tuple[int, dict]]:

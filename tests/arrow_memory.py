@@ -1,4 +1,7 @@
-"""Arrow's high-water mark over a piece of work, for the tests that bound it."""
+"""The high-water marks of Arrow's and Python's memory over a piece of
+work, for the tests that bound them."""
+
+import tracemalloc
 
 import pyarrow as pa
 
@@ -18,3 +21,13 @@ def arrow_high_water(work):
     finally:
         pa.set_memory_pool(before)
     return result, pool.max_memory()
+
+
+def python_high_water(work):
+    """(what `work()` returns, the most bytes Python's allocator held at once
+    while it ran, over what it held before: `tracemalloc`, numpy included)."""
+    tracemalloc.start()
+    try:
+        return work(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -695,7 +695,6 @@ def test_the_report_never_holds_every_text(seed_release, monkeypatch):
     assert html.escape(first_said.split("\n")[0][:30]) in page  # the turns shown have their text
 
 
-
 def test_rows_of_a_few_documents_are_read_a_batch_at_a_time(tmp_path):
     """The rows the page shows (a few documents' segments or turns, texts and
     all) are the rows pyarrow's filtered read gives, in table order, read

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from arrow_memory import arrow_high_water
+from arrow_memory import arrow_high_water, python_high_water
 from pressroom import shards
 from pressroom.cache import PackStore
 from pressroom.clean import learn_site_boilerplate, prepare
@@ -243,7 +243,6 @@ def test_the_speakers_table_holds_little_more_than_its_turns():
     of the turns with Arrow's hash aggregations (which held ~1.9x the
     turns): Arrow and numpy together hold under 1.6x the turns at once."""
     import random
-    import tracemalloc
 
     rng = random.Random(7)
     rows = []
@@ -256,14 +255,7 @@ def test_the_speakers_table_holds_little_more_than_its_turns():
     rng.shuffle(rows)
     turns = pa.concat_tables([shards.speaker_turns_table(rows[i:i + 5_000]) for i in range(0, len(rows), 5_000)])
 
-    def made():
-        tracemalloc.start()
-        try:
-            return shards.speaker_table(turns), tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-
-    (table, numpy_peak), arrow_peak = arrow_high_water(made)
+    (table, numpy_peak), arrow_peak = arrow_high_water(lambda: python_high_water(lambda: shards.speaker_table(turns)))
     assert table.num_rows == len({r[2] for r in rows})
     assert arrow_peak + numpy_peak < 1.6 * turns.nbytes
 

@@ -188,21 +188,15 @@ def test_a_shard_holds_its_records_not_its_record_file(tmp_path, kind):
     offset (gzip from a decompressed copy on disk), Parquet a row group at
     a time.  Reading the whole file at once, as before, held it all (twice
     for JSON Lines: the bytes and their lines)."""
-    import tracemalloc
 
-    from arrow_memory import arrow_high_water
+    from arrow_memory import arrow_high_water, python_high_water
 
     root = tmp_path / "raw"
     _big_record_file(root, kind)
     items, rejects = scan(str(root))
     assert len(items) == 2000 and not rejects
     shard = items[1200:1210]
-    tracemalloc.start()
-    try:
-        found, arrow_peak = arrow_high_water(lambda: read_items(str(root), shard))
-        python_peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (found, python_peak), arrow_peak = arrow_high_water(lambda: python_high_water(lambda: read_items(str(root), shard)))
     assert [d.doc_id for d in found] == [i.doc_id for i in shard]
     assert all(isinstance(d, RecordDocument) and d.source_sha256 == i.sha256 for d, i in zip(found, shard))
     assert python_peak < 4_000_000, python_peak
