@@ -145,10 +145,11 @@ import mmap
 import pickle
 import re
 import unicodedata
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -680,6 +681,25 @@ def quote_sentences(text: str) -> list[Sentence]:
     return sentences or [make_sentence(text, 0, len(text))]
 
 
+class QuoteFacts(NamedTuple):
+    """What linking reads of a quotation's text: its sentences
+    (`quote_sentences`), their content stems and its word count."""
+
+    sentences: tuple[Sentence, ...]
+    stems: frozenset[str]
+    word_count: int
+
+
+@functools.lru_cache(maxsize=1 << 10)
+def quote_facts(text: str) -> QuoteFacts:
+    """`QuoteFacts` of a quotation's text, made once for the check of its
+    link and its linking (a rebuild does both for most quotations it links
+    again, one after the other) and for the same text quoted by the next
+    documents.  A few kB each: a thousand are kept."""
+    sentences = tuple(quote_sentences(text))
+    return QuoteFacts(sentences, frozenset().union(*(s.stems for s in sentences)), len(words(text)))
+
+
 stem_hash = functools.lru_cache(maxsize=1 << 18)(hash64)
 """The hash of a content stem (a column of the index's stem vocabulary)."""
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplying by it mod 2^64 loses nothing
@@ -1128,7 +1148,7 @@ class TurnIndex:
         aligned, after a pickled header: `IndexFileWriter`) and its per-turn
         strings (an Arrow IPC file: `StringsWriter`)."""
         unknown = set(vars(self)) - set(INDEX_ARRAYS) - set(self._STRINGS) - {"unknown_weight", "idf_base",
-                                                                              "own_docs", "_maps"}
+                                                                              "own_docs", "_maps", "_kept_candidates"}
         if unknown:
             raise TypeError(f"TurnIndex.save does not know how to store {sorted(unknown)}")
         arrays = {name: getattr(self, name) for name in INDEX_ARRAYS}
@@ -1222,6 +1242,9 @@ class TurnIndex:
         weights = np.where(found, self.idf[at] if len(self.idf) else 0.0, self.unknown_weight)
         return sum(weights.tolist())
 
+    CANDIDATES_KEPT = 4096
+    """Candidate lists an index keeps (`candidates`), the last asked for."""
+
     def candidates(self, stems: Iterable[str], exclude_doc: str, limit: int = CANDIDATE_TURNS) -> list[str]:
         """Ids of the turns sharing the most IDF weight with `stems`, none of
         `exclude_doc` (ties: turn id).
@@ -1229,7 +1252,24 @@ class TurnIndex:
         Each turn's weights are added stem by stem in the order of their
         columns: every sum, and so every tie at the cut, is to the last bit
         what adding the weights turn by turn in that order gives (a test
-        checks it).  Every weight is >= 1: a turn sharing a stem scores > 0."""
+        checks it).  Every weight is >= 1: a turn sharing a stem scores > 0.
+
+        The last `CANDIDATES_KEPT` lists are kept: a rebuild asks for a
+        quotation's candidates to check its link and again to link it, and
+        quotations of the same text in documents without turns share theirs."""
+        stems = stems if isinstance(stems, frozenset) else frozenset(stems)
+        at = (stems, exclude_doc if self._own_turns(exclude_doc) is not None else None, limit, COMMON_STEM_TURNS)
+        kept = self.__dict__.setdefault("_kept_candidates", OrderedDict())
+        if at in kept:
+            kept.move_to_end(at)
+            return list(kept[at])
+        found = self._candidates(stems, exclude_doc, limit)
+        kept[at] = tuple(found)
+        if len(kept) > self.CANDIDATES_KEPT:
+            kept.popitem(last=False)
+        return found
+
+    def _candidates(self, stems: frozenset[str], exclude_doc: str, limit: int) -> list[str]:
         columns = self.stem_columns(stems)
         starts, ends = self.posting_indptr[columns], self.posting_indptr[columns + 1]
         usable = ends - starts <= COMMON_STEM_TURNS  # a stem more common finds no turn in particular (and costs most)
@@ -1812,10 +1852,8 @@ def best_match(quote: Mapping, index: TurnIndex, memo: FuzzyMemo | None = None) 
     Shingle and paraphrase scores are computed for all candidate turns;
     the slower fuzzy scores only for the FUZZY_CANDIDATES best of them (read
     back from `memo` where a previous link computed them)."""
-    sentences = quote_sentences(quote["text"])
-    stems = frozenset().union(*(s.stems for s in sentences))
+    sentences, stems, word_count = quote_facts(quote["text"])
     candidates = index.candidates(stems, quote["doc_id"])
-    word_count = len(words(quote["text"]))
     rows, firsts = index.window_rows(candidates)
     if rows.size == 0:
         return None  # no turn shares a stem with the quote
@@ -1942,11 +1980,11 @@ def link_unchanged(quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex,
     same weights and the same turns in both indexes, none of them changed,
     so its candidates are the same and unchanged; and for a quote that
     needs no paraphrase ranking, they are not searched at all."""
-    stems = frozenset().union(*(s.stems for s in quote_sentences(quote["text"])))
+    _, stems, word_count = quote_facts(quote["text"])
     hashes = _stem_hashes(stems)[0]
     if _holds_any(stale, hashes):
         return False
-    weighed = _loose(len(words(quote["text"])), stems) and row["match_method"] != METHOD_SHINGLE
+    weighed = _loose(word_count, stems) and row["match_method"] != METHOD_SHINGLE
     if touched is not None and not _holds_any(touched, hashes):
         if not weighed:
             return True

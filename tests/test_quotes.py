@@ -330,6 +330,31 @@ def test_candidates_are_the_turns_sharing_most_idf_weight():
             assert index.candidates(stems, quote["doc_id"], limit) == ranked[:limit]
 
 
+def test_kept_candidates_are_those_computed_again(monkeypatch):
+    """The candidate lists an index keeps are the lists it computes: per
+    quoting document when it has turns of its own (they are left out), one
+    for all the others; a list handed out and changed by its caller changes
+    none kept; and no more than CANDIDATES_KEPT are held."""
+    turns, found = gold_corpus()
+    index = quotes.TurnIndex(turns)
+    monkeypatch.setattr(quotes.TurnIndex, "CANDIDATES_KEPT", 5)
+    own = turns[0]["doc_id"]
+    for _ in range(2):  # the second round reads the lists kept, or computes those pushed out again
+        for quote in found:
+            stems = quote_stems(quote)
+            for doc_id in (quote["doc_id"], own):
+                computed = index._candidates(stems, doc_id, quotes.CANDIDATE_TURNS)
+                handed = index.candidates(stems, doc_id)
+                assert handed == computed
+                handed.clear()
+                assert index.candidates(stems, doc_id) == computed
+            assert len(index._kept_candidates) <= 5
+    own_turn_ids = {t["id"] for t in turns if t["doc_id"] == own}
+    stems = quote_stems(found[0])
+    assert own_turn_ids & set(index.candidates(stems, "no-turns-of-its-own"))
+    assert not own_turn_ids & set(index.candidates(stems, own))
+
+
 def rank_one_turn_at_a_time(sentences, turn_ids, method, index) -> list:
     """`rank_turns` written as a loop over the turns, with sets for the shared stems."""
     weights = np.array([s.word_count for s in sentences], dtype=np.float64)
