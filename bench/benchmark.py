@@ -161,14 +161,18 @@ def main(argv: list[str] | None = None) -> int:
                              "(the quote index is then reused)")
     parser.add_argument("--no-rebuild", action="store_true",
                         help="only the full builds (for the memory of a large corpus)")
+    parser.add_argument("--open-vocabulary", action="store_true",
+                        help="generate the corpus with an open vocabulary (generate.RARE_SHARE): one that keeps "
+                             "growing with its size, as real text's does")
     parser.add_argument("--check-identical", action="store_true",
                         help="also build the edited corpus from scratch and compare the bytes")
     args = parser.parse_args(argv)
 
-    raw = args.work / f"raw-{args.mb:g}mb-seed{args.seed}"
+    vocabulary = "-open" if args.open_vocabulary else ""
+    raw = args.work / f"raw-{args.mb:g}mb-seed{args.seed}{vocabulary}"
     if not raw.is_dir():
         started = time.perf_counter()
-        counts = generate(raw, args.mb, args.seed)
+        counts = generate(raw, args.mb, args.seed, open_vocabulary=args.open_vocabulary)
         print(f"generated {counts['documents']} documents, {counts['bytes'] / 1e6:.1f} MB in "
               f"{time.perf_counter() - started:.0f} s: {raw}")
     size = megabytes(raw)
@@ -180,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     # not edit as the full build's scan saw them, as in a corpus folder updated in place; the
     # edits replace files (`mutate`).  A plain copy would be every file new to the scan.
     runs = [] if args.no_rebuild else [("", None)] + ([("articles-", "articles")] if args.articles else [])
-    edited_roots = {prefix: args.work / f"edited-{prefix}{args.mb:g}mb" for prefix, _ in runs}
+    edited_roots = {prefix: args.work / f"edited-{prefix}{args.mb:g}mb{vocabulary}" for prefix, _ in runs}
     for folder in edited_roots.values():
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(raw, folder, copy_function=os.link)
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         releases = args.work / f"releases-{prefix}incremental"
         shutil.rmtree(releases, ignore_errors=True)
         shutil.copytree(args.work / f"releases-{workers}w", releases)
-        changed = mutate(edited, args.changed, args.seed, eligible)
+        changed = mutate(edited, args.changed, args.seed, eligible, open_vocabulary=args.open_vocabulary)
         result = build(edited, releases, workers, shard_size=args.shard_size)
         share = result["build"] / full[workers]["build"]
         which = "documents" if eligible is None else "articles (no transcript)"

@@ -114,6 +114,39 @@ def test_generator_is_seeded_and_prefix_stable(tmp_path):
     assert list(records.glob("*.jsonl.gz"))
 
 
+def test_an_open_vocabulary_keeps_growing_with_the_corpus(tmp_path):
+    """The generator's own words come from the repository's texts: its
+    vocabulary stops growing.  With `open_vocabulary`, words of an open
+    lexicon keep adding stems as the corpus grows, as real text's
+    vocabulary does; the corpus stays a function of the seed, and the
+    lexicon gives distinct ranks distinct words."""
+    from generate import generate, lexicon_word
+
+    from pressroom.quotes import content_stems
+
+    def stems_at(folder, marks):
+        seen, count, found = set(), 0, []
+        for path in sorted(folder.rglob("*.txt")):
+            for s in content_stems(path.read_text()):
+                seen.add(s)
+                count += 1
+                if marks and count == marks[0]:
+                    found.append(len(seen))
+                    marks = marks[1:]
+        return found
+
+    growth = {}
+    for name, open_vocabulary in (("closed", False), ("open", True)):
+        generate(tmp_path / name, 1.0, seed=3, open_vocabulary=open_vocabulary)
+        growth[name] = stems_at(tmp_path / name, [20_000, 80_000])
+    closed, grown = growth["closed"], growth["open"]
+    assert grown[1] - grown[0] > 3 * (closed[1] - closed[0])  # new stems in the next 60,000 words
+    generate(tmp_path / "again", 0.2, seed=3, open_vocabulary=True)
+    for path in (tmp_path / "again").rglob("*.txt"):
+        assert path.read_bytes() == (tmp_path / "open" / path.relative_to(tmp_path / "again")).read_bytes()
+    assert len({lexicon_word(rank) for rank in range(10_000)}) == 10_000
+
+
 def test_automatic_shard_size_makes_about_eight_tasks_within_bounds():
     assert len(shards.batches(list(range(1506)))) == 8  # 189 documents each
     assert len(shards.batches(list(range(120)))) == 3  # never fewer than 50 documents a shard...
