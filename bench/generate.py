@@ -1,7 +1,7 @@
 """A seeded generator of a realistic scraped corpus of any size.
 
-    python bench/generate.py OUT --mb 200 [--seed 7] [--format txt|jsonl|jsonl.gz|parquet]
-    python bench/generate.py OUT --mutate 0.01 [--seed 7]      # edit 1% of the documents in place
+    python bench/generate.py OUT --mb 200 [--seed 7] [--format txt|jsonl|jsonl.gz|parquet] [--open-vocabulary]
+    python bench/generate.py OUT --mutate 0.01 [--seed 7] [--open-vocabulary]      # edit 1% of the documents in place
 
 What it writes (each document is a function of the seed and its number
 alone, so a 20 MB corpus is the first tenth of a 200 MB one):
@@ -21,7 +21,10 @@ alone, so a 20 MB corpus is the first tenth of a 200 MB one):
 
 Prose comes from a word-level Markov chain over the repository's own test
 texts (raw/ and tests/corpus/), so it reads like news English with real
-punctuation, names and numbers, without copying whole documents.
+punctuation, names and numbers, without copying whole documents.  Its
+vocabulary is theirs: it stops growing at a few thousand stems.  With
+`--open-vocabulary`, some words are drawn from an open lexicon instead, so
+that the vocabulary grows with the corpus as a real one does (`RARE_SHARE`).
 """
 
 from __future__ import annotations
