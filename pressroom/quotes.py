@@ -136,6 +136,7 @@ pyproject's dependencies), numpy and scipy (already in the lock).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import copy
 import dataclasses
 import functools
@@ -1260,13 +1261,16 @@ class TurnIndex:
         stems = stems if isinstance(stems, frozenset) else frozenset(stems)
         at = (stems, exclude_doc if self._own_turns(exclude_doc) is not None else None, limit, COMMON_STEM_TURNS)
         kept = self.__dict__.setdefault("_kept_candidates", OrderedDict())
-        if at in kept:
-            kept.move_to_end(at)
-            return list(kept[at])
+        known = kept.get(at)
+        if known is not None:
+            with contextlib.suppress(KeyError):  # link tasks in threads share the index: another may drop it
+                kept.move_to_end(at)
+            return list(known)
         found = self._candidates(stems, exclude_doc, limit)
         kept[at] = tuple(found)
-        if len(kept) > self.CANDIDATES_KEPT:
-            kept.popitem(last=False)
+        while len(kept) > self.CANDIDATES_KEPT:
+            with contextlib.suppress(KeyError):
+                kept.popitem(last=False)
         return found
 
     def _candidates(self, stems: frozenset[str], exclude_doc: str, limit: int) -> list[str]:

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import re
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -353,6 +353,30 @@ def test_kept_candidates_are_those_computed_again(monkeypatch):
     stems = quote_stems(found[0])
     assert own_turn_ids & set(index.candidates(stems, "no-turns-of-its-own"))
     assert not own_turn_ids & set(index.candidates(stems, own))
+
+
+def test_a_kept_list_dropped_by_another_thread_is_still_handed_out():
+    """Link tasks run in threads share one index and its kept lists: a list
+    found, then dropped by another thread before it is moved to the end of
+    the order (here, by the look-up itself), is still handed out."""
+    class DroppedByAnotherThread(OrderedDict):
+        def __contains__(self, key):
+            found = super().__contains__(key)
+            self.pop(key, None)
+            return found
+
+        def get(self, key, default=None):
+            found = super().get(key, default)
+            self.pop(key, None)
+            return found
+
+    turns, found = gold_corpus()
+    index = quotes.TurnIndex(turns)
+    stems, doc_id = quote_stems(found[0]), found[0]["doc_id"]
+    expected = index.candidates(stems, doc_id)
+    index._kept_candidates = DroppedByAnotherThread(index._kept_candidates)
+    assert index.candidates(stems, doc_id) == expected
+    assert index.candidates(stems, doc_id) == expected  # computed again: it was dropped
 
 
 def rank_one_turn_at_a_time(sentences, turn_ids, method, index) -> list:
