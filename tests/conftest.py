@@ -11,8 +11,10 @@ from pathlib import Path
 _PREFECT_HOME = tempfile.mkdtemp(prefix="pressroom-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-# as the CLI sets it (pressroom.cli.EPHEMERAL_STARTUP_SECONDS): Prefect's 20 s is short on a busy machine
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+# as the CLI sets it: Prefect's 20 s is short on a busy machine (pressroom.cli imports no Prefect)
+from pressroom.cli import EPHEMERAL_STARTUP_SECONDS  # noqa: E402
+
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_SECONDS)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 import pytest  # noqa: E402
