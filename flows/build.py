@@ -422,7 +422,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     # transcripts changed, the links made against the last build's index are kept where they
     # read nothing that changed (shards.relink_plan)
     quoting, relink = corpus.pop("quoting"), corpus.pop("relink")
-    counts["quote_index"] = "reused" if corpus["index_reused"] else "built"
+    counts["quote_index"] = corpus["index_made"]
     links = [shards.links_key(corpus["index_key"], k) for k, _ in quoting]
     known = PackStore(cache_root).index("links")
 

@@ -281,3 +281,233 @@ class _Buckets:
             keys.sort()
             yield keys % self.turns
             path.unlink()
+
+
+# -- a rebuild: the last index with some documents' turns taken out and others put in ------------
+
+
+def update_index(old: quotes.TurnIndex, removed: Iterable[str], added: TurnSketches, arrays_path: Path,
+                 strings_path: Path, budget: int = BUDGET) -> None:
+    """Write the quote index of `old`'s turns but those of the `removed`
+    documents, and of the turns of `added`, to the files `build_index`
+    would write from all their sketches, array for array and string for
+    string (a test checks it).  A rebuild in which a few transcripts
+    changed takes their old turns out and their new ones in: the kept
+    turns' arrays are copied in runs, their offsets shifted and their stem
+    columns renumbered, and only the added turns are made from sketches.
+    The stems' counts (sentences and turns holding each) are the old ones,
+    less the removed turns', plus the added turns'.  What it holds at once:
+    a few arrays of one entry per turn or stem, one run of about `budget`
+    bytes of the kept turns, the added sketches, and the posting lists of
+    about `budget` / 8 (stem, turn) pairs.  ValueError if an added turn's
+    id is one of the kept turns'."""
+    plan = _UpdatePlan(old, removed, added, budget)
+    if not plan.sizes.turns:
+        quotes.TurnIndex(TurnSketches.of_turns([])).save(arrays_path, strings_path)
+        return
+    sizes, dtypes = plan.sizes, plan.sizes.dtypes()
+    base = quotes.idf_base(sizes.sentences)
+    own_positions, own_docs, own_offsets = quotes.own_turns(plan.doc_ids())
+    scalars = {"unknown_weight": math.log(base) + 1.0, "idf_base": base, "own_docs": own_docs}
+    pairs = []  # the added turns' (stem column, turn) pairs, as column x turns + turn
+    with quotes.IndexFileWriter(arrays_path, dtypes, sizes.lengths(len(own_docs)), scalars) as writer, \
+            quotes.StringsWriter(strings_path) as strings:
+        for name, values in quotes.stem_weights(plan.vocabulary, plan.sentence_counts, sizes.sentences).items():
+            writer.write(name, values)
+        writer.write("posting_indptr", quotes._offsets(plan.turn_counts))
+        writer.write("own_positions", own_positions)
+        writer.write("own_offsets", own_offsets)
+        done = IndexSizes()
+        for kind, first, last in plan.runs:
+            if kind == "old":
+                arrays, run_sizes = plan.old_arrays(first, last, done)
+                strings.write({name: getattr(old, name).array.slice(first, last - first)
+                               for name in quotes.TurnIndex._STRINGS})
+            else:
+                chunk = plan.added.take(np.arange(first, last))
+                arrays, pattern = quotes.index_arrays(chunk, plan.vocabulary, done, dtypes)
+                strings.write({"turn_ids": chunk.ids, "doc_ids": chunk.doc_ids, "speakers": chunk.speakers,
+                               "texts": chunk.texts})
+                rows = np.repeat(np.arange(done.turns, done.turns + len(chunk.ids), dtype=np.int64),
+                                 np.diff(pattern.indptr))
+                pairs.append(pattern.indices.astype(np.int64) * sizes.turns + rows)
+                run_sizes = IndexSizes.of(chunk)
+            for name, values in arrays.items():
+                writer.write(name, values)
+            done = done + run_sizes
+        for name, total in quotes.OFFSET_TOTALS.items():
+            writer.write(name, [getattr(sizes, total)])
+        for turns in plan.postings(np.sort(np.concatenate(pairs)) if pairs else np.zeros(0, np.int64)):
+            writer.write("posting_indices", turns)
+
+
+class _UpdatePlan:
+    """What `update_index` writes: the runs of kept old turns and of added
+    turns in id order, the new vocabulary with its counts, and each old
+    turn's and stem column's new place."""
+
+    def __init__(self, old: quotes.TurnIndex, removed: Iterable[str], added: TurnSketches, budget: int):
+        self.old, self.budget = old, budget
+        turns = len(old.turn_keys)
+        # where each old turn's sentences start (sentence_turn is sorted)
+        self.sentence_bounds = np.searchsorted(old.sentence_turn, np.arange(turns + 1))
+        keep = np.ones(turns, dtype=bool)
+        for doc_id in set(removed):
+            own = old._own_turns(doc_id)
+            if own is not None:
+                keep[own] = False
+        self.added = added.take(np.array(sorted(range(len(added.ids)), key=added.ids.__getitem__), dtype=np.int64))
+        at, found = old.find(self.added.ids)
+        clash = np.zeros(len(found), dtype=bool)
+        clash[found] = keep[at[found]]
+        if clash.any():
+            raise ValueError(f"turn {self.added.ids[int(np.flatnonzero(clash)[0])]!r} is both kept and added")
+        kept = np.flatnonzero(keep)
+        width = max(old.turn_keys.itemsize, quotes.id_bytes(self.added.ids), 1)
+        kept_keys = old.turn_keys[kept].astype(f"S{width}")
+        slots = np.searchsorted(kept_keys, quotes.turn_keys(self.added.ids, np.dtype(f"S{width}")))
+        # each old turn's place in the new index (-1: removed)
+        self.new_place = np.full(turns, -1, dtype=np.int64)
+        self.new_place[kept] = np.arange(len(kept)) + np.searchsorted(slots, np.arange(len(kept)), side="right")
+        self.runs = self._runs(kept, slots)
+        self._count(keep, kept_keys)
+
+    def _runs(self, kept: np.ndarray, slots: np.ndarray) -> list[tuple[str, int, int]]:
+        """("old", first, last) runs of consecutive kept old turns, ending
+        where `_chunk_ends` cuts the old turns (about `budget` bytes each),
+        and ("new", first, last) runs of added turns, in id order.  An added
+        turn goes before the kept turn `slots` of it counts."""
+        old, bounds = self.old, self.sentence_bounds
+        items = (np.diff(old.stem_indptr[bounds]) + np.diff(old.gram_offsets[bounds])
+                 + np.diff(old.seam_offsets[bounds]))
+        ends = _chunk_ends(np.diff(bounds) * 48 + items * 8, self.budget)
+        # after which kept turns a run of them ends: the next is not the next old turn, or a chunk ends
+        last = np.ones(len(kept), dtype=bool)
+        last[:-1] = np.diff(kept) != 1
+        last |= np.isin(kept + 1, ends)
+        breaks = np.flatnonzero(last)
+        runs, k, j = [], 0, 0
+        while k < len(kept) or j < len(slots):
+            if j < len(slots) and slots[j] <= k:
+                after = j + int(np.searchsorted(slots[j:], k, side="right"))
+                runs.append(("new", j, after))
+                j = after
+                continue
+            stop = min(int(breaks[np.searchsorted(breaks, k)]) + 1, int(slots[j]) if j < len(slots) else len(kept))
+            runs.append(("old", int(kept[k]), int(kept[stop - 1]) + 1))
+            k = stop
+        return runs
+
+    def _count(self, keep: np.ndarray, kept_keys: np.ndarray) -> None:
+        """The new vocabulary and, per stem, the sentences and turns holding
+        it; the new column of each old one (-1: no turn holds it any more);
+        the index's sizes."""
+        old, bounds = self.old, self.sentence_bounds
+        width = len(old.stem_vocabulary)
+        entries = old.stem_indptr[bounds].astype(np.int64)
+        sentence_counts = np.bincount(old.stem_indices, minlength=width).astype(np.int64)
+        turn_counts = np.diff(old.posting_indptr).astype(np.int64)
+        gone = np.flatnonzero(~keep)
+        if len(gone):
+            taken = quotes._ragged(entries[gone], entries[gone + 1] - entries[gone])
+            columns = old.stem_indices[taken].astype(np.int64)
+            sentence_counts -= np.bincount(columns, minlength=width)
+            owner = np.repeat(gone, entries[gone + 1] - entries[gone])
+            pairs = np.unique(owner * max(width, 1) + columns)
+            turn_counts -= np.bincount(pairs % max(width, 1), minlength=width)
+        mine = _StemCounts.of(self.added) if self.added.ids else None
+        hashes = old.stem_vocabulary if mine is None else np.union1d(old.stem_vocabulary, mine.hashes)
+        sentences, turns = np.zeros(len(hashes), np.int64), np.zeros(len(hashes), np.int64)
+        at_old = np.searchsorted(hashes, old.stem_vocabulary)
+        sentences[at_old] += sentence_counts
+        turns[at_old] += turn_counts
+        if mine is not None:
+            at_new = np.searchsorted(hashes, mine.hashes)
+            sentences[at_new] += mine.sentences
+            turns[at_new] += mine.turns
+        held = sentences > 0
+        self.vocabulary, self.sentence_counts, self.turn_counts = hashes[held], sentences[held], turns[held]
+        column = np.cumsum(held) - 1
+        self.new_column = np.where(held[at_old], column[at_old], -1)
+        kept = keep.nonzero()[0]
+        lengths = np.char.str_len(kept_keys) if len(kept_keys) else np.zeros(0, np.int64)
+        added = IndexSizes.of(self.added)
+        self.sizes = IndexSizes(
+            turns=len(kept) + added.turns,
+            sentences=int(np.diff(bounds)[kept].sum()) + added.sentences,
+            windows=int(np.diff(old.row_bounds)[kept].sum()) + added.windows,
+            entries=int(np.diff(entries)[kept].sum()) + added.entries,
+            grams=int(np.diff(old.gram_offsets[bounds])[kept].sum()) + added.grams,
+            seams=int(np.diff(old.seam_offsets[bounds])[kept].sum()) + added.seams,
+            vocabulary=len(self.vocabulary), postings=int(self.turn_counts.sum()),
+            id_bytes=max(int(lengths.max(initial=0)), added.id_bytes))
+
+    def doc_ids(self) -> pa.ChunkedArray:
+        """The new index's doc_ids, in its turn order."""
+        chunks = [self.old.doc_ids.array.slice(first, last - first) if kind == "old"
+                  else pa.array(self.added.doc_ids[first:last], pa.string()) for kind, first, last in self.runs]
+        return pa.chunked_array([c for piece in chunks for c in getattr(piece, "chunks", [piece])], pa.string())
+
+    def old_arrays(self, first: int, last: int, done: IndexSizes) -> tuple[dict[str, np.ndarray], IndexSizes]:
+        """The index arrays of the old turns first .. last - 1, placed after
+        the turns counted in `done` (offsets arrays without their last
+        entry), and their sizes."""
+        old = self.old
+        s0, s1 = self.sentence_bounds[first], self.sentence_bounds[last]
+        w0, w1 = old.row_bounds[first], old.row_bounds[last]
+        e0, e1 = old.stem_indptr[s0], old.stem_indptr[s1]
+        g0, g1 = old.gram_offsets[s0], old.gram_offsets[s1]
+        m0, m1 = old.seam_offsets[s0], old.seam_offsets[s1]
+        shift = np.int64
+        arrays = {
+            "turn_keys": old.turn_keys[first:last], "turn_hashes": old.turn_hashes[first:last],
+            "sentence_start": old.sentence_start[s0:s1], "sentence_end": old.sentence_end[s0:s1],
+            "sentence_turn": old.sentence_turn[s0:s1].astype(shift) - first + done.turns,
+            "row_bounds": old.row_bounds[first:last].astype(shift) - w0 + done.windows,
+            "window_first": old.window_first[w0:w1].astype(shift) - s0 + done.sentences,
+            "window_size": old.window_size[w0:w1], "window_start": old.window_start[w0:w1],
+            "window_end": old.window_end[w0:w1], "window_words": old.window_words[w0:w1],
+            "stem_indptr": old.stem_indptr[s0:s1].astype(shift) - e0 + done.entries,
+            "stem_indices": self.new_column[old.stem_indices[e0:e1]],
+            "gram_offsets": old.gram_offsets[s0:s1] - g0 + done.grams, "grams": old.grams[g0:g1],
+            "seam_offsets": old.seam_offsets[s0:s1] - m0 + done.seams, "seams": old.seams[m0:m1]}
+        sizes = IndexSizes(turns=last - first, sentences=int(s1 - s0), windows=int(w1 - w0), entries=int(e1 - e0),
+                           grams=int(g1 - g0), seams=int(m1 - m0))
+        return arrays, sizes
+
+    def postings(self, added: np.ndarray) -> Iterable[np.ndarray]:
+        """The posting lists in column order, a block of about `budget` / 8
+        old pairs at a time: the kept turns' (stem, turn) pairs renumbered
+        (both numberings keep their order, so the pairs stay sorted), with
+        the `added` pairs (sorted column x turns + turn keys) merged in.
+        A block takes the added pairs below the next block's first."""
+        pending, placed = None, 0
+        for keys in self._kept_pairs():
+            if not len(keys):
+                continue
+            if pending is not None:
+                upto = placed + int(np.searchsorted(added[placed:], keys[0]))
+                yield self._merged(pending, added[placed:upto])
+                placed = upto
+            pending = keys
+        if pending is not None:
+            yield self._merged(pending, added[placed:])
+        elif len(added):
+            yield added % max(self.sizes.turns, 1)
+
+    def _merged(self, keys: np.ndarray, added: np.ndarray) -> np.ndarray:
+        if len(added):
+            keys = np.insert(keys, np.searchsorted(keys, added), added)
+        return keys % max(self.sizes.turns, 1)
+
+    def _kept_pairs(self) -> Iterable[np.ndarray]:
+        """The kept turns' pairs as new column x turns + new turn, in blocks."""
+        old, turns = self.old, max(self.sizes.turns, 1)
+        indptr = old.posting_indptr.astype(np.int64)
+        step = max(self.budget // 8, 1)
+        for start in range(0, int(indptr[-1]), step):
+            end = min(start + step, int(indptr[-1]))
+            columns = np.searchsorted(indptr, np.arange(start, end), side="right") - 1
+            places = self.new_place[old.posting_indices[start:end]]
+            kept = places >= 0
+            yield self.new_column[columns[kept]] * turns + places[kept]

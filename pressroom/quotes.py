@@ -1419,9 +1419,18 @@ class StringsWriter:
         # the system allocator: Arrow's own pool would keep these pages (the turns' texts) after the write
         self.pool = pa.system_memory_pool()
 
-    def write(self, columns: Mapping[str, Sequence[str | None]]) -> None:
-        self.writer.write_batch(pa.record_batch([pa.array(list(columns[name]), pa.string(), memory_pool=self.pool)
-                                                 for name in TurnIndex._STRINGS], schema=self.schema))
+    def write(self, columns: Mapping[str, Sequence[str | None] | pa.Array | pa.ChunkedArray]) -> None:
+        """A record batch of the columns: lists of strings, or Arrow string
+        arrays (an index's own columns, sliced: `index_build.update_index`)."""
+        def array(values) -> pa.Array:
+            if isinstance(values, pa.ChunkedArray):
+                return values.combine_chunks(memory_pool=self.pool)
+            if isinstance(values, pa.Array):
+                return values
+            return pa.array(list(values), pa.string(), memory_pool=self.pool)
+
+        self.writer.write_batch(pa.record_batch([array(columns[name]) for name in TurnIndex._STRINGS],
+                                                schema=self.schema))
 
     def __enter__(self) -> StringsWriter:
         return self

@@ -469,18 +469,44 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     speakers = _speakers(store, speakers_at, speaker_turns)
     del speaker_turns
     index_key = quote_index_key(spoken)
-    pack = reused = store.index("index").get(index_key)
-    if pack is None:  # the sketches are read only when the index must be built
+    pack = store.index("index").get(index_key)
+    made = "reused"
+    if pack is None:  # the sketches are read only when the index must be made
         parts = {part: store.temporary("index", part) for part in INDEX_PARTS}
-        # out of core: one pack's sketches at a time, spilled, then the index written chunk by chunk
-        index_build.build_index((quotes.TurnSketches.concat(sketches, consume=True)
-                                 for sketches in store.load_by_pack("clean", "sketch", spoken)),
-                                *parts.values(), scratch=store.folder("index"))
+        made = "updated" if update_quote_index(store, previous, speaking, *parts.values()) else "built"
+        if made == "built":  # out of core: one pack's sketches at a time, spilled, then written chunk by chunk
+            index_build.build_index((quotes.TurnSketches.concat(sketches, consume=True)
+                                     for sketches in store.load_by_pack("clean", "sketch", spoken)),
+                                    *parts.values(), scratch=store.folder("index"))
         pack = store.write("index", [index_key], {**parts, "members": speaking})
-    relink = None if reused is not None else relink_plan(store, previous, pack, speaking)
+    relink = None if made == "reused" else relink_plan(store, previous, pack, speaking)
     return {"clusters": clusters, "speakers": speakers, "speakers_key": speakers_at,
-            "quoting": quoting, "index": pack, "index_key": index_key,
-            "index_reused": reused is not None, "relink": relink}
+            "quoting": quoting, "index": pack, "index_key": index_key, "index_made": made, "relink": relink}
+
+
+def update_quote_index(store: PackStore, previous: str | None, members: Mapping[str, str], arrays: Path,
+                       strings: Path) -> bool:
+    """Write the quote index of the documents `members` (doc_id -> clean
+    key, the documents with turns) by updating the last build's, cached
+    under the key `previous` with its own members
+    (`index_build.update_index`): the turns of the documents whose clean
+    key differs, or that are gone, are taken out, those of the documents
+    whose clean key is new put in (their sketches read from the cache).
+    False when that index is gone or unreadable, or a turn id would be
+    both kept and added: the index is then built from every sketch."""
+    old_pack = store.index("index").get(previous) if previous else None
+    if old_pack is None:
+        return False
+    try:
+        old_members = store.load("index", old_pack, "members")
+        old = _load_index(*(str(store.path("index", old_pack, part)) for part in INDEX_PARTS))
+        changed = sorted(d for d in old_members.keys() | members.keys() if old_members.get(d) != members.get(d))
+        added = [members[d] for d in changed if d in members]
+        sketches = [s for part in store.load_by_pack("clean", "sketch", added) for s in part]
+        index_build.update_index(old, changed, quotes.TurnSketches.concat(sketches, consume=True), arrays, strings)
+    except (OSError, EOFError, ValueError, KeyError, AttributeError, pickle.UnpicklingError):
+        return False
+    return True
 
 
 def _speakers(store: PackStore, at: str, turns: list[pa.Table]) -> pa.Table:

@@ -11,6 +11,7 @@ import pytest
 
 from flows.build import build_release
 from pressroom import shards, sources
+from pressroom.cache import PackStore
 from pressroom.clean import clean, learn_site_boilerplate, prepare
 from pressroom.corpus import attach_clusters, build_quotes, build_speakers
 from pressroom.ingest import ingest
@@ -163,11 +164,17 @@ def test_quote_index_is_reused_while_no_transcript_changes(tmp_path, monkeypatch
     # a word changed in a transcript: a new index; every quotation is checked and only those
     # whose link reads a changed weight or turn are linked again
     transcript = raw / "transcript-kessaly-briefing.txt"
+    # (the new index is the last one updated: only the edited transcript's turn sketches are read)
     transcript.write_text(transcript.read_text().replace("the farmers alike", "the fishermen alike"))
+    read = []
+    load_by_pack = PackStore.load_by_pack
+    monkeypatch.setattr(PackStore, "load_by_pack", lambda self, stage, part, keys: (
+        read.extend(keys) if part == "sketch" else None) or load_by_pack(self, stage, part, keys))
     third = _build(raw, releases)
     assert made == [1]
     work = third["work"]
-    assert work["quote_index"] == "built" and work["quotes_checked"] == total
+    assert work["quote_index"] == "updated" and work["quotes_checked"] == total
+    assert len(read) == 1
     assert 0 < total - work["quotes_linked"]  # some links kept
     assert len(list(indexes.glob("*.keys"))) == 1 and sorted(p.name for p in indexes.iterdir()) != packs
     _build(raw, tmp_path / "full-3", use_cache=False)

@@ -154,3 +154,82 @@ def test_release_pages_drops_the_index_from_resident_memory_and_it_still_answers
     assert mapped_rss_kib(arrays) == 0 and mapped_rss_kib(strings) == 0
     assert quotes.link_quotes(asked, index) == before
     quotes.TurnIndex(turns).release_pages()  # an index in memory has nothing to release
+
+
+def updated_and_built(tmp_path, turns: list[dict], removed: list[str], added: list[dict], budget: int = 4000):
+    """The last index (of `turns`) updated, and the index built afresh from
+    the turns it should hold."""
+    index_build.build_index([quotes.TurnSketches.of_turns(turns)], tmp_path / "a", tmp_path / "s", budget=budget)
+    old = quotes.TurnIndex.load(tmp_path / "a", tmp_path / "s")
+    index_build.update_index(old, removed, quotes.TurnSketches.of_turns(added), tmp_path / "a2", tmp_path / "s2",
+                             budget=budget)
+    kept = [t for t in turns if t["doc_id"] not in set(removed)]
+    index_build.build_index([quotes.TurnSketches.of_turns(kept + added)], tmp_path / "a3", tmp_path / "s3",
+                            budget=budget)
+    return (quotes.TurnIndex.load(tmp_path / "a2", tmp_path / "s2"),
+            quotes.TurnIndex.load(tmp_path / "a3", tmp_path / "s3"))
+
+
+@pytest.mark.parametrize("budget", [150, 4000, 1 << 30])
+@pytest.mark.parametrize("seed", range(1, 9))
+def test_an_updated_index_is_the_index_built_afresh(tmp_path, seed, budget):
+    """Documents taken out, edited (new words: new stems, others gone) and
+    added: the updated index is the one built from the turns it holds."""
+    rng = random.Random(seed)
+    turns = random_turns(seed, documents=80)
+    documents = sorted({t["doc_id"] for t in turns})
+    removed = rng.sample(documents, rng.randint(1, len(documents) // 3))
+    edited = [dict(t, text=f"{t['text']} unheard{rng.randint(0, 9)} words.") for t in turns
+              if t["doc_id"] in removed[:len(removed) // 2]]
+    new = [t for t in random_turns(seed + 100, documents=10) if t["doc_id"] not in documents]
+    updated, built = updated_and_built(tmp_path, turns, removed, edited + new, budget)
+    assert_same_index(updated, built)
+    assert len(updated.turn_keys) != len(turns)  # the case changed something
+    quote = {"doc_id": "elsewhere", "text": (edited or new)[0]["text"], "id": "q"}
+    assert quotes.best_match(quote, updated) == quotes.best_match(quote, built)
+
+
+def test_updates_that_empty_fill_or_resize_the_index(tmp_path):
+    turns = random_turns(5)
+    documents = sorted({t["doc_id"] for t in turns})
+    longest = [dict(t, doc_id="x" * 90, id="x" * 90 + t["id"]) for t in turns[:5]]
+    cases = {"every document out": (turns, documents, []), "nothing changed": (turns, [], []),
+             "from no turns": ([], [], turns), "an unknown document out": (turns, ["unknown"], []),
+             "the longest ids out": (turns + longest, ["x" * 90], []), "longer ids in": (turns, [], longest),
+             "turns without text": (turns, documents[:3], [dict(t, text="") for t in turns
+                                                            if t["doc_id"] in documents[:3]])}
+    for name, (before, removed, added) in cases.items():
+        folder = tmp_path / name.replace(" ", "-")
+        folder.mkdir()
+        updated, built = updated_and_built(folder, before, removed, added)
+        assert_same_index(updated, built)
+        assert updated.turn_keys.dtype == built.turn_keys.dtype, name
+
+
+def test_an_added_turn_may_not_be_a_kept_one(tmp_path):
+    turns = random_turns(6)
+    with pytest.raises(ValueError, match="both kept and added"):
+        updated_and_built(tmp_path, turns, [], [turns[0]])
+
+
+def test_an_update_writes_the_kept_turns_in_runs_of_the_budget(tmp_path, monkeypatch):
+    """Kept turns are copied in runs of about `budget` bytes, and only the
+    added ones are made from sketches (`quotes.index_arrays`)."""
+    turns = random_turns(7, documents=120)
+    documents = sorted({t["doc_id"] for t in turns})
+    index_build.build_index([quotes.TurnSketches.of_turns(turns)], tmp_path / "a", tmp_path / "s", budget=3000)
+    old = quotes.TurnIndex.load(tmp_path / "a", tmp_path / "s")
+    edited = [dict(t, text=t["text"] + " again.") for t in turns if t["doc_id"] == documents[50]]
+    made, copied = [], []
+    index_arrays, old_arrays = quotes.index_arrays, index_build._UpdatePlan.old_arrays
+    monkeypatch.setattr(quotes, "index_arrays", lambda s, *a, **k: made.append(len(s.ids)) or index_arrays(s, *a, **k))
+    monkeypatch.setattr(index_build._UpdatePlan, "old_arrays",
+                        lambda self, first, last, done: copied.append(last - first) or old_arrays(self, first, last,
+                                                                                                   done))
+    index_build.update_index(old, [documents[50]], quotes.TurnSketches.of_turns(edited), tmp_path / "a2",
+                             tmp_path / "s2", budget=3000)
+    monkeypatch.undo()
+    assert made == [len(edited)] and len(edited) > 0  # the only turns made from sketches
+    assert len(copied) > 5 and sum(copied) == len(turns) - len(edited)
+    kept = [t for t in turns if t["doc_id"] != documents[50]]
+    assert_same_index(quotes.TurnIndex.load(tmp_path / "a2", tmp_path / "s2"), quotes.TurnIndex(kept + edited))
