@@ -50,7 +50,42 @@ def hash64(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
 
 
+class KeyedPart(dict):
+    """A pack part (key -> value) stored value by value: each value pickled
+    on its own, so a reader that takes a few keys of a large pack unpickles
+    only theirs (`PackStore.load` gives a `LazyPart`).  For the parts a
+    rebuild reads a few documents of (a pack of the clean stage holds
+    ~1,000 documents, ~20 MB); one pickle of ~1,000 small ones loads as
+    fast as the whole (measured on the 200 MB corpus's packs)."""
+
+
+class _PickledValues(dict):
+    """How a `KeyedPart` is stored: key -> the value's pickle."""
+
+
+class LazyPart(Mapping):
+    """A `KeyedPart` read back: each value unpickled when it is taken (every
+    time: take a value once)."""
+
+    def __init__(self, pickled: Mapping[str, bytes]):
+        self._pickled = pickled
+
+    def __getitem__(self, k: str):
+        return pickle.loads(self._pickled[k])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pickled)
+
+    def __len__(self) -> int:
+        return len(self._pickled)
+
+    def __contains__(self, k: object) -> bool:
+        return k in self._pickled
+
+
 def _write_atomic(path: Path, value) -> None:
+    if isinstance(value, KeyedPart):
+        value = _PickledValues({k: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL) for k, v in value.items()})
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(temporary, "wb") as handle:
         pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
@@ -122,8 +157,10 @@ class PackStore:
         return self.folder(stage) / f".{name}.{uuid.uuid4().hex}.tmp"
 
     def load(self, stage: str, pack: str, part: str):
+        """A part of a pack: what was written (a `KeyedPart` as a `LazyPart`)."""
         with open(self.path(stage, pack, part), "rb") as handle:
-            return pickle.load(handle)
+            value = pickle.load(handle)
+        return LazyPart(value) if isinstance(value, _PickledValues) else value
 
     def load_many(self, stage: str, part: str, keys: Sequence[str]) -> list:
         """The values of `keys` in part `part` of the stage's packs, in the

@@ -50,7 +50,7 @@ import pyarrow.compute as pc
 
 from pressroom import collector, dedup, heap, index_build, quotes
 from pressroom.boilerplate import SiteBoilerplate, line_key
-from pressroom.cache import PackStore, hash64, key
+from pressroom.cache import KeyedPart, PackStore, hash64, key
 from pressroom.changes import TURN_DIGESTS, no_turns, turn_digests
 from pressroom.clean import CleanDocument, PreparedDocument, clean, learn_site_boilerplate, prepare
 from pressroom.corpus import speaker_id
@@ -287,7 +287,9 @@ def clean_batch(raw_uri: str, items: Sequence[Item], first_keys: Sequence[str], 
             sketches[k] = sketch
         if quotations:
             found[k] = quotations
-    return store.write("clean", keys, {"sum": summaries, "sketch": sketches, "quotes": found, "data": cleaned})
+    # a rebuild's assembly reads a few documents of many packs: their data and quotations, value by value
+    return store.write("clean", keys, {"sum": summaries, "sketch": sketches, "quotes": KeyedPart(found),
+                                       "data": KeyedPart(cleaned)})
 
 
 def _prepared(raw_uri: str, item: Item, packs: dict[str, dict], store: PackStore, pack: str | None,

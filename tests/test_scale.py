@@ -11,7 +11,7 @@ import pytest
 
 from arrow_memory import arrow_high_water, python_high_water
 from pressroom import shards
-from pressroom.cache import PackStore
+from pressroom.cache import KeyedPart, PackStore
 from pressroom.clean import learn_site_boilerplate, prepare
 from pressroom.ingest import ingest
 from pressroom.release import TableWriter
@@ -91,6 +91,37 @@ def test_pack_store_index_and_prune(tmp_path):
     assert PackStore(tmp_path).prune({"clean": ["b"]}) == 1
     assert PackStore(tmp_path).index("clean") == {"a": first, "b": first}
     assert not list((tmp_path / "clean").glob(".*"))
+
+
+class Counted:
+    """A value that counts how many times it is unpickled."""
+
+    loads = 0
+
+    def __init__(self, value):
+        self.value = value
+
+    def __setstate__(self, state):
+        Counted.loads += 1
+        self.__dict__.update(state)
+
+
+def test_a_keyed_part_unpickles_only_the_values_taken(tmp_path):
+    """A pack part written as a KeyedPart reads back as a mapping whose
+    values are unpickled when taken: a rebuild taking one document of a
+    pack of a thousand unpickles one."""
+    store = PackStore(tmp_path)
+    values = {f"k{n}": Counted([n] * 3) for n in range(50)}
+    pack = store.write("clean", list(values), {"data": KeyedPart(values), "sum": {"k0": 1}})
+    Counted.loads = 0
+    part = PackStore(tmp_path).load("clean", pack, "data")
+    assert Counted.loads == 0 and len(part) == 50 and "k7" in part and "nope" not in part
+    assert part["k7"].value == [7, 7, 7] and Counted.loads == 1
+    assert part.get("nope", ()) == () and Counted.loads == 1
+    assert [v.value[0] for v in PackStore(tmp_path).load_many("clean", "data", ["k3", "k9"])] == [3, 9]
+    assert Counted.loads == 3
+    assert PackStore(tmp_path).load("clean", pack, "sum") == {"k0": 1}  # other parts as they were written
+    assert sorted(part) == sorted(values)
 
 
 def test_generator_is_seeded_and_prefix_stable(tmp_path):
