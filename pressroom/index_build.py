@@ -335,10 +335,13 @@ def update_index(old: quotes.TurnIndex, removed: Iterable[str], added: TurnSketc
             for name, values in arrays.items():
                 writer.write(name, values)
             done = done + run_sizes
+            del arrays
+            old.release_pages()  # the old index's pages read leave this process's RSS (`TurnIndex.release_pages`)
         for name, total in quotes.OFFSET_TOTALS.items():
             writer.write(name, [getattr(sizes, total)])
         for turns in plan.postings(np.sort(np.concatenate(pairs)) if pairs else np.zeros(0, np.int64)):
             writer.write("posting_indices", turns)
+            old.release_pages()
 
 
 class _UpdatePlan:
@@ -371,6 +374,7 @@ class _UpdatePlan:
         self.new_place[kept] = np.arange(len(kept)) + np.searchsorted(slots, np.arange(len(kept)), side="right")
         self.runs = self._runs(kept, slots)
         self._count(keep, kept_keys)
+        old.release_pages()
 
     def _runs(self, kept: np.ndarray, slots: np.ndarray) -> list[tuple[str, int, int]]:
         """("old", first, last) runs of consecutive kept old turns, ending

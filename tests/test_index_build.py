@@ -233,3 +233,22 @@ def test_an_update_writes_the_kept_turns_in_runs_of_the_budget(tmp_path, monkeyp
     assert len(copied) > 5 and sum(copied) == len(turns) - len(edited)
     kept = [t for t in turns if t["doc_id"] != documents[50]]
     assert_same_index(quotes.TurnIndex.load(tmp_path / "a2", tmp_path / "s2"), quotes.TurnIndex(kept + edited))
+
+
+def test_an_update_leaves_the_old_index_out_of_resident_memory(tmp_path):
+    """Updating reads the whole old index (mapped): its pages are released
+    as each run of kept turns is copied, as the link tasks release theirs,
+    so they never add up to the index in the process's RSS."""
+    turns = random_turns(8, documents=16000)
+    arrays, strings = tmp_path / "a", tmp_path / "s"
+    index_build.build_index([quotes.TurnSketches.of_turns(turns)], arrays, strings)
+    old = quotes.TurnIndex.load(arrays, strings)
+    resident, release = [], old.release_pages
+    old.release_pages = lambda: resident.append(mapped_rss_kib(arrays)) or release()
+    documents = sorted({t["doc_id"] for t in turns})
+    index_build.update_index(old, documents[::1000], quotes.TurnSketches.of_turns([]), tmp_path / "a2",
+                             tmp_path / "s2", budget=1 << 20)
+    assert len(resident) > 10 and max(resident) > 0  # released run after run, each time something was read
+    # the counts read every page once, at the start; then each run's pages (and the kernel's fault-around)
+    assert max(resident[1:]) < arrays.stat().st_size / 1024 / 4
+    assert mapped_rss_kib(arrays) == 0 and mapped_rss_kib(strings) == 0
