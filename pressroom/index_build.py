@@ -462,16 +462,15 @@ class _UpdatePlan:
         e0, e1 = old.stem_indptr[s0], old.stem_indptr[s1]
         g0, g1 = old.gram_offsets[s0], old.gram_offsets[s1]
         m0, m1 = old.seam_offsets[s0], old.seam_offsets[s1]
-        shift = np.int64
         arrays = {
             "turn_keys": old.turn_keys[first:last], "turn_hashes": old.turn_hashes[first:last],
             "sentence_start": old.sentence_start[s0:s1], "sentence_end": old.sentence_end[s0:s1],
-            "sentence_turn": old.sentence_turn[s0:s1].astype(shift) - first + done.turns,
-            "row_bounds": old.row_bounds[first:last].astype(shift) - w0 + done.windows,
-            "window_first": old.window_first[w0:w1].astype(shift) - s0 + done.sentences,
+            "sentence_turn": old.sentence_turn[s0:s1].astype(np.int64) - first + done.turns,
+            "row_bounds": old.row_bounds[first:last].astype(np.int64) - w0 + done.windows,
+            "window_first": old.window_first[w0:w1].astype(np.int64) - s0 + done.sentences,
             "window_size": old.window_size[w0:w1], "window_start": old.window_start[w0:w1],
             "window_end": old.window_end[w0:w1], "window_words": old.window_words[w0:w1],
-            "stem_indptr": old.stem_indptr[s0:s1].astype(shift) - e0 + done.entries,
+            "stem_indptr": old.stem_indptr[s0:s1].astype(np.int64) - e0 + done.entries,
             "stem_indices": self.new_column[old.stem_indices[e0:e1]],
             "gram_offsets": old.gram_offsets[s0:s1] - g0 + done.grams, "grams": old.grams[g0:g1],
             "seam_offsets": old.seam_offsets[s0:s1] - m0 + done.seams, "seams": old.seams[m0:m1]}

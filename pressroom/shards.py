@@ -438,10 +438,12 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     the quote index (stage "index", for `link_batch`).
 
     The index's key is the clean keys of the documents that have turns: a
-    rebuild in which no transcript changed reuses it.  When a new index is
-    built and `previous` (the key of the last build's index) is still
-    cached, "relink" says what a link made against that index needs to be
-    kept (`relink_plan`); else it is None."""
+    rebuild in which no transcript changed reuses it ("index_made":
+    "reused").  A new index is the last build's updated when `previous`
+    (its key) is still cached (`update_quote_index`: "updated"), else
+    built from every document's sketches ("built"); then "relink" says
+    what a link made against the last index needs to be kept
+    (`relink_plan`), or is None when that index is gone."""
     index = store.index("clean")
     by_pack: dict[str, list[tuple[str, tuple, str]]] = defaultdict(list)
     for doc_id, order, k in documents:
