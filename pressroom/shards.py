@@ -488,6 +488,15 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
             "quoting": quoting, "index": pack, "index_key": index_key, "index_made": made, "relink": relink}
 
 
+UPDATE_MOST_DOCUMENTS, UPDATE_MOST_SHARE = 64, 0.05
+"""`update_quote_index` takes out and puts in the turns of at most this many
+documents, or this share of the documents with turns if more: it holds
+the added documents' sketches at once.  Beyond, the index is built out of
+core (`index_build.build_index`), one pack's sketches at a time: after a
+code change, every document's clean key is new and an update would hold
+every sketch."""
+
+
 def update_quote_index(store: PackStore, previous: str | None, members: Mapping[str, str], arrays: Path,
                        strings: Path) -> bool:
     """Write the quote index of the documents `members` (doc_id -> clean
@@ -496,15 +505,19 @@ def update_quote_index(store: PackStore, previous: str | None, members: Mapping[
     (`index_build.update_index`): the turns of the documents whose clean
     key differs, or that are gone, are taken out, those of the documents
     whose clean key is new put in (their sketches read from the cache).
-    False when that index is gone or unreadable, or a turn id would be
-    both kept and added: the index is then built from every sketch."""
+    False when that index is gone or unreadable, when more documents
+    changed than `UPDATE_MOST_DOCUMENTS` / `UPDATE_MOST_SHARE` allow, or a
+    turn id would be both kept and added: the index is then built from
+    every sketch."""
     old_pack = store.index("index").get(previous) if previous else None
     if old_pack is None:
         return False
     try:
         old_members = store.load("index", old_pack, "members")
-        old = _load_index(*(str(store.path("index", old_pack, part)) for part in INDEX_PARTS))
         changed = sorted(d for d in old_members.keys() | members.keys() if old_members.get(d) != members.get(d))
+        if len(changed) > max(UPDATE_MOST_DOCUMENTS, UPDATE_MOST_SHARE * len(members)):
+            return False
+        old = _load_index(*(str(store.path("index", old_pack, part)) for part in INDEX_PARTS))
         added = [members[d] for d in changed if d in members]
         sketches = [s for part in store.load_by_pack("clean", "sketch", added) for s in part]
         index_build.update_index(old, changed, quotes.TurnSketches.concat(sketches, consume=True), arrays, strings)

@@ -191,6 +191,24 @@ def test_quote_index_is_reused_while_no_transcript_changes(tmp_path, monkeypatch
     _same_bytes(releases / fourth["version"], tmp_path / "full-4" / "1.0.0")
 
 
+def test_many_transcripts_changed_build_the_index_out_of_core(tmp_path, monkeypatch):
+    """An update holds the changed documents' sketches at once: past
+    `shards.UPDATE_MOST_DOCUMENTS` (and the share) of the documents with
+    turns, the index is built one pack at a time instead, to the same release."""
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "tests" / "corpus" / "quotes", raw)
+    (raw / "gold.json").unlink()
+    releases = tmp_path / "releases"
+    _build(raw, releases)
+    transcript = raw / "transcript-kessaly-briefing.txt"
+    transcript.write_text(transcript.read_text().replace("the farmers alike", "the fishermen alike"))
+    monkeypatch.setattr(shards, "UPDATE_MOST_DOCUMENTS", 0)
+    built = _build(raw, releases)
+    assert built["work"]["quote_index"] == "built" and built["work"]["quotes_checked"] > 0
+    _build(raw, tmp_path / "full", use_cache=False)
+    _same_bytes(releases / built["version"], tmp_path / "full" / "1.0.0")
+
+
 def test_relink_plan_needs_the_last_index_and_its_members(tmp_path):
     """Links made against the last build's index are kept only when that
     index is cached with its members; otherwise everything is linked again."""
