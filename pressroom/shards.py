@@ -488,7 +488,7 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
             "quoting": quoting, "index": pack, "index_key": index_key, "index_made": made, "relink": relink}
 
 
-UPDATE_MOST_DOCUMENTS, UPDATE_MOST_SHARE = 64, 0.05
+UPDATE_MOST_DOCUMENTS, UPDATE_MOST_SHARE = 64, 0.02
 """`update_quote_index` takes out and puts in the turns of at most this many
 documents, or this share of the documents with turns if more: it holds
 the added documents' sketches at once.  Beyond, the index is built out of
