@@ -323,6 +323,7 @@ def update_index(old: quotes.TurnIndex, removed: Iterable[str], added: TurnSketc
                 arrays, run_sizes = plan.old_arrays(first, last, done)
                 strings.write({name: getattr(old, name).array.slice(first, last - first)
                                for name in quotes.TurnIndex._STRINGS})
+                release = True
             else:
                 chunk = plan.added.take(np.arange(first, last))
                 arrays, pattern = quotes.index_arrays(chunk, plan.vocabulary, done, dtypes)
@@ -331,12 +332,13 @@ def update_index(old: quotes.TurnIndex, removed: Iterable[str], added: TurnSketc
                 rows = np.repeat(np.arange(done.turns, done.turns + len(chunk.ids), dtype=np.int64),
                                  np.diff(pattern.indptr))
                 pairs.append(pattern.indices.astype(np.int64) * sizes.turns + rows)
-                run_sizes = IndexSizes.of(chunk)
+                run_sizes, release = IndexSizes.of(chunk), False
             for name, values in arrays.items():
                 writer.write(name, values)
             done = done + run_sizes
             del arrays
-            old.release_pages()  # the old index's pages read leave this process's RSS (`TurnIndex.release_pages`)
+            if release:  # the old index's pages read leave this process's RSS (`TurnIndex.release_pages`)
+                old.release_pages()
         for name, total in quotes.OFFSET_TOTALS.items():
             writer.write(name, [getattr(sizes, total)])
         for turns in plan.postings(np.sort(np.concatenate(pairs)) if pairs else np.zeros(0, np.int64)):
@@ -373,7 +375,7 @@ class _UpdatePlan:
         self.new_place = np.full(turns, -1, dtype=np.int64)
         self.new_place[kept] = np.arange(len(kept)) + np.searchsorted(slots, np.arange(len(kept)), side="right")
         self.runs = self._runs(kept, slots)
-        self._count(keep, kept_keys)
+        self._count(keep, kept, kept_keys)
         old.release_pages()
 
     def _runs(self, kept: np.ndarray, slots: np.ndarray) -> list[tuple[str, int, int]]:
@@ -402,7 +404,7 @@ class _UpdatePlan:
             k = stop
         return runs
 
-    def _count(self, keep: np.ndarray, kept_keys: np.ndarray) -> None:
+    def _count(self, keep: np.ndarray, kept: np.ndarray, kept_keys: np.ndarray) -> None:
         """The new vocabulary and, per stem, the sentences and turns holding
         it; the new column of each old one (-1: no turn holds it any more);
         the index's sizes."""
@@ -433,7 +435,6 @@ class _UpdatePlan:
         self.vocabulary, self.sentence_counts, self.turn_counts = hashes[held], sentences[held], turns[held]
         column = np.cumsum(held) - 1
         self.new_column = np.where(held[at_old], column[at_old], -1)
-        kept = keep.nonzero()[0]
         lengths = np.char.str_len(kept_keys) if len(kept_keys) else np.zeros(0, np.int64)
         added = IndexSizes.of(self.added)
         self.sizes = IndexSizes(

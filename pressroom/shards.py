@@ -514,10 +514,10 @@ def update_quote_index(store: PackStore, previous: str | None, members: Mapping[
         return False
     try:
         old_members = store.load("index", old_pack, "members")
-        changed = sorted(d for d in old_members.keys() | members.keys() if old_members.get(d) != members.get(d))
+        changed = changed_documents(old_members, members)
         if len(changed) > max(UPDATE_MOST_DOCUMENTS, UPDATE_MOST_SHARE * len(members)):
             return False
-        old = _load_index(*(str(store.path("index", old_pack, part)) for part in INDEX_PARTS))
+        old = mapped_index(store, old_pack)
         added = [members[d] for d in changed if d in members]
         sketches = [s for part in store.load_by_pack("clean", "sketch", added) for s in part]
         index_build.update_index(old, changed, quotes.TurnSketches.concat(sketches, consume=True), arrays, strings)
@@ -564,9 +564,9 @@ def relink_plan(store: PackStore, previous: str | None, pack: str, members: Mapp
         return None
     try:
         old_members = store.load("index", old_pack, "members")
-        old, new = (_load_index(*(str(store.path("index", p, part)) for part in INDEX_PARTS)) for p in (old_pack, pack))
+        old, new = mapped_index(store, old_pack), mapped_index(store, pack)
         stale = quotes.stale_stems(old, new)
-        documents = [d for d in old_members.keys() | members.keys() if old_members.get(d) != members.get(d)]
+        documents = changed_documents(old_members, members)
         changed = None if stale is None else sorted(quotes.changed_turns(old, new, documents))
         touched = None if stale is None else quotes.touched_stems(old, new, changed)
     except (OSError, EOFError, ValueError, KeyError, AttributeError, pickle.UnpicklingError):
@@ -623,14 +623,14 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequenc
     those linked again read back the fuzzy scores kept with them.  A
     quotation of a text already linked (or checked) in this process, in a
     document with no turns, copies that link (`quotes.SharedLinks`)."""
-    index = _load_index(*(str(store.path("index", pack, part)) for part in INDEX_PARTS))
+    index = mapped_index(store, pack)
     mapped = [index]  # the indexes this task reads, whose pages it releases as it goes
     previous_keys = previous_keys or [None] * len(keys)
     known = [k for k in previous_keys if k is not None]
     old, old_rows, old_memos = None, {}, {}
     if relink is not None and known:
         if relink["stale"] is not None:  # else every quote is linked again: the old index is not read
-            old = _load_index(*(str(store.path("index", relink["pack"], part)) for part in INDEX_PARTS))
+            old = mapped_index(store, relink["pack"])
             mapped.append(old)
         old_rows = dict(zip(known, store.load_many("links", "rows", known)))
         try:
@@ -676,6 +676,18 @@ RELEASE_PAGES_EVERY = 1000
 
 INDEX_PARTS = ("arrays", "strings")
 """The files of a quote index pack (`quotes.TurnIndex.save`)."""
+
+
+def mapped_index(store: PackStore, pack: str) -> quotes.TurnIndex:
+    """The quote index of pack `pack` (stage "index"), mapped once per process (`_load_index`)."""
+    return _load_index(*(str(store.path("index", pack, part)) for part in INDEX_PARTS))
+
+
+def changed_documents(old_members: Mapping[str, str], members: Mapping[str, str]) -> list[str]:
+    """The documents of either of two indexes' members (doc_id -> clean
+    key) whose clean key differs between them, or that one has only: the
+    documents whose turns may differ.  Sorted."""
+    return sorted(d for d in old_members.keys() | members.keys() if old_members.get(d) != members.get(d))
 
 
 @functools.lru_cache(maxsize=2)
