@@ -48,6 +48,7 @@ from prefect.context import FlowRunContext
 from prefect.settings import get_current_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.prefect_clients import share_tls_contexts
 from pressroom import heap, progress, release, shards
 from pressroom.cache import PackStore, key
 from pressroom.card import release_documents
@@ -59,6 +60,7 @@ from schemas.contract import REJECTS, TABLES_BY_NAME
 from schemas.validation import ValidationReport
 
 heap.use_arrow_pool()  # in the flow's process and, as they import this module, in Dask workers
+share_tls_contexts()  # there too: each task run's Prefect clients (flows.prefect_clients)
 
 CACHE_DIR = ".cache"
 """The per-shard cache, inside the releases folder unless told otherwise."""
