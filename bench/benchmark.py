@@ -60,12 +60,15 @@ class PeakRSS:
     build (measured: ~16% of a core when sampled as often as RSS).
 
     It also keeps the last CPU time (user + system) seen of each process,
-    by role (`cpu_by_role`): where the cores went besides the workers."""
+    by role (`cpu_by_role`): where the cores went besides the workers; and,
+    sample by sample, the workers' CPU time, from which `workers_busy`
+    says for how long how many of them ran."""
 
     def __init__(self, pid: int, every: float = 0.2, pss_every: int = 10):
         self.process, self.every, self.peak, self.peak_pss = psutil.Process(pid), every, 0, 0
         self.pss_every, self.samples = pss_every, 0
         self.cpu: dict[int, tuple[str, float]] = {}
+        self.worker_cpu: list[tuple[float, float]] = []  # (time, the workers' CPU seconds so far)
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -92,6 +95,7 @@ class PeakRSS:
                         pass
                 self.peak = max(self.peak, total)
                 self.peak_pss = max(self.peak_pss, proportional)
+                self.worker_cpu.append((time.perf_counter(), self.cpu_by_role().get("workers", 0.0)))
             except psutil.Error:
                 pass
             self.done.wait(self.every)
@@ -108,6 +112,17 @@ class PeakRSS:
         for role, seconds in self.cpu.values():
             roles[role] = roles.get(role, 0.0) + seconds
         return roles
+
+    def workers_busy(self, workers: int) -> dict[int, float]:
+        """Seconds during which 0, 1, ... `workers` cores ran worker code
+        (the workers' CPU time between two samples over the time between
+        them, rounded): with two workers, the seconds at 1 are those when
+        one waited, for the flow's own passes or the last task of a pass."""
+        busy = dict.fromkeys(range(workers + 1), 0.0)
+        for (t0, c0), (t1, c1) in zip(self.worker_cpu, self.worker_cpu[1:]):
+            if t1 > t0:  # (a worker gone keeps its last CPU time in `cpu`)
+                busy[min(workers, max(0, round((c1 - c0) / (t1 - t0))))] += t1 - t0
+        return busy
 
     def stop(self) -> tuple[int, int]:
         self.done.set()
@@ -134,8 +149,8 @@ def build(raw: Path, releases: Path, workers: int, cache: bool = True, shard_siz
     summary = json.loads(out)
     build_seconds = sum(summary.get("timings", {}).values())
     return {"wall": wall, "build": build_seconds, "startup": wall - build_seconds, "peak_rss": peak, "peak_pss": peak_pss,
-            "cpu": sampler.cpu_by_role(), "timings": summary.get("timings"), "work": summary.get("work"),
-            "version": summary.get("version"),
+            "cpu": sampler.cpu_by_role(), "workers_busy": sampler.workers_busy(workers),
+            "timings": summary.get("timings"), "work": summary.get("work"), "version": summary.get("version"),
             "path": summary.get("path")}
 
 
@@ -203,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
               f"peak RSS {result['peak_rss'] / 2**30:.2f} GiB (PSS {result['peak_pss'] / 2**30:.2f} GiB)")
         print("  phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["timings"].items()))
         print("  CPU seconds, start-up included: " + ", ".join(f"{k} {v:.1f}" for k, v in result["cpu"].items()))
+        if workers:
+            print("  seconds with 0, 1, ... workers running, start-up included: "
+                  + ", ".join(f"{n}: {s:.1f}" for n, s in result["workers_busy"].items()))
     if 1 in full and max(full) > 1:
         best = max(full)
         print(f"\nspeed-up of {best} workers over 1: {full[1]['build'] / full[best]['build']:.2f}x")
