@@ -5,8 +5,9 @@ Prefect 3.8 makes a new `ssl.SSLContext` for every API client it opens
 `ssl.create_default_context(cafile=...)`, which reads and parses the whole
 CA bundle, ~25 ms here), even for a plain-http API.  A shard task run on a
 Dask worker opens several: with its contexts made once, a task run's
-bookkeeping on the worker went from 149-185 ms of CPU to 95-98 ms
-(measured 2026-11-25, no-op tasks on a local cluster of one worker).
+bookkeeping on the worker went from 127-185 ms of CPU to 76-98 ms
+(measured 2026-11-25, `bench/task_overhead.py`: no-op tasks on a local
+cluster of one worker).
 httpx itself advises one context shared by its clients; Prefect's PR
 #19106 (open) would let a caller hand one in.
 
