@@ -7,9 +7,8 @@ CA bundle, ~25 ms here), even for a plain-http API.  A shard task run on a
 Dask worker opens several: with its contexts made once, a task run's
 bookkeeping on the worker went from 127-185 ms of CPU to 76-98 ms
 (measured 2026-11-25, `bench/task_overhead.py`: no-op tasks on a local
-cluster of one worker).
-httpx itself advises one context shared by its clients; Prefect's PR
-#19106 (open) would let a caller hand one in.
+cluster of one worker).  httpx itself advises one context shared by its
+clients; Prefect's PR #19106 (open) would let a caller hand one in.
 
 `share_tls_contexts` puts a stand-in for the `ssl` module into Prefect's
 client module.  Its `create_default_context` returns one context per
