@@ -653,19 +653,52 @@ def test_seed_links_have_scores_methods_and_spans(seed_quotes):
             assert row["match_score"] is None and row["match_method"] is None
 
 
-def test_stems_held_by_too_many_turns_find_no_candidates(monkeypatch):
+def _government_turns(n: int = 6) -> list[dict]:
+    return [{"id": f"t:{k}", "doc_id": "t", "speaker": "A",
+             "text": f"The government will act on number {k} without delay."} for k in range(n)]
+
+
+def test_past_the_common_cut_only_a_quotes_rarest_stems_are_searched(monkeypatch):
     """A large corpus: a stem in more than COMMON_STEM_TURNS turns is left
-    out of the candidate search; the rare stems still find their turn."""
-    turns = [{"id": f"t:{n}", "doc_id": "t", "speaker": "A",
-              "text": f"The government will act on number {n} without delay."} for n in range(6)]
-    turns.append({"id": "t:9", "doc_id": "t", "speaker": "B", "text": "The harbour cranes were idle all winter."})
+    out of the candidate search, but for a quote's MIN_SEARCH_STEMS rarest:
+    on a corpus large enough every stem is past the cut (the generated 1 GB
+    corpus), and a quote must still find its turn."""
+    turns = _government_turns() + [{"id": "t:9", "doc_id": "t", "speaker": "B",
+                                    "text": "The harbour cranes were idle all winter."}]
     index = quotes.TurnIndex(turns)
-    government = quote_stems({"text": "The government will act."})
-    harbour = quote_stems({"text": "The harbour cranes were idle."})
-    assert len(index.candidates(government, "q")) == 6
+    government = quote_stems({"text": "The government will act without delay."})
+    harbour = quote_stems({"text": "The harbour cranes were idle, the government will act."})
+    assert len(index.candidates(government, "q")) == 6 and len(index.candidates(harbour, "q")) == 7
     monkeypatch.setattr(quotes, "COMMON_STEM_TURNS", 5)
-    assert index.candidates(government, "q") == []
+    # every stem of the quote is past the cut: its rarest are searched all the same
+    assert len(index.candidates(government, "q")) == 6
+    # three rarer stems than "government" and "act": those two are left out
     assert index.candidates(harbour, "q") == ["t:9"]
+    monkeypatch.setattr(quotes, "MIN_SEARCH_STEMS", 0)  # the cut alone, as before
+    assert index.candidates(government, "q") == []
+
+
+def test_a_link_is_checked_again_when_a_changed_turn_holds_its_common_stems(monkeypatch):
+    """The stems past the common cut that a changed turn holds are touched
+    (`touched_stems`): a quote's rarest stems are searched however common,
+    so its candidates may differ, and its link is checked in full."""
+    monkeypatch.setattr(quotes, "COMMON_STEM_TURNS", 5)
+    harbour = {"id": "t:9", "doc_id": "t", "speaker": "B", "text": "The harbour cranes were idle."}
+    old_turns = _government_turns() + [harbour]
+    # the same stems and sentences, held by other turns: no weight moves
+    new_turns = _government_turns(5) + [{**old_turns[5], "text": "The harbour cranes were idle on number 5."},
+                                        {**harbour, "text": "The government will act without delay."}]
+    old, new = quotes.TurnIndex(old_turns), quotes.TurnIndex(new_turns)
+    stale = quotes.stale_stems(old, new)
+    assert stale is not None and stale.size == 0
+    changed = quotes.changed_turns(old, new, ["t"])
+    assert changed == {"t:5", "t:9"}
+    quote = {"doc_id": "q", "text": "The government will act without delay."}
+    stems = quote_stems(quote)
+    assert old.candidates(stems, "q") != new.candidates(stems, "q")
+    row = quotes.linked_row(quote, old)
+    assert not quotes.link_unchanged(quote, row, old, new, stale, changed, quotes.touched_stems(old, new, changed))
+    assert quotes.linked_row(quote, new)["matched_turn_id"] == "t:9"
 
 
 def test_turn_sketches_hold_the_3_grams_and_seams_of_the_sentences_as_strings_do():
@@ -921,7 +954,7 @@ def test_each_guard_of_link_unchanged():
     assert quotes.link_unchanged(quote, row, index, index, parts(quote)[2][:1], frozenset())
 
 
-def test_touched_stems_are_those_the_changed_turns_hold_unless_too_common(monkeypatch):
+def test_touched_stems_are_those_the_changed_turns_hold_however_common(monkeypatch):
     turns, _ = gold_corpus()
     old = quotes.TurnIndex(turns)
     new = quotes.TurnIndex(_append(turns, turns[0]["id"], "Zanzibar cloves."))
@@ -932,12 +965,13 @@ def test_touched_stems_are_those_the_changed_turns_hold_unless_too_common(monkey
     gone = quotes.TurnIndex(turns[1:])  # a turn only the old index has
     assert set(quotes.touched_stems(old, gone, [turns[0]["id"]]).tolist()) == set(
         old.turn_stem_hashes([turns[0]["id"]]).tolist())
-    # a stem held by more turns than candidates() reads, in both indexes, is left out
+    # a stem held by more turns than the cut, in both indexes, is kept: a quote's rarest stems
+    # are searched however common (MIN_SEARCH_STEMS)
     counts = np.diff(new.posting_indptr)
     monkeypatch.setattr(quotes, "COMMON_STEM_TURNS", int(np.sort(counts)[-1]) - 1)
     common = new.stem_vocabulary[counts == counts.max()]
-    left = quotes.touched_stems(old, new, [turns[0]["id"]])
-    assert set(left.tolist()) == set(held.tolist()) - set(common.tolist()) and len(left) < len(held)
+    assert set(common.tolist()) & set(held.tolist())
+    assert quotes.touched_stems(old, new, [turns[0]["id"]]).tolist() == held.tolist()
 
 
 def test_link_unchanged_skips_the_old_search_when_no_changed_turn_holds_a_stem():
