@@ -50,6 +50,13 @@ from pressroom.sources import ScanMemo  # noqa: E402
 TABLES = ("documents", "segments", "turns", "speakers", "quotes", "rejects")
 
 
+def process_role(p: psutil.Process) -> str:
+    """What a process of a build's tree is, by its command line: the Prefect
+    server, a Dask worker, or other."""
+    command = " ".join(p.cmdline())
+    return "prefect server" if "uvicorn" in command else "workers" if "spawn_main" in command else "other"
+
+
 class PeakRSS:
     """Peak of the summed RSS of a process and all its descendants, and of
     their summed PSS (proportional set size: a page mapped by two processes,
@@ -101,10 +108,7 @@ class PeakRSS:
             self.done.wait(self.every)
 
     def _role(self, p: psutil.Process) -> str:
-        if p.pid == self.process.pid:
-            return "flow"
-        command = " ".join(p.cmdline())
-        return "prefect server" if "uvicorn" in command else "workers" if "spawn_main" in command else "other"
+        return "flow" if p.pid == self.process.pid else process_role(p)
 
     def cpu_by_role(self) -> dict[str, float]:
         """CPU seconds by role (flow process, workers, Prefect server), as last sampled."""

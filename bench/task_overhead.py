@@ -24,11 +24,13 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
+from benchmark import process_role  # noqa: E402
 from flows.build import packed, prefect_api_for_workers, task_runner  # noqa: E402
 
 WARM_UP = 4
@@ -55,9 +57,8 @@ def measure(tasks: int) -> dict[str, float]:
     me = psutil.Process()
     no_op.map(batch=[packed({"items": list(range(1000)), "n": n}) for n in range(WARM_UP)]).result()
     children = me.children(recursive=True)  # the workers exist once the first tasks ran
-    server = [p for p in children if "uvicorn" in " ".join(p.cmdline())]
-    workers = [p for p in children if "spawn_main" in " ".join(p.cmdline())]
-    roles = {"flow": [me], "workers": workers, "server": server}
+    roles = {"flow": [me], "workers": [p for p in children if process_role(p) == "workers"],
+             "server": [p for p in children if process_role(p) == "prefect server"]}
     before = {role: _cpu(processes) for role, processes in roles.items()}
     started = time.perf_counter()
     for future in no_op.map(batch=[packed({"items": list(range(1000)), "n": n}) for n in range(tasks)]):
