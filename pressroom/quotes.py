@@ -1292,14 +1292,12 @@ class TurnIndex:
         columns, starts, sizes = columns[usable], starts[usable], (ends - starts)[usable].astype(np.int64)
         if not len(columns):
             return []
-        # (turn, column) pairs, sorted: each turn's run holds its stems in column order, and
-        # bincount adds a run's weights in that order, as a loop over the stems would
-        turns = self.posting_indices[_ragged(starts, sizes)].astype(np.int64)
-        pairs = np.sort(turns * len(columns) + np.repeat(np.arange(len(columns), dtype=np.int64), sizes))
-        turns, column = np.divmod(pairs, len(columns))
-        runs = np.concatenate(([True], turns[1:] != turns[:-1]))
-        found = turns[runs]
-        sums = np.bincount(np.cumsum(runs) - 1, weights=self.idf[columns][column])
+        # each posting list is added in column order: bincount adds a turn's weights in the order
+        # the stems come, as a loop over the stems would
+        turns = self.posting_indices[_ragged(starts, sizes)]
+        every = np.bincount(turns, weights=np.repeat(self.idf[columns], sizes), minlength=len(self.turn_keys))
+        found = _distinct(turns).astype(np.int64)
+        sums = every[found]
         own = self._own_turns(exclude_doc)
         if own is not None:
             keep = ~np.isin(found, own)
