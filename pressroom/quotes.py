@@ -1283,13 +1283,20 @@ class TurnIndex:
                 kept.popitem(last=False)
         return found
 
-    def _candidates(self, stems: frozenset[str], exclude_doc: str, limit: int) -> list[str]:
+    def searched_columns(self, stems: frozenset[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The columns of the stems whose posting lists `candidates` reads
+        (sorted), where their lists start and their sizes: each stem held by
+        at most `COMMON_STEM_TURNS` turns, and the `MIN_SEARCH_STEMS` rarest
+        however common (fewest turns, then column)."""
         columns = self.stem_columns(stems)
         starts, ends = self.posting_indptr[columns], self.posting_indptr[columns + 1]
         usable = ends - starts <= COMMON_STEM_TURNS  # a stem more common finds no turn in particular (and costs most)
         # but the quote's rarest are read however common: columns are in stem hash order in any index
         usable[np.lexsort((columns, ends - starts))[:MIN_SEARCH_STEMS]] = True
-        columns, starts, sizes = columns[usable], starts[usable], (ends - starts)[usable].astype(np.int64)
+        return columns[usable], starts[usable], (ends - starts)[usable].astype(np.int64)
+
+    def _candidates(self, stems: frozenset[str], exclude_doc: str, limit: int) -> list[str]:
+        columns, starts, sizes = self.searched_columns(stems)
         if not len(columns):
             return []
         # each posting list is added in column order: bincount adds a turn's weights in the order
@@ -1991,17 +1998,20 @@ def link_unchanged(quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex,
     (`changed_turns`), and, when the paraphrase ranking was made, no stem
     of theirs is stale.
 
-    With `touched` (`touched_stems` of `changed`), a quote none of whose
-    stems is stale or touched is not searched in `old`: its stems have the
-    same weights and the same turns in both indexes, none of them changed,
-    so its candidates are the same and unchanged; and for a quote that
-    needs no paraphrase ranking, they are not searched at all."""
+    With `touched` (`touched_stems` of `changed`), a quote is not searched
+    in `old` when the search reads the same stems in both indexes
+    (`TurnIndex.searched_columns`) and none of them is stale or touched:
+    those stems have the same weights and the same turns in both indexes,
+    none of them changed, so its candidates are the same and unchanged;
+    and for a quote that needs no paraphrase ranking, they are not
+    searched at all.  A touched stem the search leaves out (too common,
+    and not among the quote's rarest in either index) reads nothing."""
     _, stems, word_count = quote_facts(quote["text"])
     hashes = _stem_hashes(stems)[0]
     if _holds_any(stale, hashes):
         return False
     weighed = _loose(word_count, stems) and row["match_method"] != METHOD_SHINGLE
-    if touched is not None and not _holds_any(touched, hashes):
+    if touched is not None and _searches_untouched(stems, old, new, touched):
         if not weighed:
             return True
         now = new.candidates(stems, quote["doc_id"])
@@ -2010,6 +2020,13 @@ def link_unchanged(quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex,
         if not changed.isdisjoint(now) or old.candidates(stems, quote["doc_id"]) != now:
             return False
     return not (weighed and now and _holds_any(stale, new.turn_stem_hashes(now)))
+
+
+def _searches_untouched(stems: frozenset[str], old: TurnIndex, new: TurnIndex, touched: np.ndarray) -> bool:
+    """Whether the candidate search of `stems` reads the same stems in both
+    indexes, none of them `touched`."""
+    searched = [index.stem_vocabulary[index.searched_columns(stems)[0]] for index in (old, new)]
+    return np.array_equal(*searched) and not _holds_any(touched, searched[1])
 
 
 def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: TurnIndex | None, new: TurnIndex,

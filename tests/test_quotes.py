@@ -701,6 +701,64 @@ def test_a_link_is_checked_again_when_a_changed_turn_holds_its_common_stems(monk
     assert quotes.linked_row(quote, new)["matched_turn_id"] == "t:9"
 
 
+def test_a_touched_stem_the_search_leaves_out_does_not_check_a_link_in_full(monkeypatch):
+    """A changed turn's common stems are touched, but a quote whose rarest
+    stems are others never reads their posting lists: its candidates are
+    the same in both indexes, and its link is kept without searching the
+    old index."""
+    monkeypatch.setattr(quotes, "COMMON_STEM_TURNS", 5)
+    harbour = {"id": "t:9", "doc_id": "t", "speaker": "B", "text": "The harbour cranes were idle all winter."}
+    old_turns = _government_turns() + [harbour]
+    # two turns swap their texts: both changed, no weight moves
+    new_turns = [{**t, "text": old_turns[9 - k]["text"]} if k in (4, 5) else t for k, t in enumerate(old_turns)]
+    old, new = quotes.TurnIndex(old_turns), quotes.TurnIndex(new_turns)
+    stale = quotes.stale_stems(old, new)
+    assert stale is not None and stale.size == 0
+    changed = quotes.changed_turns(old, new, ["t"])
+    assert changed == {"t:4", "t:5"}
+    touched = quotes.touched_stems(old, new, changed)
+    quote = {"doc_id": "q", "text": "The harbour cranes were idle, the government will act."}
+    stems = quote_stems(quote)
+    assert quotes._holds_any(touched, quotes._stem_hashes(stems)[0])  # "government", "act": touched, past the cut
+    row = quotes.linked_row(quote, old)
+    assert row["matched_turn_id"] == "t:9"
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("the old index was searched")
+
+    monkeypatch.setattr(old, "candidates", no_search)
+    assert quotes.link_unchanged(quote, row, old, new, stale, changed, touched)
+    assert quotes.linked_row(quote, new) == row
+    # were the common stems searched, the changed turns would be candidates: checked in full
+    monkeypatch.setattr(quotes, "MIN_SEARCH_STEMS", 5)
+    monkeypatch.setattr(old, "candidates", quotes.TurnIndex.candidates.__get__(old))
+    assert not quotes.link_unchanged(quote, row, old, new, stale, changed, touched)
+
+
+def test_a_search_reading_other_stems_in_the_new_index_is_checked(monkeypatch):
+    """The stems a search reads are the quote's rarest in each index: a
+    touched stem that grew more common leaves them, and an untouched one
+    takes its place.  Those untouched stems alone do not make the
+    candidates the same (`_searches_untouched`)."""
+    monkeypatch.setattr(quotes, "COMMON_STEM_TURNS", 1)
+    monkeypatch.setattr(quotes, "MIN_SEARCH_STEMS", 1)
+    cranes = [{"id": f"c:{k}", "doc_id": "c", "speaker": "A", "text": f"Cranes stood at pier {k}."} for k in range(3)]
+    harbours = [{"id": f"h:{k}", "doc_id": "h", "speaker": "A", "text": f"The harbour at dawn, day {k}."}
+                for k in range(2)]
+    old = quotes.TurnIndex(cranes + harbours)
+    grown = [{"id": "h:9", "doc_id": "h", "speaker": "A", "text": "The harbour at dusk."},
+             {"id": "h:8", "doc_id": "h", "speaker": "A", "text": "The harbour in rain."}]
+    new = quotes.TurnIndex(cranes + harbours + grown)
+    stems = quote_stems({"text": "Harbour cranes."})
+    vocabulary = {index: set(index.stem_vocabulary[index.searched_columns(stems)[0]].tolist()) for index in (old, new)}
+    harbour, crane = (int(quotes._stem_hashes(frozenset([quotes.stem(w)]))[0][0]) for w in ("harbour", "cranes"))
+    assert vocabulary[old] == {harbour} and vocabulary[new] == {crane}
+    touched = quotes.touched_stems(old, new, quotes.changed_turns(old, new, ["h"]))
+    assert harbour in touched.tolist() and crane not in touched.tolist()
+    assert not quotes._searches_untouched(stems, old, new, touched)
+    assert quotes._searches_untouched(stems, old, old, touched[touched != harbour])
+
+
 def test_turn_sketches_hold_the_3_grams_and_seams_of_the_sentences_as_strings_do():
     """The hashed 3-grams of each sentence, and of each seam between two
     sentences of a turn, are in one-to-one correspondence with the strings
