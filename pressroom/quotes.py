@@ -147,7 +147,7 @@ import pickle
 import re
 import unicodedata
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -1907,19 +1907,23 @@ def best_match(quote: Mapping, index: TurnIndex, memo: FuzzyMemo | None = None) 
 
 
 def link_quotes(quotes: Sequence[Mapping], turns: Iterable[Mapping] | TurnSketches | TurnIndex,
-                memo: FuzzyMemo | None = None, shared: SharedLinks | None = None) -> list[dict]:
+                memo: FuzzyMemo | None = None, shared: SharedLinks | None = None,
+                tick: Callable[[], object] | None = None) -> list[dict]:
     """The quotes with their link to a transcript turn: matched_turn_id,
     matched_doc_id, matched_speaker, match_score, match_method, matched_start,
     matched_end (all null when the quote comes from no turn of the corpus).
     With a `memo`, the fuzzy scores computed are recorded there, under each
     quote's position in `quotes`; with `shared`, a link made for the same
-    text is copied (`SharedLinks`)."""
+    text is copied (`SharedLinks`).  `tick` is called after each quote (a
+    link task releases the index's pages it read: `shards.MappedPages`)."""
     index = turns if isinstance(turns, TurnIndex) else TurnIndex(turns)
     rows = []
     for position, quote in enumerate(quotes):
         if memo is not None:
             memo.quote = position
         rows.append(linked_row(quote, index, memo, shared))
+        if tick is not None:
+            tick()
     return rows
 
 
@@ -2032,22 +2036,28 @@ def _searches_untouched(stems: frozenset[str], old: TurnIndex, new: TurnIndex, t
 def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: TurnIndex | None, new: TurnIndex,
                   stale: np.ndarray | None, changed: frozenset[str],
                   touched: np.ndarray | None = None, memo: FuzzyMemo | None = None,
-                  shared: SharedLinks | None = None) -> tuple[list[dict], int]:
+                  shared: SharedLinks | None = None, tick: Callable[[], object] | None = None
+                  ) -> tuple[list[dict], int]:
     """`link_quotes(quotes, new)` for quotes whose rows against `old` are
     `old_rows`: each row kept when `link_unchanged`, the other quotes linked
     again (all of them when `stale` is None; `old` is then not read).  With
     a `memo` of the last link's fuzzy scores, those linked again read back
     the scores it holds, and the kept quotes carry theirs; with `shared`
     (for this pair of indexes), a check or link made for the same text is
-    copied.  Returns the rows and how many quotes were linked."""
+    copied; `tick` is called after each quote checked and each linked.
+    Returns the rows and how many quotes were linked."""
     if stale is None:
-        return link_quotes(quotes, new, memo, shared), len(quotes)
+        return link_quotes(quotes, new, memo, shared, tick), len(quotes)
 
     def stands(quote: Mapping, row: Mapping) -> bool:
         if shared is None:
-            return link_unchanged(quote, row, old, new, stale, changed, touched)
-        return shared.unchanged(quote, row, old, new,
-                                lambda: link_unchanged(quote, row, old, new, stale, changed, touched), memo)
+            kept = link_unchanged(quote, row, old, new, stale, changed, touched)
+        else:
+            kept = shared.unchanged(quote, row, old, new,
+                                    lambda: link_unchanged(quote, row, old, new, stale, changed, touched), memo)
+        if tick is not None:
+            tick()
+        return kept
 
     again = [k for k, (quote, row) in enumerate(zip(quotes, old_rows)) if not stands(quote, row)]
     rows = list(old_rows)
@@ -2057,4 +2067,6 @@ def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: Turn
         if memo is not None:
             memo.quote = k
         rows[k] = linked_row(quotes[k], new, memo, shared)
+        if tick is not None:
+            tick()
     return rows, len(again)

@@ -641,21 +641,19 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequenc
     found = store.load_many("clean", "quotes", cleans)
     shared = _shared_links(pack, None)  # this process's links by text, for every task it runs
     shared_relinks = _shared_links(pack, relink["pack"]) if relink is not None and known else None
-    rows, memos, linked, read_back, copied, since = {}, {}, 0, 0, 0, 0
+    # the indexes' pages read leave this process's RSS as they pass the budget
+    pages = heap.MappedPages(lambda: [each.release_pages() for each in mapped], MAPPED_PAGES_BUDGET)
+    rows, memos, linked, read_back, copied = {}, {}, 0, 0, 0
     for k, q, before in zip(keys, found, previous_keys):
         memo = quotes.FuzzyMemo(old_memos.get(before))
         if before is not None and relink is not None:
             rows[k], count = quotes.relink_quotes(q, old_rows[before], old, index, relink["stale"], changed,
-                                                  relink.get("touched"), memo, shared_relinks)
+                                                  relink.get("touched"), memo, shared_relinks, pages.check)
         else:
-            rows[k], count = quotes.link_quotes(q, index, memo, shared), len(q)
+            rows[k], count = quotes.link_quotes(q, index, memo, shared, pages.check), len(q)
         memos[k] = memo.table()
         linked, read_back, copied = linked + count, read_back + memo.read_back, copied + memo.copied
-        since += len(q)
-        if since >= RELEASE_PAGES_EVERY:  # the index's pages read so far leave this process's RSS
-            since = 0
-            for each in mapped:
-                each.release_pages()
+    pages.release_now()
     return Linked(store.write("links", keys, {"rows": rows, "fuzzy": memos}), linked, read_back, copied)
 
 
@@ -670,8 +668,9 @@ def quotes_table(store: PackStore, keys: Sequence[str]) -> pa.Table:
     return pa.concat_tables(parts).sort_by([(name, "ascending") for name in QUOTES.sort_by])
 
 
-RELEASE_PAGES_EVERY = 1000
-"""Quotations a link task checks or links between two `quotes.TurnIndex.release_pages`."""
+MAPPED_PAGES_BUDGET = 256 << 20
+"""Bytes of the quote indexes' pages a link task lets this process map
+before it releases them (`heap.MappedPages`; they stay in the page cache)."""
 
 
 INDEX_PARTS = ("arrays", "strings")

@@ -74,3 +74,45 @@ def test_release_memory_clears_the_memos_of_the_stages():
     shards.release_memory()
     assert quotes.stem.cache_info().currsize == 0
     assert [quotes.stem(w) for w in words] == before
+
+
+def test_mapped_pages_are_released_as_they_pass_the_budget(tmp_path):
+    """A map read page by page: `MappedPages.check` after each read calls
+    `release` once the process's resident file pages grew by the budget,
+    so they never grow much past it; without a budget they all stay."""
+    import mmap
+
+    if heap.resident_file_bytes() is None:
+        pytest.skip("no /proc/self/statm")
+    path = tmp_path / "mapped"
+    path.write_bytes(bytes(range(256)) * (64 * 2**20 // 256))  # 64 MiB
+    with open(path, "rb") as handle:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    budget, grown = 8 * 2**20, []
+    pages = heap.MappedPages(lambda: mapped.madvise(mmap.MADV_DONTNEED), budget)
+    start = heap.resident_file_bytes()
+    for offset in range(0, len(mapped), 4096):
+        assert mapped[offset] == offset % 256
+        pages.check()
+        grown.append(heap.resident_file_bytes() - start)
+    assert pages.releases >= 5  # 64 MiB read with a budget of 8
+    assert max(grown) <= budget + 2**20  # a check per page: at most the last read's fault past it
+    unbounded = heap.MappedPages(lambda: None, 1 << 40)
+    mapped.madvise(mmap.MADV_DONTNEED)
+    start = heap.resident_file_bytes()
+    for offset in range(0, len(mapped), 4096):
+        assert mapped[offset] == offset % 256
+        unbounded.check()
+    assert heap.resident_file_bytes() - start > 48 * 2**20 and unbounded.releases == 0
+    mapped.close()
+
+
+def test_mapped_pages_release_every_so_many_checks_without_proc(monkeypatch):
+    monkeypatch.setattr(heap, "resident_file_bytes", lambda: None)
+    released = []
+    pages = heap.MappedPages(lambda: released.append(1), budget=1, every=3)
+    for _ in range(10):
+        pages.check()
+    assert len(released) == pages.releases == 3
+    pages.release_now()
+    assert len(released) == 4

@@ -1081,3 +1081,24 @@ def test_sorted_positions_finds_what_isin_finds(dtype):
         assert found.tolist() == np.isin(values, table).tolist()
         assert (table[at[found]] == values[found]).all()
         assert len(at) == len(values)
+
+
+def test_linking_and_relinking_tick_after_each_quote():
+    """`tick` (a link task's page budget: `heap.MappedPages.check`) runs
+    after each quote linked, each checked and each linked again."""
+    old_turns = _government_turns()
+    new_turns = old_turns[:5] + [{**old_turns[5], "text": "The harbour cranes were idle all winter."}]
+    old, new = quotes.TurnIndex(old_turns), quotes.TurnIndex(new_turns)
+    asked = [{"doc_id": "q", "id": f"q:{k}", "text": text} for k, text in enumerate(
+        ["The government will act on number 1 without delay.", "The harbour cranes were idle all winter.",
+         "Nothing of the sort was said here at all."])]
+    ticks = []
+    old_rows = quotes.link_quotes(asked, old, tick=lambda: ticks.append("link"))
+    assert ticks == ["link"] * 3
+    stale = quotes.stale_stems(old, new)
+    changed = quotes.changed_turns(old, new, ["t"])
+    ticks.clear()
+    rows, linked = quotes.relink_quotes(asked, old_rows, old, new, stale, changed,
+                                        quotes.touched_stems(old, new, changed), tick=lambda: ticks.append("x"))
+    assert linked >= 1 and len(ticks) == len(asked) + linked
+    assert rows == quotes.link_quotes(asked, new)
