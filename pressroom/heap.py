@@ -124,8 +124,12 @@ class MappedPages:
 
     def check(self) -> None:
         self.checks += 1
-        now = resident_file_bytes() if self.mark is not None else None
-        if now - self.mark > self.budget if now is not None else self.checks % self.every == 0:
+        if self.mark is None:  # no /proc: by count
+            due = self.checks % self.every == 0
+        else:
+            now = resident_file_bytes()
+            due = now is None or now - self.mark > self.budget
+        if due:
             self.release_now()
 
     def release_now(self) -> None:
