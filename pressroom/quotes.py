@@ -1915,7 +1915,7 @@ def link_quotes(quotes: Sequence[Mapping], turns: Iterable[Mapping] | TurnSketch
     With a `memo`, the fuzzy scores computed are recorded there, under each
     quote's position in `quotes`; with `shared`, a link made for the same
     text is copied (`SharedLinks`).  `tick` is called after each quote (a
-    link task releases the index's pages it read: `shards.MappedPages`)."""
+    link task releases the index's pages it read: `heap.MappedPages`)."""
     index = turns if isinstance(turns, TurnIndex) else TurnIndex(turns)
     rows = []
     for position, quote in enumerate(quotes):
