@@ -63,37 +63,72 @@ def test_dedup_words_equal_the_translate_version():
         assert dedup.words(text) == reference_dedup_words(text), text
 
 
-def test_mod_mersenne_61_equals_the_modulo():
-    m = (1 << 61) - 1
-    rng = np.random.default_rng(7)
-    edges = [0, 1, m - 1, m, m + 1, m + 2, m + 3, 2 * m - 1, 2 * m, 2 * m + 1, 3 * m, 3 * m + 2, 3 * m + 3,
-             (1 << 61), (1 << 62), (1 << 62) + 5, (1 << 63) - 1]
-    values = np.concatenate([np.array(edges, dtype=np.uint64),
-                             rng.integers(0, 1 << 63, size=200_000, dtype=np.uint64),
-                             # the products MinHash makes: a < 2^31, x < 2^32, b < 2^31
-                             rng.integers(0, 1 << 31, size=50_000, dtype=np.uint64)
-                             * rng.integers(0, 1 << 32, size=50_000, dtype=np.uint64)])
-    expected = values % np.uint64(m)
-    assert np.array_equal(dedup._mod_mersenne_61(values.copy()), expected)
+M64 = (1 << 64) - 1
 
 
-def reference_minhash(tokens, num_perm=dedup.NUM_PERM, seed=dedup.SEED, shingle_words=dedup.SHINGLE_WORDS):
-    shingles = dedup.shingle_hashes(tokens, shingle_words)
-    if shingles.size == 0:
-        return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
-    a, b = dedup._permutations(num_perm, seed)
-    hashed = (a[:, None] * shingles[None, :] + b[:, None]) % dedup._MERSENNE_61 & dedup._MAX_HASH_32
-    return hashed.min(axis=1).astype(np.uint32)
+def plain_mix(x: int) -> int:
+    """splitmix64's finaliser on a Python int."""
+    x ^= x >> 30
+    x = x * 0xBF58476D1CE4E5B9 & M64
+    x ^= x >> 27
+    x = x * 0x94D049BB133111EB & M64
+    return x ^ (x >> 31)
 
 
-def test_minhash_equals_the_plain_computation():
-    texts = [*corpus_texts(), *ODD_TEXTS, "one", "two words", "a b c d e f g h a b c d e f g h"]
-    long = " ".join(f"w{i % 9000}" for i in range(20_000))  # more shingles than one chunk
-    for text in (*texts, long):
+def plain_word_hash(word: str) -> int:
+    total = sum(plain_mix(ord(c) | place << 32) for place, c in enumerate(word)) & M64
+    return plain_mix(total ^ (len(word) * 0x94D049BB133111EB & M64))
+
+
+def plain_signature(text: str, num_perm: int = dedup.NUM_PERM, seed: int = dedup.SEED,
+                    size: int = dedup.SHINGLE_WORDS) -> list[int]:
+    """The signature's definition, one shingle and one bin at a time."""
+    hashes = [plain_word_hash(w) for w in dedup.words(text)]
+    size = min(size, len(hashes))
+    shingles = []
+    for first in range(len(hashes) - size + 1 if hashes else 0):
+        combined = 0
+        for h in hashes[first:first + size]:
+            combined = (combined * 0x100000001B3 + h) & M64
+        shingles.append(plain_mix(combined))
+    bins: dict[int, int] = {}
+    for shingle in shingles:
+        x = plain_mix(shingle ^ (seed & M64))
+        b = ((x >> 32) * num_perm) >> 32
+        bins[b] = min(bins.get(b, 0xFFFFFFFF), x & 0xFFFFFFFF)
+    if not bins:
+        return [0xFFFFFFFF] * num_perm
+    probes = dedup._probes(num_perm, seed).tolist()
+    return [bins[b] if b in bins else bins[next(p for p in probes[b] if p in bins)] for b in range(num_perm)]
+
+
+def test_signature_equals_its_plain_definition():
+    texts = [*corpus_texts()[:60], *ODD_TEXTS, "one", "two words", "a b c d e f g h a b c d e f g h",
+             "é—x_y ‘q’ ﬁne İ ß Ａ ２ z", "naïve naïve café"]
+    for text in texts:
+        assert dedup.signature(text).tolist() == plain_signature(text), text[:80]
+    for num_perm, seed in ((4, 0), (7, -1), (300, 5)):  # bins of other counts; more bins than shingles
+        for text in texts[:5] + texts[-5:]:
+            assert dedup.signature(text, num_perm, seed).tolist() == plain_signature(text, num_perm, seed)
+
+
+def test_word_hashes_are_the_words_joined_and_hashed_one_by_one():
+    texts = [*corpus_lines(), *corpus_texts(), "", " ", "_", "'", "a'b", "é—x_y", "lone \ud800 surrogate",
+             "ﬁ ligature", "Ａ fullwidth", "ß straße", "İstanbul"]
+    for text in texts:
+        joined, hashes = dedup.word_hashes(text)
         tokens = dedup.words(text)
-        assert np.array_equal(dedup._minhash(tokens, dedup.NUM_PERM, dedup.SEED, dedup.SHINGLE_WORDS),
-                              reference_minhash(tokens)), text[:80]
-    assert np.array_equal(np.unique(dedup._shingles(dedup.words(long), 5)), dedup.shingle_hashes(dedup.words(long)))
+        assert joined == " ".join(tokens).encode("utf-8", "surrogatepass"), text[:80]
+        assert hashes.tolist() == [plain_word_hash(w) for w in tokens], text[:80]
+
+
+def test_every_word_character_is_found():
+    """`_is_word_character` (ASCII by comparisons) equals the pattern on every code point."""
+    codes = np.arange(0x110000, dtype=np.uint32)
+    expected = np.zeros(codes.size, dtype=bool)
+    for c in range(0x110000):
+        expected[c] = dedup._WORD.fullmatch(chr(c)) is not None
+    assert np.array_equal(dedup._is_word_character(codes), expected)
 
 
 # --- highlights -------------------------------------------------------------------

@@ -4,7 +4,6 @@ computations they replace, on the test corpora and on edge cases."""
 
 from __future__ import annotations
 
-import random
 import re
 
 import numpy as np
@@ -14,7 +13,6 @@ from pressroom import dedup, quotes
 from pressroom.cache import hash64
 from test_fast_paths import ODD_TEXTS, corpus_lines, corpus_texts
 
-MERSENNE = (1 << 61) - 1
 SPACES = ["\u00a0", "\u2028", "\u3000", "\x1c", "\x85", "\t", "\n", "\r\n", "\u200b", "\ufeff"]
 EDGE_TEXTS = [  # sentence ends, joiners and spaces of every kind
     "", " ", "  \n ", ".", " . ", "...", "a. b", "a.b. c", "U.S. and U.K. talks.", "Why?! No… Yes.\n",
@@ -24,65 +22,7 @@ EDGE_TEXTS = [  # sentence ends, joiners and spaces of every kind
 ]
 
 
-# --- dedup: MinHash -----------------------------------------------------------------
-
-
-def plain_minhash(shingles: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    hashed = (a[:, None] * shingles[None, :] + b[:, None]) % np.uint64(MERSENNE) & np.uint64(0xFFFFFFFF)
-    return hashed.min(axis=1).astype(np.uint32)
-
-
-def test_minhash_equals_the_plain_modulo():
-    a, b = dedup._permutations(dedup.NUM_PERM, dedup.SEED)
-    long = " ".join(f"w{i % 9000}" for i in range(20_000))  # more shingles than one chunk
-    for text in (*corpus_texts(), *ODD_TEXTS, "one", "a b c d e f g h a b c d e f g h", long):
-        tokens = dedup.words(text)
-        shingles = dedup.shingle_hashes(tokens)
-        expected = plain_minhash(shingles, a, b) if shingles.size else np.full(dedup.NUM_PERM, 0xFFFFFFFF, np.uint32)
-        assert np.array_equal(dedup._minhash(tokens, dedup.NUM_PERM, dedup.SEED, dedup.SHINGLE_WORDS), expected)
-    extremes = np.array([0, 1, 2, (1 << 31) - 1, 1 << 31, (1 << 32) - 2, (1 << 32) - 1], dtype=np.uint64)
-    rng = np.random.default_rng(5)
-    for shingles in (extremes, rng.integers(0, 1 << 32, size=30_000, dtype=np.uint64)):
-        assert np.array_equal(dedup._shingles_minhash(shingles, dedup.NUM_PERM, dedup.SEED),
-                              plain_minhash(shingles, a, b))
-
-
-def carrying_function(k: int, j: int, rng: random.Random) -> tuple[int, int, int]:
-    """(a, b, x) with a, b < 2^31, x < 2^32 and a*x + b = k*2^61 + 2^61 - 1 - j:
-    a shingle whose remainder needs the subtraction the short form skips."""
-    target = (k << 61) + MERSENNE - j
-    while True:
-        x = rng.randrange(max(1 << 30, target >> 31) + 1, 1 << 32)
-        a, b = divmod(target, x)
-        if a < 1 << 31 and b < 1 << 31:
-            return a, b, x
-
-
-@pytest.mark.parametrize("k_j", [(0, 0), (1, 0), (1, 1), (2, 0), (2, 1), (2, 2)])
-def test_minhash_of_carrying_shingles_equals_the_plain_modulo(monkeypatch, k_j):
-    k, j = k_j
-    rng = random.Random(k * 10 + j)
-    a_, b_, x = carrying_function(k, j, rng)
-    a = np.array([a_, 12345, (1 << 31) - 1, a_], dtype=np.uint64)
-    b = np.array([b_, 7, (1 << 31) - 1, 0], dtype=np.uint64)
-    monkeypatch.setattr(dedup, "_permutations", lambda num_perm, seed: (a, b))
-    dedup._carry_shingles.cache_clear()
-    try:
-        carry = dedup._carry_shingles(4, -1)
-        assert x in carry.tolist()
-        v = a[0] * np.uint64(x) + b[0]
-        assert (v + (v >> np.uint64(61))) & np.uint64(0xFFFFFFFF) != v % np.uint64(MERSENNE) & np.uint64(0xFFFFFFFF)
-        for others in (np.zeros(0, np.uint64), np.array([x + 1, x - 1], np.uint64),
-                       np.array(rng.sample(range(1 << 32), 50), np.uint64)):
-            shingles = np.concatenate([others, [np.uint64(x)], others])
-            assert np.array_equal(dedup._shingles_minhash(shingles, 4, -1), plain_minhash(shingles, a, b))
-    finally:
-        dedup._carry_shingles.cache_clear()
-
-
-def test_no_carrying_shingles_for_the_defaults():
-    """The fast form is then the whole computation (a guard that costs nothing)."""
-    assert dedup._carry_shingles(dedup.NUM_PERM, dedup.SEED).size == 0
+# --- dedup: token hashes (the quote index's) ------------------------------------
 
 
 def test_token_hashes_equal_hash64_whatever_the_cache_holds(monkeypatch):
