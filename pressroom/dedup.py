@@ -138,6 +138,7 @@ _SHINGLE_MULTIPLIER = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime, odd
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64's multipliers
 _MIX_2 = np.uint64(0x94D049BB133111EB)
 _WORD = re.compile(r"\w+")
+_NOT_WORD = re.compile(r"\W")
 _QUOTES = (("’", "'"), ("‘", "'"), ("“", '"'), ("”", '"'), ("ʼ", "'"))
 """Curly quotes and the modifier apostrophe, unified.  Applied as a chain of
 str.replace: each replacement's output is none of the replaced characters,
@@ -276,9 +277,42 @@ def word_hashes(text: str) -> tuple[bytes, np.ndarray]:
     A word's hash mixes each of its characters with its place in the word
     (`_mix`), sums those (mod 2^64) and mixes the sum with the length: it
     depends on the word alone.  A lone surrogate is not a word character,
-    as in `words`."""
-    codes = np.frombuffer(_prepared(text).encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    at = np.flatnonzero(_is_word_character(codes))  # the word characters, in order
+    as in `words`.  A long text is taken `WORD_PIECE` characters at a time,
+    cut after a character that is no part of a word: the arrays of a piece
+    take ~40 bytes a character."""
+    prepared = _prepared(text)
+    pieces, start = [], 0
+    while start < len(prepared):
+        end = min(start + WORD_PIECE, len(prepared))
+        codes, word = _code_points(prepared[start:end])
+        if word[-1] and _WORD.match(prepared, end):  # a word goes on past the piece
+            breaks = np.flatnonzero(~word)
+            if breaks.size:  # the piece ends after its last character that is no part of a word
+                codes, word = codes[:breaks[-1] + 1], word[:breaks[-1] + 1]
+            else:  # one word fills the piece: to its end
+                after = _NOT_WORD.search(prepared, end)
+                codes, word = _code_points(prepared[start:after.start() if after else len(prepared)])
+        pieces.append(_piece_word_hashes(codes, word))
+        start += codes.size
+    if len(pieces) == 1:
+        return pieces[0]
+    return (b" ".join(joined for joined, _ in pieces if joined),
+            np.concatenate([np.zeros(0, dtype=np.uint64)] + [hashes for _, hashes in pieces]))
+
+
+WORD_PIECE = 1 << 20
+"""Characters of a text `word_hashes` turns into arrays at once."""
+
+
+def _code_points(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The code points of `text` and which of them are word characters."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    return codes, _is_word_character(codes)
+
+
+def _piece_word_hashes(codes: np.ndarray, is_word: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """`word_hashes` of a text's code points (`is_word`: which are word characters)."""
+    at = np.flatnonzero(is_word)  # the word characters, in order
     if at.size == 0:
         return b"", np.zeros(0, dtype=np.uint64)
     begins = np.ones(at.size, dtype=bool)

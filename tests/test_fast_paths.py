@@ -122,6 +122,16 @@ def test_word_hashes_are_the_words_joined_and_hashed_one_by_one():
         assert hashes.tolist() == [plain_word_hash(w) for w in tokens], text[:80]
 
 
+@pytest.mark.parametrize("piece", [1, 2, 7, 64])
+def test_a_long_text_is_hashed_piece_by_piece_as_whole(monkeypatch, piece):
+    texts = [*corpus_texts()[:20], "a" * 200 + " b", "x " + "é" * 150 + "—" + "y" * 9, "  lead, trail  ", "ab", "a"]
+    whole = [dedup.word_hashes(text) for text in texts]
+    monkeypatch.setattr(dedup, "WORD_PIECE", piece)
+    for text, (joined, hashes) in zip(texts, whole):
+        again = dedup.word_hashes(text)
+        assert again[0] == joined and again[1].tolist() == hashes.tolist(), text[:80]
+
+
 def test_every_word_character_is_found():
     """`_is_word_character` (ASCII by comparisons) equals the pattern on every code point."""
     codes = np.arange(0x110000, dtype=np.uint32)
