@@ -22,7 +22,10 @@ byte-identical to a full build of the edited corpus (`--check-identical`,
 one more full build each).  The edited corpus is a folder of hard links to
 the corpus's files in which the edited files are replaced, as in a folder
 updated in place: the rebuild's scan reads only the files whose stat
-changed (`sources.ScanMemo`).  `--no-rebuild` stops after the full builds.  Not a test: it takes minutes, and the figures depend on the machine.
+changed (`sources.ScanMemo`).  `--no-rebuild` stops after the full builds.
+`--repeat N` builds each worker count N times, the order reversed every
+round, and compares the median builds: the same build on this machine
+took 327 s and 444 s twenty minutes apart (session 20).  Not a test: it takes minutes, and the figures depend on the machine.
 """
 
 from __future__ import annotations
@@ -158,6 +161,21 @@ def build(raw: Path, releases: Path, workers: int, cache: bool = True, shard_siz
             "path": summary.get("path")}
 
 
+def rounds(workers: list[int], repeat: int) -> list[int]:
+    """The worker counts to build, in order: `workers`, then reversed, and
+    so on, `repeat` times (a drift of the machine's speed then falls on
+    both sides)."""
+    order: list[int] = []
+    for round_ in range(repeat):
+        order += workers if round_ % 2 == 0 else workers[::-1]
+    return order
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run of median build time (the lower of the middle two)."""
+    return sorted(runs, key=lambda r: r["build"])[(len(runs) - 1) // 2]
+
+
 def _label(workers: int) -> str:
     return f"{workers} worker(s)" if workers else "no cluster (one process)"
 
@@ -172,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="local Dask workers of each full build; 0: no cluster (the flow's thread pool)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="build each worker count this many times, the order reversed every round "
+                             "(1 2, 2 1, ...), and compare the medians: this machine's speed moves by "
+                             "10-35%% within an hour")
     parser.add_argument("--changed", type=float, default=0.01, help="share of documents edited for the rebuild")
     parser.add_argument("--shard-size", type=int, help="documents per shard (default: the build's automatic size)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/pressroom-bench"))
@@ -210,12 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     if runs:
         time.sleep(ScanMemo.RACY_NS / 1e9)  # the links are older than the scan's racy window
 
-    full: dict[int, dict] = {}
-    for workers in args.workers:
+    runs_by_workers: dict[int, list[dict]] = {workers: [] for workers in args.workers}
+    for workers in rounds(args.workers, args.repeat):
         releases = args.work / f"releases-{workers}w"
         shutil.rmtree(releases, ignore_errors=True)
         result = build(raw, releases, workers, shard_size=args.shard_size)
-        full[workers] = result
+        runs_by_workers[workers].append(result)
         per_core = size / result["build"] / max(workers, 1)
         print(f"\n{_label(workers)}: {result['build']:.1f} s build + {result['startup']:.1f} s Prefect/cluster "
               f"start-up; {size / result['build']:.2f} MB/s, {per_core:.2f} MB/s per core; "
@@ -225,9 +247,15 @@ def main(argv: list[str] | None = None) -> int:
         if workers:
             print("  seconds with 0, 1, ... workers running, start-up included: "
                   + ", ".join(f"{n}: {s:.1f}" for n, s in result["workers_busy"].items()))
+    full = {workers: median_run(runs) for workers, runs in runs_by_workers.items()}
+    if args.repeat > 1:
+        for workers, runs in runs_by_workers.items():
+            print(f"\n{_label(workers)}, {len(runs)} builds: "
+                  + ", ".join(f"{r['build']:.1f}" for r in runs) + f" s; median {full[workers]['build']:.1f} s")
     if 1 in full and max(full) > 1:
         best = max(full)
-        print(f"\nspeed-up of {best} workers over 1: {full[1]['build'] / full[best]['build']:.2f}x")
+        what = "medians" if args.repeat > 1 else "one build each"
+        print(f"\nspeed-up of {best} workers over 1 ({what}): {full[1]['build'] / full[best]['build']:.2f}x")
 
     workers = max(full)
     articles = {row["source_path"] for row in pq.read_table(

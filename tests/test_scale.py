@@ -377,3 +377,15 @@ def test_site_pass_reads_packs_once_and_gives_the_keys_of_site_support(tmp_path,
     assert site.keys == [None if k == first[3] else shards.clean_key(k, by_key[k], supported) for k in order]
     assert len(loads) == len(set(loads)) == -(-len(first) // 7)
     assert len(set(site.keys)) == len(first)  # keys differ: first keys do
+
+
+def test_benchmark_repeats_alternate_the_order_and_compare_medians():
+    """`bench/benchmark.py --repeat`: a drift of the machine's speed falls on
+    both worker counts, and one slow build does not make the ratio."""
+    import benchmark
+
+    assert benchmark.rounds([1, 2], 1) == [1, 2]
+    assert benchmark.rounds([1, 2], 4) == [1, 2, 2, 1, 1, 2, 2, 1]
+    runs = [{"build": b} for b in (472.9, 327.3, 444.0)]
+    assert benchmark.median_run(runs)["build"] == 444.0
+    assert benchmark.median_run(runs[:2])["build"] == 327.3
