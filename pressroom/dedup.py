@@ -206,13 +206,9 @@ def _prepared(text: str) -> str:
 
 
 def normalised_sha256(text: str) -> str:
-    """Hash of the words only: equal for texts that differ in case, punctuation
-    or whitespace alone."""
-    return _words_sha256(words(text))
-
-
-def _words_sha256(tokens: Sequence[str]) -> str:
-    return hashlib.sha256(" ".join(tokens).encode("utf-8")).hexdigest()
+    """Hash of the words only (sha256 of `words` joined by one space): equal
+    for texts that differ in case, punctuation or whitespace alone."""
+    return hashlib.sha256(word_hashes(text)[0]).hexdigest()
 
 
 _WORD_HASHES: dict[str, int] = {}
@@ -298,7 +294,7 @@ def word_hashes(text: str) -> tuple[bytes, np.ndarray]:
         start += codes.size
     if len(pieces) == 1:
         return pieces[0]
-    return (b" ".join(joined for joined, _ in pieces if joined),
+    return (b" ".join(joined for joined, _ in pieces if joined),  # no piece: an empty text
             np.concatenate([np.zeros(0, dtype=np.uint64)] + [hashes for _, hashes in pieces]))
 
 
