@@ -1253,18 +1253,27 @@ class TurnIndex:
         return sum(weights.tolist())
 
     CANDIDATES_KEPT = 4096
-    """Candidate lists an index keeps (`candidates`), the last asked for."""
+    """Searches an index keeps (`search`), the last asked for."""
 
     def candidates(self, stems: Iterable[str], exclude_doc: str, limit: int = CANDIDATE_TURNS) -> list[str]:
         """Ids of the turns sharing the most IDF weight with `stems`, none of
-        `exclude_doc` (ties: turn id).
+        `exclude_doc` (ties: turn id): the first of `search`."""
+        return list(self.search(stems, exclude_doc, limit)[0])
+
+    def search(self, stems: Iterable[str], exclude_doc: str,
+               limit: int = CANDIDATE_TURNS) -> tuple[tuple[str, ...], float]:
+        """The candidate turns of `stems` (`candidates`) and the cut: the
+        weight the last of them shares with `stems` when there are `limit`,
+        else 0.0 (every turn sharing a stem is one).  A turn that shares
+        less than the cut is not a candidate, whatever its id
+        (`TurnChanges`).
 
         Each turn's weights are added stem by stem in the order of their
         columns: every sum, and so every tie at the cut, is to the last bit
         what adding the weights turn by turn in that order gives (a test
         checks it).  Every weight is >= 1: a turn sharing a stem scores > 0.
 
-        The last `CANDIDATES_KEPT` lists are kept: a rebuild asks for a
+        The last `CANDIDATES_KEPT` searches are kept: a rebuild asks for a
         quotation's candidates to check its link and again to link it, and
         quotations of the same text in documents without turns share theirs."""
         stems = stems if isinstance(stems, frozenset) else frozenset(stems)
@@ -1275,9 +1284,8 @@ class TurnIndex:
         if known is not None:
             with contextlib.suppress(KeyError):  # link tasks in threads share the index: another may drop it
                 kept.move_to_end(at)
-            return list(known)
-        found = self._candidates(stems, exclude_doc, limit)
-        kept[at] = tuple(found)
+            return known
+        found = kept[at] = self._search(stems, exclude_doc, limit)
         while len(kept) > self.CANDIDATES_KEPT:
             with contextlib.suppress(KeyError):
                 kept.popitem(last=False)
@@ -1295,10 +1303,10 @@ class TurnIndex:
         usable[np.lexsort((columns, ends - starts))[:MIN_SEARCH_STEMS]] = True
         return columns[usable], starts[usable], (ends - starts)[usable].astype(np.int64)
 
-    def _candidates(self, stems: frozenset[str], exclude_doc: str, limit: int) -> list[str]:
+    def _search(self, stems: frozenset[str], exclude_doc: str, limit: int) -> tuple[tuple[str, ...], float]:
         columns, starts, sizes = self.searched_columns(stems)
         if not len(columns):
-            return []
+            return (), 0.0
         # each posting list is added in column order: bincount adds a turn's weights in the order
         # the stems come, as a loop over the stems would
         turns = self.posting_indices[_ragged(starts, sizes)]
@@ -1313,8 +1321,10 @@ class TurnIndex:
             cut = np.partition(sums, len(sums) - limit)[len(sums) - limit]
             keep = sums >= cut
             found, sums = found[keep], sums[keep]
-        ranked = found[np.lexsort((found, -sums))][:limit]  # turn_ids are sorted: position breaks ties
-        return [k.decode() for k in self.turn_keys[ranked].tolist()]  # the ids as `turn_keys` (NUL-padded) hold them
+        order = np.lexsort((found, -sums))[:limit]  # turn_ids are sorted: position breaks ties
+        cut = float(sums[order[-1]]) if len(order) == limit else 0.0
+        # the ids as `turn_keys` (NUL-padded) hold them
+        return tuple(k.decode() for k in self.turn_keys[found[order]].tolist()), cut
 
     def window_rows(self, turn_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the turns' windows, turn after turn, and where each turn's begin among them."""
@@ -1977,20 +1987,74 @@ def changed_turns(old: TurnIndex, new: TurnIndex, documents: Iterable[str]) -> f
     return frozenset(changed)
 
 
-def touched_stems(old: TurnIndex, new: TurnIndex, changed: Iterable[str]) -> np.ndarray:
-    """The stem hashes (sorted) that the `changed` turns hold in either
-    index: the stems whose posting lists may differ between the two
-    indexes.  Those too common for the candidate search
-    (`COMMON_STEM_TURNS`) count too: a quote's rarest stems are searched
-    however common (`MIN_SEARCH_STEMS`)."""
-    changed = list(changed)
-    held = [index.turn_stem_hashes([t for t, known in zip(changed, index.find(changed)[1].tolist()) if known])
-            for index in (old, new)]
-    return np.unique(np.concatenate(held))
+class TurnChanges:
+    """What the changed turns (`changed_turns`) weigh in a candidate search
+    of each index.
+
+    A search (`TurnIndex.search`) sums, for each turn holding one of the
+    searched stems, those stems' weights.  A turn that did not change holds
+    the same stems in both indexes, and with none of the searched stems
+    stale (`stale_stems`) its sum is the same.  So when a search reads the
+    same stems in both indexes, its candidates differ only if a changed
+    turn, in one index or the other, shares with the quote at least the
+    weight of the last candidate (the search's cut): a changed turn below
+    the cut in the old index was no candidate, and below it in the new one
+    becomes none.  With no changed turn holding a searched stem, the
+    candidates are the same whatever the cut.
+
+    Each changed turn's sum is added stem by stem in the order of the
+    stems' columns, as the search adds it: the same bits."""
+
+    def __init__(self, old: TurnIndex, new: TurnIndex, changed: Iterable[str]):
+        changed = sorted(changed)
+        self.sides = [self._held(index, changed) for index in (old, new)]
+        self.stems = np.unique(np.concatenate([hashes for hashes, _, _ in self.sides]))
+        """The stems the changed turns hold in either index (sorted): the
+        stems whose posting lists may differ between the two."""
+
+    @staticmethod
+    def _held(index: TurnIndex, changed: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct (stem, turn) pairs of the `changed` turns the index
+        has, by stem column, then turn: each pair's stem hash, turn (a
+        number of this side) and the stem's weight."""
+        at, known = index.find(changed)
+        positions = at[known].astype(index.sentence_turn.dtype)
+        first = np.searchsorted(index.sentence_turn, positions, side="left")
+        last = np.searchsorted(index.sentence_turn, positions, side="right")
+        starts, ends = index.stem_indptr[first], index.stem_indptr[last]
+        columns = index.stem_indices[_ragged(starts, ends - starts)].astype(np.int64)
+        owners = np.repeat(np.arange(len(positions)), ends - starts)
+        pairs = _distinct(columns * max(len(positions), 1) + owners)  # by column, then turn
+        columns, owners = pairs // max(len(positions), 1), pairs % max(len(positions), 1)
+        return index.stem_vocabulary[columns], owners, index.idf[columns]
+
+    def shared(self, searched: np.ndarray) -> np.ndarray:
+        """The weight each changed turn holding a stem of `searched` (sorted
+        stem hashes) shares with them, in the old index then the new."""
+        sums = []
+        for hashes, owners, weights in self.sides:
+            lo, hi = np.searchsorted(hashes, searched, side="left"), np.searchsorted(hashes, searched, side="right")
+            picked = _ragged(lo, hi - lo)
+            if picked.size:
+                turns = owners[picked]
+                sums.append(np.bincount(turns, weights=weights[picked])[_distinct(turns)])
+        return np.concatenate(sums) if sums else np.zeros(0)
+
+    def same_candidates(self, stems: frozenset[str], old: TurnIndex, new: TurnIndex, cut: float | None) -> bool:
+        """Whether the search of `stems` (none stale) finds the same
+        candidates in both indexes, without searching either: it reads the
+        same stems in both, and no changed turn shares with them as much as
+        `cut` (the search's cut in `old`; None: unknown, and then no changed
+        turn may hold a searched stem)."""
+        searched = [index.stem_vocabulary[index.searched_columns(stems)[0]] for index in (old, new)]
+        if not np.array_equal(*searched):
+            return False
+        shared = self.shared(searched[1])
+        return not shared.size or (cut is not None and bool(shared.max() < cut))
 
 
 def link_unchanged(quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex, stale: np.ndarray,
-                   changed: frozenset[str], touched: np.ndarray | None = None) -> bool:
+                   changed: frozenset[str], changes: TurnChanges | None = None, cut: float | None = None) -> bool:
     """Whether `best_match(quote, new)` is `best_match(quote, old)`, whose
     link is `row`, without computing it.  `best_match` reads the weights of
     the quote's stems, the candidate turns (`TurnIndex.candidates`) and, for
@@ -2002,20 +2066,17 @@ def link_unchanged(quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex,
     (`changed_turns`), and, when the paraphrase ranking was made, no stem
     of theirs is stale.
 
-    With `touched` (`touched_stems` of `changed`), a quote is not searched
-    in `old` when the search reads the same stems in both indexes
-    (`TurnIndex.searched_columns`) and none of them is stale or touched:
-    those stems have the same weights and the same turns in both indexes,
-    none of them changed, so its candidates are the same and unchanged;
-    and for a quote that needs no paraphrase ranking, they are not
-    searched at all.  A touched stem the search leaves out (too common,
-    and not among the quote's rarest in either index) reads nothing."""
+    With `changes` (`TurnChanges` of `changed`), the candidates are known
+    to be the same without searching `old` when `changes.same_candidates`
+    (given `cut`, the cut of the quote's search in `old`); then none of them
+    changed either (a changed turn would have been below the cut), and a
+    quote that needs no paraphrase ranking is searched in neither index."""
     _, stems, word_count = quote_facts(quote["text"])
     hashes = _stem_hashes(stems)[0]
     if _holds_any(stale, hashes):
         return False
     weighed = _loose(word_count, stems) and row["match_method"] != METHOD_SHINGLE
-    if touched is not None and _searches_untouched(stems, old, new, touched):
+    if changes is not None and changes.same_candidates(stems, old, new, cut):
         if not weighed:
             return True
         now = new.candidates(stems, quote["doc_id"])
@@ -2026,18 +2087,11 @@ def link_unchanged(quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex,
     return not (weighed and now and _holds_any(stale, new.turn_stem_hashes(now)))
 
 
-def _searches_untouched(stems: frozenset[str], old: TurnIndex, new: TurnIndex, touched: np.ndarray) -> bool:
-    """Whether the candidate search of `stems` reads the same stems in both
-    indexes, none of them `touched`."""
-    searched = [index.stem_vocabulary[index.searched_columns(stems)[0]] for index in (old, new)]
-    return np.array_equal(*searched) and not _holds_any(touched, searched[1])
-
-
 def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: TurnIndex | None, new: TurnIndex,
                   stale: np.ndarray | None, changed: frozenset[str],
-                  touched: np.ndarray | None = None, memo: FuzzyMemo | None = None,
-                  shared: SharedLinks | None = None, tick: Callable[[], object] | None = None
-                  ) -> tuple[list[dict], int]:
+                  changes: TurnChanges | None = None, memo: FuzzyMemo | None = None,
+                  shared: SharedLinks | None = None, tick: Callable[[], object] | None = None,
+                  cuts: list[float | None] | None = None) -> tuple[list[dict], int]:
     """`link_quotes(quotes, new)` for quotes whose rows against `old` are
     `old_rows`: each row kept when `link_unchanged`, the other quotes linked
     again (all of them when `stale` is None; `old` is then not read).  With
@@ -2045,28 +2099,43 @@ def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: Turn
     the scores it holds, and the kept quotes carry theirs; with `shared`
     (for this pair of indexes), a check or link made for the same text is
     copied; `tick` is called after each quote checked and each linked.
+    `cuts`, the cut of each quote's search in `old` (`TurnIndex.search`;
+    None where unknown), are read by the checks (with `changes`), and
+    those of the quotes linked again are replaced by their cuts in `new`.
     Returns the rows and how many quotes were linked."""
     if stale is None:
-        return link_quotes(quotes, new, memo, shared, tick), len(quotes)
+        rows = link_quotes(quotes, new, memo, shared, tick)
+        again = range(len(quotes))
+    else:
+        def stands(k: int, quote: Mapping, row: Mapping) -> bool:
+            cut = cuts[k] if cuts is not None else None
+            if shared is None:
+                kept = link_unchanged(quote, row, old, new, stale, changed, changes, cut)
+            else:
+                kept = shared.unchanged(quote, row, old, new,
+                                        lambda: link_unchanged(quote, row, old, new, stale, changed, changes, cut),
+                                        memo)
+            if tick is not None:
+                tick()
+            return kept
 
-    def stands(quote: Mapping, row: Mapping) -> bool:
-        if shared is None:
-            kept = link_unchanged(quote, row, old, new, stale, changed, touched)
-        else:
-            kept = shared.unchanged(quote, row, old, new,
-                                    lambda: link_unchanged(quote, row, old, new, stale, changed, touched), memo)
-        if tick is not None:
-            tick()
-        return kept
-
-    again = [k for k, (quote, row) in enumerate(zip(quotes, old_rows)) if not stands(quote, row)]
-    rows = list(old_rows)
-    if memo is not None:
-        memo.carry(sorted(set(range(len(quotes))) - set(again)))
-    for k in again:
+        again = [k for k, (quote, row) in enumerate(zip(quotes, old_rows)) if not stands(k, quote, row)]
+        rows = list(old_rows)
         if memo is not None:
-            memo.quote = k
-        rows[k] = linked_row(quotes[k], new, memo, shared)
-        if tick is not None:
-            tick()
+            memo.carry(sorted(set(range(len(quotes))) - set(again)))
+        for k in again:
+            if memo is not None:
+                memo.quote = k
+            rows[k] = linked_row(quotes[k], new, memo, shared)
+            if tick is not None:
+                tick()
+    if cuts is not None:
+        for k in again:
+            cuts[k] = search_cut(quotes[k], new)
     return rows, len(again)
+
+
+def search_cut(quote: Mapping, index: TurnIndex) -> float:
+    """The cut of the quote's candidate search (`TurnIndex.search`; kept by
+    the index after a link or check)."""
+    return index.search(quote_facts(quote["text"]).stems, quote["doc_id"])[1]

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import pickle
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -553,12 +554,11 @@ def speakers_key(documents: Sequence[tuple]) -> str:
 def relink_plan(store: PackStore, previous: str | None, pack: str, members: Mapping[str, str]) -> dict | None:
     """What `link_batch` needs to keep links made against the index cached
     under `previous` (`quotes.relink_quotes`): its key and pack, the stems
-    whose weight changed, the turns that changed (in the documents whose
-    clean key differs, added or gone: `quotes.changed_turns`) and the stems
-    those turns hold (`quotes.touched_stems`).  When every weight changed,
-    "stale", "changed" and "touched" are None: every quotation is linked
-    again, reading back the fuzzy scores kept with its last links.  None
-    when that index is gone or unreadable."""
+    whose weight changed and the turns that changed (in the documents whose
+    clean key differs, added or gone: `quotes.changed_turns`).  When every
+    weight changed, "stale" and "changed" are None: every quotation is
+    linked again, reading back the fuzzy scores kept with its last links.
+    None when that index is gone or unreadable."""
     old_pack = store.index("index").get(previous) if previous else None
     if old_pack is None or old_pack == pack:
         return None
@@ -568,10 +568,9 @@ def relink_plan(store: PackStore, previous: str | None, pack: str, members: Mapp
         stale = quotes.stale_stems(old, new)
         documents = changed_documents(old_members, members)
         changed = None if stale is None else sorted(quotes.changed_turns(old, new, documents))
-        touched = None if stale is None else quotes.touched_stems(old, new, changed)
     except (OSError, EOFError, ValueError, KeyError, AttributeError, pickle.UnpicklingError):
         return None  # an index saved without what this needs, or damaged: link everything again
-    return {"key": previous, "pack": old_pack, "stale": stale, "changed": changed, "touched": touched}
+    return {"key": previous, "pack": old_pack, "stale": stale, "changed": changed}
 
 
 _LATEST_INDEX = "latest-index"
@@ -627,34 +626,46 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequenc
     mapped = [index]  # the indexes this task reads, whose pages it releases as it goes
     previous_keys = previous_keys or [None] * len(keys)
     known = [k for k in previous_keys if k is not None]
-    old, old_rows, old_memos = None, {}, {}
+    old, old_rows, old_memos, old_cuts, changes = None, {}, {}, {}, None
     if relink is not None and known:
         if relink["stale"] is not None:  # else every quote is linked again: the old index is not read
             old = mapped_index(store, relink["pack"])
             mapped.append(old)
+            changes = _turn_changes(relink["pack"], pack, tuple(relink["changed"]), old, index)
         old_rows = dict(zip(known, store.load_many("links", "rows", known)))
         try:
             old_memos = dict(zip(known, store.load_many("links", "fuzzy", known)))
         except (OSError, EOFError, pickle.UnpicklingError):
             old_memos = {}  # lost: the scores are computed again
+        try:
+            old_cuts = dict(zip(known, store.load_many("links", "cuts", known)))
+        except (OSError, EOFError, KeyError, pickle.UnpicklingError):
+            old_cuts = {}  # lost: the checks search the old index
         changed = frozenset(relink["changed"] or ())
     found = store.load_many("clean", "quotes", cleans)
     shared = _shared_links(pack, None)  # this process's links by text, for every task it runs
     shared_relinks = _shared_links(pack, relink["pack"]) if relink is not None and known else None
     # the indexes' pages read leave this process's RSS as they pass the budget
     pages = heap.MappedPages(lambda: [each.release_pages() for each in mapped], MAPPED_PAGES_BUDGET)
-    rows, memos, linked, read_back, copied = {}, {}, 0, 0, 0
+    rows, memos, cuts, linked, read_back, copied = {}, {}, {}, 0, 0, 0
     for k, q, before in zip(keys, found, previous_keys):
         memo = quotes.FuzzyMemo(old_memos.get(before))
         if before is not None and relink is not None:
+            last = old_cuts.get(before)
+            cut = [None if last is None or math.isnan(c) else c for c in last.tolist()] if last is not None \
+                and len(last) == len(q) else [None] * len(q)
             rows[k], count = quotes.relink_quotes(q, old_rows[before], old, index, relink["stale"], changed,
-                                                  relink.get("touched"), memo, shared_relinks, pages.check)
+                                                  changes, memo, shared_relinks, pages.check, cut)
+            # a kept quote whose cut was unknown: its search in `index` gives it
+            cut = [quotes.search_cut(quote, index) if c is None else c for quote, c in zip(q, cut)]
         else:
             rows[k], count = quotes.link_quotes(q, index, memo, shared, pages.check), len(q)
+            cut = [quotes.search_cut(quote, index) for quote in q]  # kept by the index: no search again
+        cuts[k] = np.array(cut, dtype=np.float64)
         memos[k] = memo.table()
         linked, read_back, copied = linked + count, read_back + memo.read_back, copied + memo.copied
     pages.release_now()
-    return Linked(store.write("links", keys, {"rows": rows, "fuzzy": memos}), linked, read_back, copied)
+    return Linked(store.write("links", keys, {"rows": rows, "fuzzy": memos, "cuts": cuts}), linked, read_back, copied)
 
 
 def quotes_table(store: PackStore, keys: Sequence[str]) -> pa.Table:
@@ -698,6 +709,15 @@ def _load_index(arrays: str, strings: str) -> quotes.TurnIndex:
     return quotes.TurnIndex.load(Path(arrays), Path(strings))
 
 
+@functools.lru_cache(maxsize=1)
+def _turn_changes(old_pack: str, pack: str, changed: tuple[str, ...], old: quotes.TurnIndex,
+                  new: quotes.TurnIndex) -> quotes.TurnChanges:
+    """This process's `quotes.TurnChanges` between the indexes of `old_pack`
+    and `pack`, for all the link tasks it runs in one build (the indexes are
+    the mapped ones of those packs: `mapped_index`)."""
+    return quotes.TurnChanges(old, new, changed)
+
+
 @functools.lru_cache(maxsize=2)
 def _shared_links(pack: str, old_pack: str | None) -> quotes.SharedLinks:
     """This process's links by text against the index of `pack` (and the
@@ -710,6 +730,7 @@ def forget_index() -> None:
     """Drop this process's copy of the quote index, and the links it shared."""
     _load_index.cache_clear()
     _shared_links.cache_clear()
+    _turn_changes.cache_clear()
 
 
 def release_memory() -> None:

@@ -328,6 +328,9 @@ def test_candidates_are_the_turns_sharing_most_idf_weight():
         ranked = [turn_id for turn_id, _ in sorted(shared.items(), key=lambda item: (-item[1], item[0]))]
         for limit in (1, 3, quotes.CANDIDATE_TURNS):
             assert index.candidates(stems, quote["doc_id"], limit) == ranked[:limit]
+            # the cut: what the last candidate shares when there are `limit` of them, to the last bit
+            cut = shared[ranked[limit - 1]] if len(ranked) >= limit else 0.0
+            assert index.search(stems, quote["doc_id"], limit) == (tuple(ranked[:limit]), cut)
 
 
 def test_kept_candidates_are_those_computed_again(monkeypatch):
@@ -343,7 +346,7 @@ def test_kept_candidates_are_those_computed_again(monkeypatch):
         for quote in found:
             stems = quote_stems(quote)
             for doc_id in (quote["doc_id"], own):
-                computed = index._candidates(stems, doc_id, quotes.CANDIDATE_TURNS)
+                computed = list(index._search(stems, doc_id, quotes.CANDIDATE_TURNS)[0])
                 handed = index.candidates(stems, doc_id)
                 assert handed == computed
                 handed.clear()
@@ -679,9 +682,9 @@ def test_past_the_common_cut_only_a_quotes_rarest_stems_are_searched(monkeypatch
 
 
 def test_a_link_is_checked_again_when_a_changed_turn_holds_its_common_stems(monkeypatch):
-    """The stems past the common cut that a changed turn holds are touched
-    (`touched_stems`): a quote's rarest stems are searched however common,
-    so its candidates may differ, and its link is checked in full."""
+    """A changed turn holding stems past the common cut (`TurnChanges`) is
+    weighed all the same: a quote's rarest stems are searched however
+    common, so its candidates may differ, and its link is checked in full."""
     monkeypatch.setattr(quotes, "COMMON_STEM_TURNS", 5)
     harbour = {"id": "t:9", "doc_id": "t", "speaker": "B", "text": "The harbour cranes were idle."}
     old_turns = _government_turns() + [harbour]
@@ -697,12 +700,15 @@ def test_a_link_is_checked_again_when_a_changed_turn_holds_its_common_stems(monk
     stems = quote_stems(quote)
     assert old.candidates(stems, "q") != new.candidates(stems, "q")
     row = quotes.linked_row(quote, old)
-    assert not quotes.link_unchanged(quote, row, old, new, stale, changed, quotes.touched_stems(old, new, changed))
+    changes = quotes.TurnChanges(old, new, changed)
+    cut = old.search(stems, "q")[1]
+    assert not changes.same_candidates(stems, old, new, cut)
+    assert not quotes.link_unchanged(quote, row, old, new, stale, changed, changes, cut)
     assert quotes.linked_row(quote, new)["matched_turn_id"] == "t:9"
 
 
-def test_a_touched_stem_the_search_leaves_out_does_not_check_a_link_in_full(monkeypatch):
-    """A changed turn's common stems are touched, but a quote whose rarest
+def test_a_changed_turn_the_search_leaves_out_does_not_check_a_link_in_full(monkeypatch):
+    """A changed turn's common stems may differ, but a quote whose rarest
     stems are others never reads their posting lists: its candidates are
     the same in both indexes, and its link is kept without searching the
     old index."""
@@ -716,10 +722,10 @@ def test_a_touched_stem_the_search_leaves_out_does_not_check_a_link_in_full(monk
     assert stale is not None and stale.size == 0
     changed = quotes.changed_turns(old, new, ["t"])
     assert changed == {"t:4", "t:5"}
-    touched = quotes.touched_stems(old, new, changed)
+    changes = quotes.TurnChanges(old, new, changed)
     quote = {"doc_id": "q", "text": "The harbour cranes were idle, the government will act."}
     stems = quote_stems(quote)
-    assert quotes._holds_any(touched, quotes._stem_hashes(stems)[0])  # "government", "act": touched, past the cut
+    assert quotes._holds_any(changes.stems, quotes._stem_hashes(stems)[0])  # "government", "act": past the cut
     row = quotes.linked_row(quote, old)
     assert row["matched_turn_id"] == "t:9"
 
@@ -727,19 +733,19 @@ def test_a_touched_stem_the_search_leaves_out_does_not_check_a_link_in_full(monk
         raise AssertionError("the old index was searched")
 
     monkeypatch.setattr(old, "candidates", no_search)
-    assert quotes.link_unchanged(quote, row, old, new, stale, changed, touched)
+    assert quotes.link_unchanged(quote, row, old, new, stale, changed, changes)  # no cut needed: none shares
     assert quotes.linked_row(quote, new) == row
     # were the common stems searched, the changed turns would be candidates: checked in full
     monkeypatch.setattr(quotes, "MIN_SEARCH_STEMS", 5)
     monkeypatch.setattr(old, "candidates", quotes.TurnIndex.candidates.__get__(old))
-    assert not quotes.link_unchanged(quote, row, old, new, stale, changed, touched)
+    assert not quotes.link_unchanged(quote, row, old, new, stale, changed, changes, old.search(stems, "q")[1])
 
 
 def test_a_search_reading_other_stems_in_the_new_index_is_checked(monkeypatch):
     """The stems a search reads are the quote's rarest in each index: a
-    touched stem that grew more common leaves them, and an untouched one
-    takes its place.  Those untouched stems alone do not make the
-    candidates the same (`_searches_untouched`)."""
+    stem of a changed turn that grew more common leaves them, and another
+    takes its place.  That no changed turn holds the stems read in the new
+    index does not make the candidates the same (`TurnChanges.same_candidates`)."""
     monkeypatch.setattr(quotes, "COMMON_STEM_TURNS", 1)
     monkeypatch.setattr(quotes, "MIN_SEARCH_STEMS", 1)
     cranes = [{"id": f"c:{k}", "doc_id": "c", "speaker": "A", "text": f"Cranes stood at pier {k}."} for k in range(3)]
@@ -753,10 +759,10 @@ def test_a_search_reading_other_stems_in_the_new_index_is_checked(monkeypatch):
     vocabulary = {index: set(index.stem_vocabulary[index.searched_columns(stems)[0]].tolist()) for index in (old, new)}
     harbour, crane = (int(quotes._stem_hashes(frozenset([quotes.stem(w)]))[0][0]) for w in ("harbour", "cranes"))
     assert vocabulary[old] == {harbour} and vocabulary[new] == {crane}
-    touched = quotes.touched_stems(old, new, quotes.changed_turns(old, new, ["h"]))
-    assert harbour in touched.tolist() and crane not in touched.tolist()
-    assert not quotes._searches_untouched(stems, old, new, touched)
-    assert quotes._searches_untouched(stems, old, old, touched[touched != harbour])
+    changes = quotes.TurnChanges(old, new, quotes.changed_turns(old, new, ["h"]))
+    assert harbour in changes.stems.tolist() and crane not in changes.stems.tolist()
+    assert not changes.same_candidates(stems, old, new, old.search(stems, "q")[1])
+    assert changes.same_candidates(stems, new, new, None)  # the stems read alike, none a changed turn holds
 
 
 def test_turn_sketches_hold_the_3_grams_and_seams_of_the_sentences_as_strings_do():
@@ -884,13 +890,17 @@ def test_relinking_after_turns_changed_gives_the_links_of_a_fresh_index():
         turned = quotes.changed_turns(old, new, changed)
         rows, linked = quotes.relink_quotes(found, before, old, new, stale, turned)
         assert rows == fresh, name
-        # the same rows when the quotes whose stems no changed turn holds skip the search in `old`
-        touched = quotes.touched_stems(old, new, turned)
-        assert quotes.relink_quotes(found, before, old, new, stale, turned, touched) == (rows, linked), name
+        # the same rows when the quotes whose candidates no changed turn can reach skip the search in
+        # `old`: with no cut known, and with the cuts of the first link
+        changes = quotes.TurnChanges(old, new, turned)
+        assert quotes.relink_quotes(found, before, old, new, stale, turned, changes) == (rows, linked), name
+        cuts = [quotes.search_cut(q, old) for q in found]
+        assert quotes.relink_quotes(found, before, old, new, stale, turned, changes, cuts=cuts) == (rows, linked), name
+        assert cuts == [quotes.search_cut(q, new) for q in found], name  # and the cuts are those of `new`
         # and when the quotes linked again read back the fuzzy scores of the last link: the memo
         # then holds what a fresh link's would (the kept quotes' scores carried)
         again, fresh_memo = quotes.FuzzyMemo(memo.table()), quotes.FuzzyMemo()
-        assert quotes.relink_quotes(found, before, old, new, stale, turned, touched, again) == (rows, linked), name
+        assert quotes.relink_quotes(found, before, old, new, stale, turned, changes, again) == (rows, linked), name
         quotes.link_quotes(found, new, fresh_memo)
         assert np.array_equal(np.sort(again.table()), np.sort(fresh_memo.table())), name
         # and with the checks and links shared by text: the quotes twice, the second time copied
@@ -898,7 +908,7 @@ def test_relinking_after_turns_changed_gives_the_links_of_a_fresh_index():
         doubled = found + [{**q, "id": "zz:" + q["id"], "doc_id": "zz-outlet"} for q in found]
         again_rows, again_linked = quotes.relink_quotes(doubled, before + [{**r, "id": "zz:" + r["id"],
                                                                            "doc_id": "zz-outlet"} for r in before],
-                                                        old, new, stale, turned, touched, twice, shared)
+                                                        old, new, stale, turned, changes, twice, shared)
         assert again_rows[:len(found)] == rows and again_linked == 2 * linked, name
         assert twice.copied >= len(found), name  # the second copy of each quote: its check or its link
         kept[name], read_back[name] = len(found) - linked, again.read_back
@@ -1012,16 +1022,16 @@ def test_each_guard_of_link_unchanged():
     assert quotes.link_unchanged(quote, row, index, index, parts(quote)[2][:1], frozenset())
 
 
-def test_touched_stems_are_those_the_changed_turns_hold_however_common(monkeypatch):
+def test_turn_changes_hold_the_stems_of_the_changed_turns_however_common(monkeypatch):
     turns, _ = gold_corpus()
     old = quotes.TurnIndex(turns)
     new = quotes.TurnIndex(_append(turns, turns[0]["id"], "Zanzibar cloves."))
     added = quotes._stem_hashes(frozenset(quotes.content_stems("Zanzibar cloves.")))[0]
     held = np.unique(np.concatenate([old.turn_stem_hashes([turns[0]["id"]]), added]))
-    assert quotes.touched_stems(old, new, [turns[0]["id"]]).tolist() == held.tolist()
-    assert quotes.touched_stems(old, new, []).size == 0
+    assert quotes.TurnChanges(old, new, [turns[0]["id"]]).stems.tolist() == held.tolist()
+    assert quotes.TurnChanges(old, new, []).stems.size == 0
     gone = quotes.TurnIndex(turns[1:])  # a turn only the old index has
-    assert set(quotes.touched_stems(old, gone, [turns[0]["id"]]).tolist()) == set(
+    assert set(quotes.TurnChanges(old, gone, [turns[0]["id"]]).stems.tolist()) == set(
         old.turn_stem_hashes([turns[0]["id"]]).tolist())
     # a stem held by more turns than the cut, in both indexes, is kept: a quote's rarest stems
     # are searched however common (MIN_SEARCH_STEMS)
@@ -1029,19 +1039,19 @@ def test_touched_stems_are_those_the_changed_turns_hold_however_common(monkeypat
     monkeypatch.setattr(quotes, "COMMON_STEM_TURNS", int(np.sort(counts)[-1]) - 1)
     common = new.stem_vocabulary[counts == counts.max()]
     assert set(common.tolist()) & set(held.tolist())
-    assert quotes.touched_stems(old, new, [turns[0]["id"]]).tolist() == held.tolist()
+    assert quotes.TurnChanges(old, new, [turns[0]["id"]]).stems.tolist() == held.tolist()
 
 
 def test_link_unchanged_skips_the_old_search_when_no_changed_turn_holds_a_stem():
-    """With `touched`, a quote none of whose stems a changed turn holds keeps
-    its link without searching the old index; one whose stems are touched
-    is checked in full."""
+    """With `changes`, a quote none of whose stems a changed turn holds keeps
+    its link without searching the old index; one whose stems a changed
+    turn holds is checked in full when its cut is not known."""
     turns, found = gold_corpus()
     index = quotes.TurnIndex(turns)
     rows = quotes.link_quotes(found, index)
     none = np.zeros(0, dtype=np.uint64)
     quote, row = next((q, r) for q, r in zip(found, rows) if r["match_method"] == "shingle")
-    stems = quotes._stem_hashes(frozenset().union(*(s.stems for s in quotes.quote_sentences(quote["text"]))))[0]
+    stems = quote_stems(quote)
 
     class NoSearch(quotes.TurnIndex):
         def candidates(self, *args, **kwargs):
@@ -1049,9 +1059,56 @@ def test_link_unchanged_skips_the_old_search_when_no_changed_turn_holds_a_stem()
 
     blind = quotes.TurnIndex.__new__(NoSearch)
     blind.__dict__.update(index.__dict__)
-    assert quotes.link_unchanged(quote, row, blind, index, none, frozenset(), none)
+    far = next(t for t in turns if not quote_stems(t) & stems)
+    assert quotes.link_unchanged(quote, row, blind, index, none, frozenset(), quotes.TurnChanges(index, index, [far["id"]]))
+    near = quotes.TurnChanges(index, index, [row["matched_turn_id"]])
     with pytest.raises(AssertionError, match="searched the old index"):
-        quotes.link_unchanged(quote, row, blind, index, none, frozenset(), stems[:1])
+        quotes.link_unchanged(quote, row, blind, index, none, frozenset(), near)
+
+
+def test_changed_turns_below_the_cut_leave_the_candidates_as_they_were(monkeypatch):
+    """`TurnChanges.same_candidates`: changed turns that share some of the
+    searched stems, but less weight than the last candidate (the cut of the
+    search in the old index), leave the candidates as they were; the link
+    is kept without searching the old index.  A changed turn sharing as
+    much as the cut (a tie: the turn id decides) is checked in full."""
+    quote = {"doc_id": "q", "text": "The government will act without delay."}
+    stems = quote_stems(quote)
+    many = _government_turns(quotes.CANDIDATE_TURNS + 10)
+
+    def corpus(first: str, second: str) -> list[dict]:
+        return many + [{"id": "x:1", "doc_id": "x", "speaker": "B", "text": first},
+                       {"id": "x:2", "doc_id": "x", "speaker": "B", "text": second}]
+
+    old = quotes.TurnIndex(corpus("The government met the press.", "We act without delay."))
+    # the two turns trade stems: every document frequency, and so every weight, stays
+    new = quotes.TurnIndex(corpus("The government met without delay.", "We act for the press."))
+    stale = quotes.stale_stems(old, new)
+    assert stale is not None and stale.size == 0
+    changed = quotes.changed_turns(old, new, ["x"])
+    changes = quotes.TurnChanges(old, new, changed)
+    candidates, cut = old.search(stems, "q")
+    assert len(candidates) == quotes.CANDIDATE_TURNS and cut > 0
+    assert 0 < changes.shared(old.stem_vocabulary[old.searched_columns(stems)[0]]).max() < cut
+    assert new.candidates(stems, "q") == list(candidates)
+    assert changes.same_candidates(stems, old, new, cut)
+    assert not changes.same_candidates(stems, old, new, None)  # the changed turns share stems: the cut decides
+    row = quotes.linked_row(quote, old)
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("the old index was searched")
+
+    monkeypatch.setattr(old, "candidates", no_search)
+    assert quotes.link_unchanged(quote, row, old, new, stale, changed, changes, cut)
+    assert quotes.linked_row(quote, new) == row
+    # a changed turn that comes to share every searched stem ties with the cut: checked in full
+    tied = quotes.TurnIndex(corpus("The government will act without delay.", "We met the press."))
+    assert quotes.stale_stems(old, tied).size == 0
+    tie = quotes.TurnChanges(old, tied, quotes.changed_turns(old, tied, ["x"]))
+    assert tie.shared(old.stem_vocabulary[old.searched_columns(stems)[0]]).max() == cut
+    assert not tie.same_candidates(stems, old, tied, cut)
+    with pytest.raises(AssertionError, match="the old index was searched"):
+        quotes.link_unchanged(quote, row, old, tied, stale, frozenset({"x:1", "x:2"}), tie, cut)
 
 
 def test_changed_turns_are_those_whose_text_or_speaker_differ():
@@ -1099,6 +1156,6 @@ def test_linking_and_relinking_tick_after_each_quote():
     changed = quotes.changed_turns(old, new, ["t"])
     ticks.clear()
     rows, linked = quotes.relink_quotes(asked, old_rows, old, new, stale, changed,
-                                        quotes.touched_stems(old, new, changed), tick=lambda: ticks.append("x"))
+                                        quotes.TurnChanges(old, new, changed), tick=lambda: ticks.append("x"))
     assert linked >= 1 and len(ticks) == len(asked) + linked
     assert rows == quotes.link_quotes(asked, new)
