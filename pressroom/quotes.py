@@ -1363,6 +1363,27 @@ class TurnIndex:
         seams, seam_owners = _window_runs(self.seam_offsets, self.seams, first, size - 1)  # seams between them
         return np.concatenate((grams, seams)), np.concatenate((gram_owners, seam_owners))
 
+    def windows_holding_grams(self, rows: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+        """rows x hashes booleans: whether each window's 3-grams (those of
+        its sentences and of the seams between them: `window_grams`) hold
+        each of `hashes` (sorted).  Each sentence is read once, however many
+        windows hold it (a sentence is in up to six): a window's sentences
+        are consecutive, so what it holds is a difference of running counts
+        over the sentences."""
+        first, size = self.window_first[rows], self.window_size[rows].astype(np.int64)
+        covered = _distinct(_ragged(first, size))  # a window's sentences stay consecutive among these
+        local = np.searchsorted(covered, first)
+        held = np.zeros((len(rows), len(hashes)), dtype=bool)
+        # a window's seams: those between its sentences, the last sentence's (to the next) left out
+        for offsets, values, last in ((self.gram_offsets, self.grams, size), (self.seam_offsets, self.seams, size - 1)):
+            counts = np.zeros((len(covered) + 1, len(hashes)), dtype=np.int32)
+            found, owners = _window_runs(offsets, values, covered, np.ones(len(covered), dtype=np.int64))
+            at, hit = sorted_positions(hashes, found)
+            counts[owners[hit] + 1, at[hit]] = 1
+            np.cumsum(counts, axis=0, out=counts)
+            held |= counts[local + last] > counts[local]
+        return held
+
     def _sentence_spans(self, row: int) -> tuple[str, list[tuple[int, int]]]:
         first, size = int(self.window_first[row]), int(self.window_size[row])
         return self.texts[int(self.sentence_turn[first])], list(zip(self.sentence_start[first:first + size].tolist(),
@@ -1533,12 +1554,14 @@ def _quote_columns(items: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]
 
 
 def shingle_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.ndarray) -> np.ndarray:
-    """Share of each quote sentence's word 3-grams found in each window: a
-    product over the quote's own 3-grams only.  In integers: exact counts,
-    and numpy's own loop rather than BLAS threads for a small product."""
+    """Share of each quote sentence's word 3-grams found in each window,
+    over the quote's own 3-grams only.  Each sentence's count is a sum over
+    its columns of the windows' table: exact, no BLAS threads beside the
+    other worker's (a product in numpy's integer loop took three times as
+    long)."""
     hashes, quote = _quote_columns([_sentence_grams(s.tokens) for s in sentences])
-    values, owners = index.window_grams(rows)
-    found = quote.astype(np.int64) @ _dense(values, owners, len(rows), hashes).T.astype(np.int64)
+    held = index.windows_holding_grams(rows, hashes)
+    found = np.array([held[:, mine].sum(axis=1) for mine in quote]).reshape(len(sentences), len(rows))
     sizes = np.array([max(len(s.trigrams), 1) for s in sentences], dtype=np.float64)
     return found / sizes[:, None]
 
