@@ -1093,6 +1093,23 @@ def own_turns(doc_ids: Sequence[str] | pa.Array | pa.ChunkedArray) -> tuple[np.n
     return by_doc, ordered.take(starts).to_pylist(), np.append(starts, n).astype(np.int64)
 
 
+class Cut(NamedTuple):
+    """Where a candidate search (`TurnIndex.search`) stops: the weight its
+    last candidate shares with the quote, and that turn's id, when it found
+    as many as it keeps; else (0.0, ""), and every turn sharing a stem is a
+    candidate.  Candidates rank by weight, then id: a turn that shares less,
+    or as much with a later id, ranks after the last."""
+
+    weight: float
+    last: str
+
+    def passes_over(self, weights: np.ndarray, ids: np.ndarray) -> bool:
+        """Whether every one of the turns `ids` (sharing `weights`) ranks
+        after the last candidate (none when the search kept fewer)."""
+        return bool(np.all((weights < self.weight) | ((weights == self.weight) & (ids > self.last)))) \
+            if self.last else not len(weights)
+
+
 class TurnIndex:
     """The turns, ready to be compared with quotes.
 
@@ -1261,12 +1278,9 @@ class TurnIndex:
         return list(self.search(stems, exclude_doc, limit)[0])
 
     def search(self, stems: Iterable[str], exclude_doc: str,
-               limit: int = CANDIDATE_TURNS) -> tuple[tuple[str, ...], float]:
-        """The candidate turns of `stems` (`candidates`) and the cut: the
-        weight the last of them shares with `stems` when there are `limit`,
-        else 0.0 (every turn sharing a stem is one).  A turn that shares
-        less than the cut is not a candidate, whatever its id
-        (`TurnChanges`).
+               limit: int = CANDIDATE_TURNS) -> tuple[tuple[str, ...], Cut]:
+        """The candidate turns of `stems` (`candidates`) and the search's
+        `Cut`: what a turn must share with `stems` to be one (`TurnChanges`).
 
         Each turn's weights are added stem by stem in the order of their
         columns: every sum, and so every tie at the cut, is to the last bit
@@ -1303,10 +1317,10 @@ class TurnIndex:
         usable[np.lexsort((columns, ends - starts))[:MIN_SEARCH_STEMS]] = True
         return columns[usable], starts[usable], (ends - starts)[usable].astype(np.int64)
 
-    def _search(self, stems: frozenset[str], exclude_doc: str, limit: int) -> tuple[tuple[str, ...], float]:
+    def _search(self, stems: frozenset[str], exclude_doc: str, limit: int) -> tuple[tuple[str, ...], Cut]:
         columns, starts, sizes = self.searched_columns(stems)
         if not len(columns):
-            return (), 0.0
+            return (), Cut(0.0, "")
         # each posting list is added in column order: bincount adds a turn's weights in the order
         # the stems come, as a loop over the stems would
         turns = self.posting_indices[_ragged(starts, sizes)]
@@ -1322,9 +1336,9 @@ class TurnIndex:
             keep = sums >= cut
             found, sums = found[keep], sums[keep]
         order = np.lexsort((found, -sums))[:limit]  # turn_ids are sorted: position breaks ties
-        cut = float(sums[order[-1]]) if len(order) == limit else 0.0
         # the ids as `turn_keys` (NUL-padded) hold them
-        return tuple(k.decode() for k in self.turn_keys[found[order]].tolist()), cut
+        ids = tuple(k.decode() for k in self.turn_keys[found[order]].tolist())
+        return ids, Cut(float(sums[order[-1]]), ids[-1]) if len(ids) == limit else Cut(0.0, "")
 
     def window_rows(self, turn_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the turns' windows, turn after turn, and where each turn's begin among them."""
@@ -2019,11 +2033,11 @@ class TurnChanges:
     the same stems in both indexes, and with none of the searched stems
     stale (`stale_stems`) its sum is the same.  So when a search reads the
     same stems in both indexes, its candidates differ only if a changed
-    turn, in one index or the other, shares with the quote at least the
-    weight of the last candidate (the search's cut): a changed turn below
-    the cut in the old index was no candidate, and below it in the new one
-    becomes none.  With no changed turn holding a searched stem, the
-    candidates are the same whatever the cut.
+    turn, in one index or the other, ranks among them: a changed turn
+    ranking after the last candidate in the old index (the search's `Cut`)
+    was no candidate, and ranking after it in the new one becomes none.
+    With no changed turn holding a searched stem, the candidates are the
+    same whatever the cut.
 
     Each changed turn's sum is added stem by stem in the order of the
     stems' columns, as the search adds it: the same bits."""
@@ -2031,15 +2045,15 @@ class TurnChanges:
     def __init__(self, old: TurnIndex, new: TurnIndex, changed: Iterable[str]):
         changed = sorted(changed)
         self.sides = [self._held(index, changed) for index in (old, new)]
-        self.stems = np.unique(np.concatenate([hashes for hashes, _, _ in self.sides]))
+        self.stems = np.unique(np.concatenate([hashes for hashes, _, _, _ in self.sides]))
         """The stems the changed turns hold in either index (sorted): the
         stems whose posting lists may differ between the two."""
 
     @staticmethod
-    def _held(index: TurnIndex, changed: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _held(index: TurnIndex, changed: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The distinct (stem, turn) pairs of the `changed` turns the index
         has, by stem column, then turn: each pair's stem hash, turn (a
-        number of this side) and the stem's weight."""
+        number of this side) and the stem's weight; and the id of each turn."""
         at, known = index.find(changed)
         positions = at[known].astype(index.sentence_turn.dtype)
         first = np.searchsorted(index.sentence_turn, positions, side="left")
@@ -2049,35 +2063,38 @@ class TurnChanges:
         owners = np.repeat(np.arange(len(positions)), ends - starts)
         pairs = _distinct(columns * max(len(positions), 1) + owners)  # by column, then turn
         columns, owners = pairs // max(len(positions), 1), pairs % max(len(positions), 1)
-        return index.stem_vocabulary[columns], owners, index.idf[columns]
+        return index.stem_vocabulary[columns], owners, index.idf[columns], np.array(changed, dtype=object)[known]
 
-    def shared(self, searched: np.ndarray) -> np.ndarray:
+    def shared(self, searched: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The weight each changed turn holding a stem of `searched` (sorted
-        stem hashes) shares with them, in the old index then the new."""
-        sums = []
-        for hashes, owners, weights in self.sides:
+        stem hashes) shares with them, and its id, in the old index then
+        the new."""
+        sums, ids = [np.zeros(0)], [np.zeros(0, dtype=object)]
+        for hashes, owners, weights, turn_ids in self.sides:
             lo, hi = np.searchsorted(hashes, searched, side="left"), np.searchsorted(hashes, searched, side="right")
             picked = _ragged(lo, hi - lo)
             if picked.size:
                 turns = owners[picked]
-                sums.append(np.bincount(turns, weights=weights[picked])[_distinct(turns)])
-        return np.concatenate(sums) if sums else np.zeros(0)
+                sharing = _distinct(turns)
+                sums.append(np.bincount(turns, weights=weights[picked])[sharing])
+                ids.append(turn_ids[sharing])
+        return np.concatenate(sums), np.concatenate(ids)
 
-    def same_candidates(self, stems: frozenset[str], old: TurnIndex, new: TurnIndex, cut: float | None) -> bool:
+    def same_candidates(self, stems: frozenset[str], old: TurnIndex, new: TurnIndex, cut: Cut | None) -> bool:
         """Whether the search of `stems` (none stale) finds the same
         candidates in both indexes, without searching either: it reads the
-        same stems in both, and no changed turn shares with them as much as
-        `cut` (the search's cut in `old`; None: unknown, and then no changed
-        turn may hold a searched stem)."""
+        same stems in both, and every changed turn sharing them ranks after
+        the last candidate (`cut`, the search's in `old`; None: unknown, and
+        then no changed turn may hold a searched stem)."""
         searched = [index.stem_vocabulary[index.searched_columns(stems)[0]] for index in (old, new)]
         if not np.array_equal(*searched):
             return False
-        shared = self.shared(searched[1])
-        return not shared.size or (cut is not None and bool(shared.max() < cut))
+        weights, ids = self.shared(searched[1])
+        return not len(weights) or (cut is not None and cut.passes_over(weights, ids))
 
 
 def link_unchanged(quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex, stale: np.ndarray,
-                   changed: frozenset[str], changes: TurnChanges | None = None, cut: float | None = None) -> bool:
+                   changed: frozenset[str], changes: TurnChanges | None = None, cut: Cut | None = None) -> bool:
     """Whether `best_match(quote, new)` is `best_match(quote, old)`, whose
     link is `row`, without computing it.  `best_match` reads the weights of
     the quote's stems, the candidate turns (`TurnIndex.candidates`) and, for
@@ -2092,7 +2109,7 @@ def link_unchanged(quote: Mapping, row: Mapping, old: TurnIndex, new: TurnIndex,
     With `changes` (`TurnChanges` of `changed`), the candidates are known
     to be the same without searching `old` when `changes.same_candidates`
     (given `cut`, the cut of the quote's search in `old`); then none of them
-    changed either (a changed turn would have been below the cut), and a
+    changed either (a changed turn would rank among them), and a
     quote that needs no paraphrase ranking is searched in neither index."""
     _, stems, word_count = quote_facts(quote["text"])
     hashes = _stem_hashes(stems)[0]
@@ -2114,7 +2131,7 @@ def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: Turn
                   stale: np.ndarray | None, changed: frozenset[str],
                   changes: TurnChanges | None = None, memo: FuzzyMemo | None = None,
                   shared: SharedLinks | None = None, tick: Callable[[], object] | None = None,
-                  cuts: list[float | None] | None = None) -> tuple[list[dict], int]:
+                  cuts: list[Cut | None] | None = None) -> tuple[list[dict], int]:
     """`link_quotes(quotes, new)` for quotes whose rows against `old` are
     `old_rows`: each row kept when `link_unchanged`, the other quotes linked
     again (all of them when `stale` is None; `old` is then not read).  With
@@ -2158,7 +2175,7 @@ def relink_quotes(quotes: Sequence[Mapping], old_rows: Sequence[dict], old: Turn
     return rows, len(again)
 
 
-def search_cut(quote: Mapping, index: TurnIndex) -> float:
+def search_cut(quote: Mapping, index: TurnIndex) -> Cut:
     """The cut of the quote's candidate search (`TurnIndex.search`; kept by
     the index after a link or check)."""
     return index.search(quote_facts(quote["text"]).stems, quote["doc_id"])[1]

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 import pickle
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -651,9 +650,7 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequenc
     for k, q, before in zip(keys, found, previous_keys):
         memo = quotes.FuzzyMemo(old_memos.get(before))
         if before is not None and relink is not None:
-            last = old_cuts.get(before)
-            cut = [None if last is None or math.isnan(c) else c for c in last.tolist()] if last is not None \
-                and len(last) == len(q) else [None] * len(q)
+            cut = _unpacked_cuts(old_cuts.get(before), len(q))
             rows[k], count = quotes.relink_quotes(q, old_rows[before], old, index, relink["stale"], changed,
                                                   changes, memo, shared_relinks, pages.check, cut)
             # a kept quote whose cut was unknown: its search in `index` gives it
@@ -661,11 +658,23 @@ def link_batch(store: PackStore, pack: str, keys: Sequence[str], cleans: Sequenc
         else:
             rows[k], count = quotes.link_quotes(q, index, memo, shared, pages.check), len(q)
             cut = [quotes.search_cut(quote, index) for quote in q]  # kept by the index: no search again
-        cuts[k] = np.array(cut, dtype=np.float64)
+        cuts[k] = (np.array([c.weight for c in cut], dtype=np.float64), [c.last for c in cut])
         memos[k] = memo.table()
         linked, read_back, copied = linked + count, read_back + memo.read_back, copied + memo.copied
     pages.release_now()
     return Linked(store.write("links", keys, {"rows": rows, "fuzzy": memos, "cuts": cuts}), linked, read_back, copied)
+
+
+def _unpacked_cuts(packed, quotations: int) -> list[quotes.Cut | None]:
+    """The cuts `link_batch` stored for a document's quotations ((weights,
+    last ids)), or None for each when there are none to read."""
+    try:
+        weights, lasts = packed
+        if len(weights) == len(lasts) == quotations:
+            return [quotes.Cut(weight, last) for weight, last in zip(weights.tolist(), lasts)]
+    except (TypeError, ValueError, AttributeError):
+        pass  # none, or not of this form: the checks search the old index
+    return [None] * quotations
 
 
 def quotes_table(store: PackStore, keys: Sequence[str]) -> pa.Table:

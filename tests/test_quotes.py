@@ -329,7 +329,8 @@ def test_candidates_are_the_turns_sharing_most_idf_weight():
         for limit in (1, 3, quotes.CANDIDATE_TURNS):
             assert index.candidates(stems, quote["doc_id"], limit) == ranked[:limit]
             # the cut: what the last candidate shares when there are `limit` of them, to the last bit
-            cut = shared[ranked[limit - 1]] if len(ranked) >= limit else 0.0
+            cut = quotes.Cut(shared[ranked[limit - 1]], ranked[limit - 1]) if len(ranked) >= limit \
+                else quotes.Cut(0.0, "")
             assert index.search(stems, quote["doc_id"], limit) == (tuple(ranked[:limit]), cut)
 
 
@@ -1086,30 +1087,34 @@ def test_link_unchanged_skips_the_old_search_when_no_changed_turn_holds_a_stem()
         quotes.link_unchanged(quote, row, blind, index, none, frozenset(), near)
 
 
-def test_changed_turns_below_the_cut_leave_the_candidates_as_they_were(monkeypatch):
+def test_changed_turns_ranking_after_the_cut_leave_the_candidates_as_they_were(monkeypatch):
     """`TurnChanges.same_candidates`: changed turns that share some of the
-    searched stems, but less weight than the last candidate (the cut of the
-    search in the old index), leave the candidates as they were; the link
-    is kept without searching the old index.  A changed turn sharing as
-    much as the cut (a tie: the turn id decides) is checked in full."""
+    searched stems, but rank after the last candidate of the search in the
+    old index (its `Cut`: less weight, or as much and a later id), leave
+    the candidates as they were; the link is kept without searching the
+    old index.  A changed turn that ties and comes first by id is checked
+    in full: it is a candidate now."""
     quote = {"doc_id": "q", "text": "The government will act without delay."}
     stems = quote_stems(quote)
     many = _government_turns(quotes.CANDIDATE_TURNS + 10)
 
-    def corpus(first: str, second: str) -> list[dict]:
-        return many + [{"id": "x:1", "doc_id": "x", "speaker": "B", "text": first},
-                       {"id": "x:2", "doc_id": "x", "speaker": "B", "text": second}]
+    def corpus(doc: str, first: str, second: str) -> list[dict]:
+        return many + [{"id": f"{doc}:1", "doc_id": doc, "speaker": "B", "text": first},
+                       {"id": f"{doc}:2", "doc_id": doc, "speaker": "B", "text": second}]
 
-    old = quotes.TurnIndex(corpus("The government met the press.", "We act without delay."))
+    def searched(index):
+        return index.stem_vocabulary[index.searched_columns(stems)[0]]
+
+    old = quotes.TurnIndex(corpus("x", "The government met the press.", "We act without delay."))
     # the two turns trade stems: every document frequency, and so every weight, stays
-    new = quotes.TurnIndex(corpus("The government met without delay.", "We act for the press."))
+    new = quotes.TurnIndex(corpus("x", "The government met without delay.", "We act for the press."))
     stale = quotes.stale_stems(old, new)
     assert stale is not None and stale.size == 0
     changed = quotes.changed_turns(old, new, ["x"])
     changes = quotes.TurnChanges(old, new, changed)
     candidates, cut = old.search(stems, "q")
-    assert len(candidates) == quotes.CANDIDATE_TURNS and cut > 0
-    assert 0 < changes.shared(old.stem_vocabulary[old.searched_columns(stems)[0]]).max() < cut
+    assert len(candidates) == quotes.CANDIDATE_TURNS and cut == (cut.weight, candidates[-1]) and cut.weight > 0
+    assert 0 < changes.shared(searched(old))[0].max() < cut.weight
     assert new.candidates(stems, "q") == list(candidates)
     assert changes.same_candidates(stems, old, new, cut)
     assert not changes.same_candidates(stems, old, new, None)  # the changed turns share stems: the cut decides
@@ -1121,14 +1126,23 @@ def test_changed_turns_below_the_cut_leave_the_candidates_as_they_were(monkeypat
     monkeypatch.setattr(old, "candidates", no_search)
     assert quotes.link_unchanged(quote, row, old, new, stale, changed, changes, cut)
     assert quotes.linked_row(quote, new) == row
-    # a changed turn that comes to share every searched stem ties with the cut: checked in full
-    tied = quotes.TurnIndex(corpus("The government will act without delay.", "We met the press."))
+    # a changed turn that comes to share every searched stem ties with the last candidate: its id
+    # ("x:1" after every "t:") ranks it after, and the candidates stay
+    tied = quotes.TurnIndex(corpus("x", "The government will act without delay.", "We met the press."))
     assert quotes.stale_stems(old, tied).size == 0
     tie = quotes.TurnChanges(old, tied, quotes.changed_turns(old, tied, ["x"]))
-    assert tie.shared(old.stem_vocabulary[old.searched_columns(stems)[0]]).max() == cut
-    assert not tie.same_candidates(stems, old, tied, cut)
-    with pytest.raises(AssertionError, match="the old index was searched"):
-        quotes.link_unchanged(quote, row, old, tied, stale, frozenset({"x:1", "x:2"}), tie, cut)
+    assert tie.shared(searched(old))[0].max() == cut.weight
+    assert tied.candidates(stems, "q") == list(candidates) and tie.same_candidates(stems, old, tied, cut)
+    # the same tie from "a:1", first by id: a candidate now, checked in full
+    before = quotes.TurnIndex(corpus("a", "The government met the press.", "We act without delay."))
+    first = quotes.TurnIndex(corpus("a", "The government will act without delay.", "We met the press."))
+    turned = quotes.changed_turns(before, first, ["a"])
+    assert "a:1" in first.candidates(stems, "q") and "a:1" not in before.candidates(stems, "q")
+    ahead = quotes.TurnChanges(before, first, turned)
+    assert not ahead.same_candidates(stems, before, first, before.search(stems, "q")[1])
+    # linked again: the new search finds the changed turn among the candidates (the old is not read)
+    monkeypatch.setattr(before, "candidates", no_search)
+    assert not quotes.link_unchanged(quote, row, before, first, stale, turned, ahead, before.search(stems, "q")[1])
 
 
 def test_changed_turns_are_those_whose_text_or_speaker_differ():
