@@ -389,3 +389,17 @@ def test_benchmark_repeats_alternate_the_order_and_compare_medians():
     runs = [{"build": b} for b in (472.9, 327.3, 444.0)]
     assert benchmark.median_run(runs)["build"] == 444.0
     assert benchmark.median_run(runs[:2])["build"] == 327.3
+
+
+def test_the_cuts_a_link_task_reads_back_are_those_it_stored_or_none():
+    """`shards._unpacked_cuts`: a document's stored cuts (weights, last ids)
+    come back as `quotes.Cut`s; missing, short or malformed ones as None for
+    each quotation, and its checks then search the old index."""
+    from pressroom import quotes
+    import numpy as np
+
+    stored = (np.array([2.5, 0.0]), ["t:7", ""])
+    assert shards._unpacked_cuts(stored, 2) == [quotes.Cut(2.5, "t:7"), quotes.Cut(0.0, "")]
+    assert shards._unpacked_cuts(None, 2) == [None, None]
+    assert shards._unpacked_cuts(stored, 3) == [None] * 3  # another count of quotations
+    assert shards._unpacked_cuts(np.array([2.5, 0.0]), 2) == [None, None]  # weights alone
