@@ -1380,22 +1380,35 @@ class TurnIndex:
     def windows_holding_grams(self, rows: np.ndarray, hashes: np.ndarray) -> np.ndarray:
         """rows x hashes booleans: whether each window's 3-grams (those of
         its sentences and of the seams between them: `window_grams`) hold
-        each of `hashes` (sorted).  Each sentence is read once, however many
-        windows hold it (a sentence is in up to six): a window's sentences
-        are consecutive, so what it holds is a difference of running counts
-        over the sentences."""
+        each of `hashes` (sorted)."""
+        # a window's seams: those between its sentences, the last sentence's (to the next) left out
+        return self._windows_holding(rows, hashes, ((self.gram_offsets, self.grams, 0),
+                                                    (self.seam_offsets, self.seams, -1)))
+
+    def windows_holding_stems(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """rows x columns booleans: whether each window's sentences hold each
+        of the stem `columns` (sorted): `window_stem_entries`, looked up."""
+        return self._windows_holding(rows, columns, ((self.stem_indptr, self.stem_indices, 0),))
+
+    def _windows_holding(self, rows: np.ndarray, wanted: np.ndarray, parts) -> np.ndarray:
+        """Whether each window holds each of `wanted` (sorted) in any of
+        `parts`, (offsets, values, reach): sentence k holds
+        values[offsets[k]:offsets[k + 1]], and a window reads those of its
+        sentences but the last -reach.  Each sentence is read once, however
+        many windows hold it (a sentence is in up to six): a window's
+        sentences are consecutive, so what it holds is a difference of
+        running counts over the sentences."""
         first, size = self.window_first[rows], self.window_size[rows].astype(np.int64)
         covered = _distinct(_ragged(first, size))  # a window's sentences stay consecutive among these
         local = np.searchsorted(covered, first)
-        held = np.zeros((len(rows), len(hashes)), dtype=bool)
-        # a window's seams: those between its sentences, the last sentence's (to the next) left out
-        for offsets, values, last in ((self.gram_offsets, self.grams, size), (self.seam_offsets, self.seams, size - 1)):
-            counts = np.zeros((len(covered) + 1, len(hashes)), dtype=np.int32)
+        held = np.zeros((len(rows), len(wanted)), dtype=bool)
+        for offsets, values, reach in parts:
+            counts = np.zeros((len(covered) + 1, len(wanted)), dtype=np.int32)
             found, owners = _window_runs(offsets, values, covered, np.ones(len(covered), dtype=np.int64))
-            at, hit = sorted_positions(hashes, found)
+            at, hit = sorted_positions(wanted, found.astype(wanted.dtype, copy=False))
             counts[owners[hit] + 1, at[hit]] = 1
             np.cumsum(counts, axis=0, out=counts)
-            held |= counts[local + last] > counts[local]
+            held |= counts[local + size + reach] > counts[local]
         return held
 
     def _sentence_spans(self, row: int) -> tuple[str, list[tuple[int, int]]]:
@@ -1587,9 +1600,8 @@ def paraphrase_table(sentences: Sequence[Sentence], index: TurnIndex, rows: np.n
     over its stems in column order."""
     columns, quote = _quote_columns([index.stem_columns(s.stems) for s in sentences])
     shared = np.zeros((len(sentences), len(rows)))
-    entries, owners = index.window_stem_entries(rows)
-    at, hit = sorted_positions(columns, entries)
-    pairs = _distinct(owners[hit].astype(np.int64) * len(columns) + at[hit])
+    window, stem = np.nonzero(index.windows_holding_stems(rows, columns))  # by window, then stem
+    pairs = window * len(columns) + stem
     sentence, pair = np.nonzero(quote[:, pairs % max(len(columns), 1)])  # by sentence, then window, then stem
     if len(pair):
         window, stem = pairs[pair] // len(columns), pairs[pair] % len(columns)

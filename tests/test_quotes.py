@@ -468,9 +468,10 @@ def test_turns_ranked_at_once_as_one_at_a_time(method):
                 quotes._ranked(sentences, candidates, method, index, rows, firsts, table, "none")
 
 
-def test_windows_holding_grams_read_each_sentence_once_as_the_windows_grams_say():
-    """`TurnIndex.windows_holding_grams` (running counts over the sentences)
-    is what looking up every 3-gram of every window (`window_grams`) finds,
+def test_windows_holding_grams_and_stems_read_each_sentence_once_as_the_windows_say():
+    """`TurnIndex.windows_holding_grams` and `windows_holding_stems` (running
+    counts over the sentences) are what looking up every 3-gram of every
+    window (`window_grams`), or every stem (`window_stem_entries`), finds,
     for all windows of the candidate turns, a sample of them in any order,
     and 3-grams the windows have or not (every seam of the corpus among them)."""
     turns, found = gold_corpus()
@@ -482,10 +483,16 @@ def test_windows_holding_grams_read_each_sentence_once_as_the_windows_grams_say(
         hashes, _ = quotes._quote_columns([quotes._sentence_grams(s.tokens) for s in sentences])
         # and 3-grams of other windows, and every seam (a window holds those between its sentences only)
         hashes = np.unique(np.concatenate([hashes, rng.choice(index.grams, size=50), index.seams]))
+        # stem columns the quote has, and others
+        columns = np.unique(np.concatenate([index.stem_columns(quote_stems(quote)),
+                                            rng.integers(0, len(index.stem_vocabulary), size=20)]))
         for sample in (rows, rng.permutation(rows)[: max(len(rows) // 3, 1)] if len(rows) else rows):
             values, owners = index.window_grams(sample)
             expected = quotes._dense(values, owners, len(sample), hashes)
             assert np.array_equal(index.windows_holding_grams(sample, hashes), expected)
+            entries, owners = index.window_stem_entries(sample)
+            expected = quotes._dense(entries.astype(columns.dtype), owners, len(sample), columns)
+            assert np.array_equal(index.windows_holding_stems(sample, columns), expected)
 
 
 def test_turn_columns_are_the_windows_of_those_turns():
