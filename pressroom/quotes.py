@@ -1349,12 +1349,17 @@ class TurnIndex:
 
     def turn_stem_hashes(self, turn_ids: Sequence[str]) -> np.ndarray:
         """The stem hashes of every sentence of the turns (repeats kept)."""
+        return self.stem_vocabulary[self.turn_stem_columns(self.positions(turn_ids))[0]]
+
+    def turn_stem_columns(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The stem columns of every sentence of the turns at `positions`
+        (repeats kept), and the turn (place in `positions`) of each."""
         # in the dtype of sentence_turn: else searchsorted converts all of it, for every call
-        positions = self.positions(turn_ids).astype(self.sentence_turn.dtype)
+        positions = positions.astype(self.sentence_turn.dtype)
         first = np.searchsorted(self.sentence_turn, positions, side="left")
         last = np.searchsorted(self.sentence_turn, positions, side="right")
-        starts = self.stem_indptr[first]
-        return self.stem_vocabulary[self.stem_indices[_ragged(starts, self.stem_indptr[last] - starts)]]
+        starts, ends = self.stem_indptr[first], self.stem_indptr[last]
+        return self.stem_indices[_ragged(starts, ends - starts)], np.repeat(np.arange(len(positions)), ends - starts)
 
     def window_stem_entries(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The stem columns of the windows (a stem held by two sentences of a
@@ -1369,18 +1374,10 @@ class TurnIndex:
         distinct = _distinct(owners.astype(np.int64) * len(self.idf) + columns)
         return np.bincount(distinct // len(self.idf), weights=self.idf[distinct % len(self.idf)], minlength=len(rows))
 
-    def window_grams(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The 3-gram hashes of the windows (sentences and seams between them)
-        and the window (position in `rows`) of each."""
-        first, size = self.window_first[rows], self.window_size[rows]
-        grams, gram_owners = _window_runs(self.gram_offsets, self.grams, first, size)
-        seams, seam_owners = _window_runs(self.seam_offsets, self.seams, first, size - 1)  # seams between them
-        return np.concatenate((grams, seams)), np.concatenate((gram_owners, seam_owners))
-
     def windows_holding_grams(self, rows: np.ndarray, hashes: np.ndarray) -> np.ndarray:
         """rows x hashes booleans: whether each window's 3-grams (those of
-        its sentences and of the seams between them: `window_grams`) hold
-        each of `hashes` (sorted)."""
+        its sentences and of the seams between them) hold each of `hashes`
+        (sorted)."""
         # a window's seams: those between its sentences, the last sentence's (to the next) left out
         return self._windows_holding(rows, hashes, ((self.gram_offsets, self.grams, 0),
                                                     (self.seam_offsets, self.seams, -1)))
@@ -2057,9 +2054,12 @@ class TurnChanges:
     def __init__(self, old: TurnIndex, new: TurnIndex, changed: Iterable[str]):
         changed = sorted(changed)
         self.sides = [self._held(index, changed) for index in (old, new)]
-        self.stems = np.unique(np.concatenate([hashes for hashes, _, _, _ in self.sides]))
+
+    @property
+    def stems(self) -> np.ndarray:
         """The stems the changed turns hold in either index (sorted): the
         stems whose posting lists may differ between the two."""
+        return np.unique(np.concatenate([hashes for hashes, _, _, _ in self.sides]))
 
     @staticmethod
     def _held(index: TurnIndex, changed: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -2067,14 +2067,10 @@ class TurnChanges:
         has, by stem column, then turn: each pair's stem hash, turn (a
         number of this side) and the stem's weight; and the id of each turn."""
         at, known = index.find(changed)
-        positions = at[known].astype(index.sentence_turn.dtype)
-        first = np.searchsorted(index.sentence_turn, positions, side="left")
-        last = np.searchsorted(index.sentence_turn, positions, side="right")
-        starts, ends = index.stem_indptr[first], index.stem_indptr[last]
-        columns = index.stem_indices[_ragged(starts, ends - starts)].astype(np.int64)
-        owners = np.repeat(np.arange(len(positions)), ends - starts)
-        pairs = _distinct(columns * max(len(positions), 1) + owners)  # by column, then turn
-        columns, owners = pairs // max(len(positions), 1), pairs % max(len(positions), 1)
+        columns, owners = index.turn_stem_columns(at[known])
+        turns = max(int(known.sum()), 1)
+        pairs = _distinct(columns.astype(np.int64) * turns + owners)  # by column, then turn
+        columns, owners = pairs // turns, pairs % turns
         return index.stem_vocabulary[columns], owners, index.idf[columns], np.array(changed, dtype=object)[known]
 
     def shared(self, searched: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

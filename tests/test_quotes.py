@@ -468,10 +468,19 @@ def test_turns_ranked_at_once_as_one_at_a_time(method):
                 quotes._ranked(sentences, candidates, method, index, rows, firsts, table, "none")
 
 
+def window_grams(index, rows):
+    """The 3-gram hashes of the windows (sentences and the seams between
+    them) and the window (position in `rows`) of each, window by window."""
+    first, size = index.window_first[rows], index.window_size[rows]
+    grams, gram_owners = quotes._window_runs(index.gram_offsets, index.grams, first, size)
+    seams, seam_owners = quotes._window_runs(index.seam_offsets, index.seams, first, size - 1)
+    return np.concatenate((grams, seams)), np.concatenate((gram_owners, seam_owners))
+
+
 def test_windows_holding_grams_and_stems_read_each_sentence_once_as_the_windows_say():
     """`TurnIndex.windows_holding_grams` and `windows_holding_stems` (running
     counts over the sentences) are what looking up every 3-gram of every
-    window (`window_grams`), or every stem (`window_stem_entries`), finds,
+    window (`window_grams` here), or every stem (`window_stem_entries`), finds,
     for all windows of the candidate turns, a sample of them in any order,
     and 3-grams the windows have or not (every seam of the corpus among them)."""
     turns, found = gold_corpus()
@@ -487,7 +496,7 @@ def test_windows_holding_grams_and_stems_read_each_sentence_once_as_the_windows_
         columns = np.unique(np.concatenate([index.stem_columns(quote_stems(quote)),
                                             rng.integers(0, len(index.stem_vocabulary), size=20)]))
         for sample in (rows, rng.permutation(rows)[: max(len(rows) // 3, 1)] if len(rows) else rows):
-            values, owners = index.window_grams(sample)
+            values, owners = window_grams(index, sample)
             expected = quotes._dense(values, owners, len(sample), hashes)
             assert np.array_equal(index.windows_holding_grams(sample, hashes), expected)
             entries, owners = index.window_stem_entries(sample)
