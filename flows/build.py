@@ -12,9 +12,11 @@ by default a pass has about eight shards of 50 to 1000 documents, see
     (site support)       reduce: lines repeated across a site's documents
     clean-shard          map:    boilerplate, highlights, metadata, turns; dedup
                                  signatures, quotations found, speaker turns
-    corpus-pass          reduce: near-duplicate clusters, speakers, the quote index
+    quote-index          reduce: the quote index (a task, beside the next one)
+    corpus-pass          reduce: near-duplicate clusters, speakers (driver)
+    assemble-shard       map:    final rows of the shard, validated, Arrow parts (needs
+                                 the clusters only: runs while the index is made)
     link-quotes          map:    quotations linked to turns (batches of documents' quotations)
-    assemble-shard       map:    final rows of the shard, validated, Arrow parts
     (write)              driver: parts streamed into one Parquet file per table
 
 Every map result is cached per shard (`pressroom.cache`), keyed by the
@@ -124,13 +126,20 @@ def clean_shard(batch: bytes, raw_uri: str, supported, cache_root: str) -> int:
 
 
 @task(name="corpus-pass", cache_policy=NO_CACHE)
-def corpus_pass(cache_root: str, documents: bytes, previous: str | None) -> dict:
-    """Near-duplicate clusters, the speakers table and the quote index, from
-    the cached summaries of `documents` (packed: (doc_id, ingest order,
-    clean key) of every document; as a list, Prefect walked its 30,000
-    tuples twice before the task began, 5 s of a 200 MB rebuild's flow
-    under cProfile)."""
-    return shards.corpus_pass(PackStore(cache_root), unpacked(documents), previous)
+def corpus_pass(cache_root: str, documents: bytes) -> dict:
+    """Near-duplicate clusters and the speakers table, from the cached
+    summaries of `documents` (packed: (doc_id, ingest order, clean key) of
+    every document; as a list, Prefect walked its 30,000 tuples twice
+    before the task began, 5 s of a 200 MB rebuild's flow under cProfile)."""
+    return shards.corpus_pass(PackStore(cache_root), unpacked(documents))
+
+
+@task(name="quote-index", cache_policy=NO_CACHE)
+def quote_index(cache_root: str, documents: bytes, previous: str | None) -> dict:
+    """The quote index of `documents` (packed, as `corpus_pass`'s)."""
+    made = shards.quote_index_pass(PackStore(cache_root), unpacked(documents), previous)
+    heap.trim()  # the index build's free pages (pressroom.heap)
+    return made
 
 
 @task(name="link-quotes", cache_policy=NO_CACHE)
@@ -334,16 +343,17 @@ def _dask_runner():
     return runner if dask is not None and isinstance(runner, dask.DaskTaskRunner) else None
 
 
-def _release_memory(logger) -> None:
+def _release_memory(logger, workers: bool = True) -> None:
     """After a map pass: every process (this one, each Dask worker) drops
     its mapping of the quote index and the stages' memos, and gives its
     free heap pages back (`shards.release_memory`): on 1 GB of input each
     worker held ~2 GB of the index's pages to the end of the build; the
     memos of the clean pass are of no use to the corpus pass, which runs
-    in this process (and, without Dask, after the shards did)."""
+    in this process (and, without Dask, after the shards did).  Without
+    `workers`, this process only (the local cluster's workers are gone)."""
     shards.release_memory()
     runner = _dask_runner()
-    if runner is not None:
+    if runner is not None and workers:
         try:
             runner.client.run(shards.release_memory)
         except Exception as error:  # noqa: BLE001 - memory only: the build goes on
@@ -415,17 +425,34 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
         _release_memory(logger)  # before the corpus pass, this process's peak
     clock.lap("clean")
 
-    # the corpus passes: clusters, speakers, quotes
-    corpus = corpus_pass(cache_root, packed([(item.doc_id, item.order, c) for (item, _), c in zip(live, second)]),
-                         shards.latest_index(store))
-    heap.trim()  # the index build's free pages (pressroom.heap)
+    # the corpus passes: the quote index on a worker while this process
+    # finds the clusters and speakers; then the assembly, which needs only
+    # the clusters, runs while the index is made, and the links after it
+    documents = packed([(item.doc_id, item.order, c) for (item, _), c in zip(live, second)])
+    indexing = quote_index.submit(cache_root, documents, shards.latest_index(store))
+    if workers is None:  # one process: one pass at a time (its memory peaks in these passes)
+        indexing.wait()
+    corpus = corpus_pass(cache_root, documents)
+    del documents
+    heap.trim()  # the clustering's free pages (pressroom.heap)
+    clusters = corpus["clusters"]
+    third = [shards.final_key(c, clusters[item.doc_id]) for (item, _), c in zip(live, second)]
+    store = PackStore(cache_root)
+    index = store.index("final")
+    todo = [(item.doc_id, c, f) for (item, _), c, f in zip(live, second, third) if f not in index]
+    counts["assembled"] = len(todo)
+    assembling = _submit(assemble_shard, [dict(documents=b, clusters={d: clusters[d] for d, _, _ in b})
+                                          for b in shards.batches(todo, batch_size, workers)],
+                         cache_root=cache_root)
+    made = indexing.result()
     clock.lap("corpus")
+
     # quotes linked per document, cached under the index and the document's clean key; after
     # transcripts changed, the links made against the last build's index are kept where they
     # read nothing that changed (shards.relink_plan)
-    quoting, relink = corpus.pop("quoting"), corpus.pop("relink")
-    counts["quote_index"] = corpus["index_made"]
-    links = [shards.links_key(corpus["index_key"], k) for k, _ in quoting]
+    quoting, relink = corpus.pop("quoting"), made["relink"]
+    counts["quote_index"] = made["index_made"]
+    links = [shards.links_key(made["index_key"], k) for k, _ in quoting]
     known = PackStore(cache_root).index("links")
 
     def before(clean: str) -> str | None:
@@ -434,41 +461,32 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
 
     todo = [(k, c, n, before(c)) for k, (c, n) in zip(links, quoting) if k not in known]
     counts["quotes_checked"] = sum(n for _, _, n, old in todo if old)
-    linked = _run(link_quotes, [dict(keys=[k for k, _, _, _ in b], cleans=[c for _, c, _, _ in b],
-                                     previous_keys=[old for _, _, _, old in b])
-                                for b in shards.batches(todo, -(-len(todo) // shards.SHARD_TASKS))],
-                  advance=False, cache_root=cache_root, index=corpus["index"], relink=relink)
+    linking = _submit(link_quotes, [dict(keys=[k for k, _, _, _ in b], cleans=[c for _, c, _, _ in b],
+                                         previous_keys=[old for _, _, _, old in b])
+                                    for b in shards.batches(todo, -(-len(todo) // shards.SHARD_TASKS))],
+                      cache_root=cache_root, index=made["index"], relink=relink)
+    assembled = _results(assembling, advance=False)
+    linked = _results(linking, advance=False)
     counts["quotes_linked"] = sum(batch.linked for batch in linked)
     counts["fuzzy_scores_read_back"] = sum(batch.read_back for batch in linked)
     counts["links_copied"] = sum(batch.copied for batch in linked)  # same text, another document (per worker)
     quotes_table = shards.quotes_table(PackStore(cache_root), links)
     del quoting, todo, relink
-    _release_memory(logger)  # the quote index is not read again, nor kept for the next build
-    clock.lap("link quotes")
+    # no task follows: what the workers hold would sit through the write; the
+    # quote index is not read again, nor kept for the next build
+    _release_memory(logger, workers=not _retire_local_workers(logger))
+    clock.lap("link and assemble")
 
-    # assembly: the final rows of each document, validated
-    clusters = corpus["clusters"]
-    third = [shards.final_key(c, clusters[item.doc_id]) for (item, _), c in zip(live, second)]
-    store = PackStore(cache_root)
-    index = store.index("final")
-    todo = [(item.doc_id, c, f) for (item, _), c, f in zip(live, second, third) if f not in index]
-    counts["assembled"] = len(todo)
-    assembled = _run(assemble_shard, [dict(documents=b, clusters={d: clusters[d] for d, _, _ in b})
-                                      for b in shards.batches(todo, batch_size, workers)],
-                     advance=False, cache_root=cache_root)
-    # no task follows: what the workers hold would sit through the write
-    if not _retire_local_workers(logger) and todo:
-        _release_memory(logger)  # no local cluster to stop: the memos go, here and on any workers
     report = ValidationReport([failure for a in assembled for failure in a.failures])
     whole = {"speakers": corpus["speakers"], "quotes": quotes_table,
              "rejects": to_arrow(REJECTS, (vars(r) for r in rejects))}
-    corpus_index_key, speakers_key = corpus["index_key"], corpus["speakers_key"]
-    del corpus, clusters, live, todo, assembled, quotes_table, index  # not read again: the write holds less
+    corpus_index_key, speakers_key = made["index_key"], corpus["speakers_key"]
+    del corpus, clusters, live, assembled, quotes_table, index, made  # not read again: the write holds less
     store = PackStore(cache_root)
     # a batch that failed its checks wrote no pack: then the links and speakers are not checked
     parts = shards.release_summary(store, third) if report.ok else None
     report.failures += shards.validate_corpus(whole, parts).failures
-    clock.lap("assemble")
+    clock.lap("validate")
     if not report.ok:
         raise ValidationFailed(report)
 
@@ -518,13 +536,24 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
 
 
 def _run(task_, batches: list[dict], advance: bool = True, **shared) -> list:
-    """One task run per batch (`packed`), the shared arguments unmapped; the
-    results in order.  With `advance`, the progress bar moves by each batch's size."""
+    """One task run per batch, the results in order (`_submit`, `_results`)."""
+    return _results(_submit(task_, batches, **shared), advance)
+
+
+def _submit(task_, batches: list[dict], **shared) -> list[tuple]:
+    """One task run per batch (`packed`), the shared arguments unmapped:
+    (future, batch) pairs, for `_results`."""
     if not batches:
         return []
     futures = task_.map(batch=[packed(b) for b in batches], **{name: unmapped(value) for name, value in shared.items()})
+    return list(zip(futures, batches))
+
+
+def _results(submitted: list[tuple], advance: bool = True) -> list:
+    """The results of `_submit`'s runs, in order.  With `advance`, the
+    progress bar moves by each batch's size."""
     results = []
-    for future, batch in zip(futures, batches):
+    for future, batch in submitted:
         results.append(future.result())
         if advance:
             progress.advance(len(next(iter(batch.values()))))

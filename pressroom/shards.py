@@ -9,9 +9,11 @@ flow (`flows/build.py`) runs each map as one task per shard.
     clean_batch(...)         map       `clean.clean` with the site lines each document sees;
                                        dedup signatures, quotations found, speaker turns
     corpus_pass(...)         reduce    near-duplicate clusters (`dedup.duplicate_clusters`),
-                                       the speakers table, the quote index (`quotes.TurnIndex`)
-    link_batch(...)          map       quotations linked to turns, against that index
+                                       the speakers table
+    quote_index_pass(...)    reduce    the quote index (`quotes.TurnIndex`), beside corpus_pass
     assemble_batch(...)      map       final rows, validated; Arrow parts with row ranges
+                                       (needs the clusters only: runs while the index is made)
+    link_batch(...)          map       quotations linked to turns, against that index
     document_slices(...)     driver    the parts, in doc_id order, for the Parquet writer
 
 Each map runs over a batch (a shard) of the documents whose cached result
@@ -288,8 +290,8 @@ def clean_batch(raw_uri: str, items: Sequence[Item], first_keys: Sequence[str], 
         if quotations:
             found[k] = quotations
     # a rebuild's assembly reads a few documents of many packs: their data and quotations, value by value
-    return store.write("clean", keys, {"sum": summaries, "sketch": sketches, "quotes": KeyedPart(found),
-                                       "data": KeyedPart(cleaned)})
+    return store.write("clean", keys, {"sum": summaries, "sketch": sketches, "spoken": list(sketches),
+                                       "quotes": KeyedPart(found), "data": KeyedPart(cleaned)})
 
 
 def _prepared(raw_uri: str, item: Item, packs: dict[str, dict], store: PackStore, pack: str | None,
@@ -427,31 +429,29 @@ def speaker_table(turns: pa.Table) -> pa.Table:
     return pa.table([columns[f.name] for f in SPEAKERS.arrow_schema], schema=SPEAKERS.arrow_schema)
 
 
-@collector.paused()
-def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], previous: str | None = None) -> dict:
-    """Reduce: near-duplicate clusters, the speakers table and the quote
-    index, from the cached summaries of `documents` ((doc_id, ingest order,
-    clean key) triples).  Returns the clusters by doc_id, the speakers
-    table (and its key in the cache: `_speakers`), the documents that make
-    quotations ((clean key, how many) pairs: the link tasks read the
-    quotations from the cache) and the pack of
-    the quote index (stage "index", for `link_batch`).
-
-    The index's key is the clean keys of the documents that have turns: a
-    rebuild in which no transcript changed reuses it ("index_made":
-    "reused").  A new index is the last build's updated when `previous`
-    (its key) is still cached (`update_quote_index`: "updated"), else
-    built from every document's sketches ("built"); then "relink" says
-    what a link made against the last index needs to be kept
-    (`relink_plan`), or is None when that index is gone."""
+def _by_pack(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -> list[tuple[str, list[tuple]]]:
+    """`documents` ((doc_id, ingest order, clean key) triples) grouped by
+    their clean pack, packs in name order (each read once)."""
     index = store.index("clean")
     by_pack: dict[str, list[tuple[str, tuple, str]]] = defaultdict(list)
     for doc_id, order, k in documents:
         by_pack[index[k]].append((doc_id, order, k))
-    signatures, speaker_turns, quoting, spoken, speaking = dedup.SignatureColumns(), [], [], [], {}
+    return sorted(by_pack.items())
+
+
+@collector.paused()
+def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]]) -> dict:
+    """Reduce: near-duplicate clusters and the speakers table, from the
+    cached summaries of `documents` ((doc_id, ingest order, clean key)
+    triples).  Returns the clusters by doc_id, the speakers table (and its
+    key in the cache: `_speakers`) and the documents that make quotations
+    ((clean key, how many) pairs: the link tasks read the quotations from
+    the cache).  The quote index is `quote_index_pass`'s: the assembly
+    needs the clusters only, so it can run while the index is made."""
+    signatures, speaker_turns, quoting = dedup.SignatureColumns(), [], []
     speaker_documents = []  # what the speakers table reads: the documents with speaker turns, and their order
     rank = {doc_id: n for n, (doc_id, _, _) in enumerate(sorted(documents, key=lambda d: d[1]))}
-    for pack, members in sorted(by_pack.items()):
+    for pack, members in _by_pack(store, documents):
         summaries = store.load("clean", pack, "sum")
         rows = []
         for doc_id, order, k in members:
@@ -460,8 +460,6 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
             if summary.speaker_turns:  # one per turn: the documents with turns
                 speaker_documents.append((doc_id, order, k))
                 rows += [(rank[doc_id], *turn, doc_id) for turn in summary.speaker_turns]
-                spoken.append(k)
-                speaking[doc_id] = k
             if summary.quote_count:
                 quoting.append((k, summary.quote_count))  # the quotations stay in the cache
         speaker_turns.append(speaker_turns_table(rows))
@@ -471,8 +469,28 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
     del signatures
     speakers_at = speakers_key(speaker_documents)
     speakers = _speakers(store, speakers_at, speaker_turns)
-    del speaker_turns
-    index_key = quote_index_key(spoken)
+    return {"clusters": clusters, "speakers": speakers, "speakers_key": speakers_at, "quoting": quoting}
+
+
+@collector.paused()
+def quote_index_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]],
+                     previous: str | None = None) -> dict:
+    """Reduce: the quote index of the turns of `documents` ((doc_id, ingest
+    order, clean key) triples), its pack (stage "index", for `link_batch`)
+    and key, and how it was made ("index_made").
+
+    The index's key is the clean keys of the documents that have turns (each
+    clean pack lists them: part "spoken"): a rebuild in which no transcript
+    changed reuses it ("reused").  A new index is the last build's updated
+    when `previous` (its key) is still cached (`update_quote_index`:
+    "updated"), else built from every document's sketches ("built"); then
+    "relink" says what a link made against the last index needs to be kept
+    (`relink_plan`), or is None when that index is gone."""
+    speaking: dict[str, str] = {}  # doc_id -> clean key, the documents with turns in pack order
+    for pack, members in _by_pack(store, documents):
+        spoken = set(store.load("clean", pack, "spoken"))
+        speaking.update((doc_id, k) for doc_id, _, k in members if k in spoken)
+    index_key = quote_index_key(speaking.values())
     pack = store.index("index").get(index_key)
     made = "reused"
     if pack is None:  # the sketches are read only when the index must be made
@@ -480,12 +498,11 @@ def corpus_pass(store: PackStore, documents: Sequence[tuple[str, tuple, str]], p
         made = "updated" if update_quote_index(store, previous, speaking, *parts.values()) else "built"
         if made == "built":  # out of core: one pack's sketches at a time, spilled, then written chunk by chunk
             index_build.build_index((quotes.TurnSketches.concat(sketches, consume=True)
-                                     for sketches in store.load_by_pack("clean", "sketch", spoken)),
+                                     for sketches in store.load_by_pack("clean", "sketch", list(speaking.values()))),
                                     *parts.values(), scratch=store.folder("index"))
         pack = store.write("index", [index_key], {**parts, "members": speaking})
     relink = None if made == "reused" else relink_plan(store, previous, pack, speaking)
-    return {"clusters": clusters, "speakers": speakers, "speakers_key": speakers_at,
-            "quoting": quoting, "index": pack, "index_key": index_key, "index_made": made, "relink": relink}
+    return {"index": pack, "index_key": index_key, "index_made": made, "relink": relink}
 
 
 UPDATE_MOST_DOCUMENTS, UPDATE_MOST_SHARE = 64, 0.02
