@@ -427,7 +427,8 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
 
     # the corpus passes: the quote index on a worker while this process
     # finds the clusters and speakers; then the assembly, which needs only
-    # the clusters, runs while the index is made, and the links after it
+    # the clusters, runs while the index is made, and the links as soon as
+    # it is (first: the longer tasks, the assembly's fill the pass's end)
     documents = packed([(item.doc_id, item.order, c) for (item, _), c in zip(live, second)])
     indexing = quote_index.submit(cache_root, documents, shards.latest_index(store))
     if workers is None:  # one process: one pass at a time (its memory peaks in these passes)
@@ -464,7 +465,7 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     linking = _submit(link_quotes, [dict(keys=[k for k, _, _, _ in b], cleans=[c for _, c, _, _ in b],
                                          previous_keys=[old for _, _, _, old in b])
                                     for b in shards.batches(todo, -(-len(todo) // shards.SHARD_TASKS))],
-                      cache_root=cache_root, index=made["index"], relink=relink)
+                      priority=1, cache_root=cache_root, index=made["index"], relink=relink)
     assembled = _results(assembling, advance=False)
     linked = _results(linking, advance=False)
     counts["quotes_linked"] = sum(batch.linked for batch in linked)
@@ -540,13 +541,30 @@ def _run(task_, batches: list[dict], advance: bool = True, **shared) -> list:
     return _results(_submit(task_, batches, **shared), advance)
 
 
-def _submit(task_, batches: list[dict], **shared) -> list[tuple]:
+def _submit(task_, batches: list[dict], priority: int = 0, **shared) -> list[tuple]:
     """One task run per batch (`packed`), the shared arguments unmapped:
-    (future, batch) pairs, for `_results`."""
+    (future, batch) pairs, for `_results`.  On Dask, a worker takes the
+    ready task of highest `priority` first (the first submitted among
+    equals); Prefect's thread pool runs them as submitted."""
     if not batches:
         return []
-    futures = task_.map(batch=[packed(b) for b in batches], **{name: unmapped(value) for name, value in shared.items()})
+    with _dask_priority(priority):
+        futures = task_.map(batch=[packed(b) for b in batches],
+                            **{name: unmapped(value) for name, value in shared.items()})
     return list(zip(futures, batches))
+
+
+@contextlib.contextmanager
+def _dask_priority(priority: int):
+    """Tasks submitted within have Dask priority `priority`
+    (`dask.annotate`, which `Client.submit` reads); nothing without Dask."""
+    if not priority or _dask_runner() is None:
+        yield
+        return
+    import dask
+
+    with dask.annotate(priority=priority):
+        yield
 
 
 def _results(submitted: list[tuple], advance: bool = True) -> list:

@@ -118,7 +118,7 @@ def test_build_on_a_dask_cluster(cluster, seed_release, tmp_path):
 
     with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):
         names = asyncio.run(task_names())
-    assert {"prepare-shard", "clean-shard", "corpus-pass", "assemble-shard"} <= names
+    assert {"prepare-shard", "clean-shard", "quote-index", "corpus-pass", "assemble-shard", "link-quotes"} <= names
     # an existing cluster's workers are not the build's to stop
     from distributed import Client
 
@@ -157,7 +157,7 @@ print(json.dumps({"version": summary["version"], "workers at write": seen}))
 
 
 def test_a_local_clusters_workers_stop_before_the_write(seed_release, tmp_path):
-    """The local cluster's workers have no task after the assemble pass:
+    """The local cluster's workers have no task after the link and assemble passes:
     they are stopped before the write phase, where the flow's process
     peaks (each held 0.47 GB at 1 GB of input)."""
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
@@ -217,3 +217,49 @@ def test_the_flow_keeps_no_log_of_the_task_arguments_it_sends():
         assert task_runner(local_cluster=1) is not None
         assert dask.config.get("distributed.admin.low-level-log-length") == 0
         assert _messages_logged(b"x" * 100_000) == 0
+
+
+_PRIORITIES = """
+import json, time
+from prefect import flow, task
+from flows import build
+
+
+@task
+def gate(batch: bytes) -> float:
+    time.sleep(3)  # the worker's one thread is taken while the others are submitted
+    return time.monotonic()
+
+
+@task
+def started(batch: bytes) -> float:
+    return time.monotonic()
+
+
+@flow
+def submitted():
+    first = build._submit(gate, [{"n": 0}])
+    low = build._submit(started, [{"n": n} for n in range(8)])
+    high = build._submit(started, [{"n": 9}], priority=1)
+    return build._results(first, advance=False), build._results(low, advance=False), build._results(high, advance=False)
+
+
+with build.prefect_api_for_workers():
+    (gated,), low, (high,) = submitted.with_options(task_runner=build.task_runner(local_cluster=1))()
+print(json.dumps({"low": low, "high": high, "gate": gated}))
+"""
+
+
+def test_on_dask_a_task_submitted_with_priority_runs_before_those_waiting():
+    """The link tasks are submitted after the assembly's, once the quote
+    index is made, with a higher priority: the one worker, busy when they
+    were submitted, takes the later task of priority 1 before the earlier
+    ones still waiting.  Two of those had been sent to it already (so it
+    ran them first, every time); without the priority all eight ran first."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    run = subprocess.run([sys.executable, "-c", _PRIORITIES], capture_output=True, text=True,
+                         env={**env, "PREFECT_LOGGING_LEVEL": "WARNING"}, cwd=ROOT, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    times = json.loads(run.stdout.strip().splitlines()[-1])
+    assert all(t >= times["gate"] for t in times["low"]) and times["high"] >= times["gate"]
+    assert sum(t < times["high"] for t in times["low"]) <= 2, times
