@@ -403,3 +403,43 @@ def test_the_cuts_a_link_task_reads_back_are_those_it_stored_or_none():
     assert shards._unpacked_cuts(None, 2) == [None, None]
     assert shards._unpacked_cuts(stored, 3) == [None] * 3  # another count of quotations
     assert shards._unpacked_cuts(np.array([2.5, 0.0]), 2) == [None, None]  # weights alone
+
+
+def test_the_quote_index_pass_finds_the_documents_with_turns_without_the_summaries(tmp_path, monkeypatch):
+    """The quote index is made beside the clustering (its own task): from
+    each clean pack's list of documents with turns (part "spoken"), never
+    the summaries the clustering reads; it holds exactly the documents
+    whose summaries have speaker turns, and is reused when asked again.
+    The clustering never reads the sketches."""
+    from pressroom.sources import scan
+
+    raw = str(ROOT / "raw")
+    items, _ = scan(raw)
+    store = PackStore(tmp_path)
+    first = [shards.prepare_key("config", item) for item in items]
+    shards.prepare_batch(raw, items, first, store)
+    site = shards.site_pass(PackStore(tmp_path), first)
+    half = len(items) // 2  # two clean packs
+    for part in (slice(0, half), slice(half, None)):
+        shards.clean_batch(raw, items[part], first[part], site.keys[part], site.supported, PackStore(tmp_path))
+    documents = [(item.doc_id, item.order, k) for item, k in zip(items, site.keys)]
+    store = PackStore(tmp_path)
+    summaries = {k: v for pack in set(store.index("clean").values()) for k, v in store.load("clean", pack, "sum").items()}
+    speaking = {doc_id: k for doc_id, _, k in documents if summaries[k].speaker_turns}
+    assert 0 < len(speaking) < len(documents)  # transcripts and articles
+
+    parts = []
+    real = store.load
+    monkeypatch.setattr(store, "load", lambda stage, pack, part: parts.append(part) or real(stage, pack, part))
+    made = shards.quote_index_pass(store, documents)
+    assert made["index_made"] == "built" and made["relink"] is None
+    assert made["index_key"] == shards.quote_index_key(speaking.values())
+    assert "sum" not in parts and parts.count("spoken") == 2
+    assert real("index", made["index"], "members") == speaking
+    assert shards.quote_index_pass(store, documents)["index_made"] == "reused"
+    parts.clear()
+    corpus = shards.corpus_pass(store, documents)
+    assert set(parts) == {"sum"}
+    assert all(corpus["clusters"][doc_id]["cluster_id"] for doc_id, _, _ in documents)
+    assert corpus["speakers"].num_rows > 0
+    assert sorted(k for k, _ in corpus["quoting"]) == sorted(k for _, _, k in documents if summaries[k].quote_count)
