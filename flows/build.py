@@ -15,8 +15,9 @@ by default a pass has about eight shards of 50 to 1000 documents, see
     quote-index          reduce: the quote index (a task, beside the next one)
     corpus-pass          reduce: near-duplicate clusters, speakers (driver)
     assemble-shard       map:    final rows of the shard, validated, Arrow parts (needs
-                                 the clusters only: runs while the index is made)
-    link-quotes          map:    quotations linked to turns (batches of documents' quotations)
+                                 the clusters only: on Dask, runs while the index is made)
+    link-quotes          map:    quotations linked to turns (batches of documents' quotations);
+                                 on Dask ahead of the assembly's tasks still waiting
     (write)              driver: parts streamed into one Parquet file per table
 
 Every map result is cached per shard (`pressroom.cache`), keyed by the
@@ -425,10 +426,10 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
         _release_memory(logger)  # before the corpus pass, this process's peak
     clock.lap("clean")
 
-    # the corpus passes: the quote index on a worker while this process
-    # finds the clusters and speakers; then the assembly, which needs only
-    # the clusters, runs while the index is made, and the links as soon as
-    # it is (first: the longer tasks, the assembly's fill the pass's end)
+    # the corpus passes: on Dask, the quote index on a worker while this
+    # process finds the clusters and speakers; then the assembly, which needs
+    # only the clusters, runs while the index is made, and the links as soon
+    # as it is (first: the longer tasks, the assembly's fill the pass's end)
     documents = packed([(item.doc_id, item.order, c) for (item, _), c in zip(live, second)])
     indexing = quote_index.submit(cache_root, documents, shards.latest_index(store))
     if workers is None:  # one process: one pass at a time (its memory peaks in these passes)
@@ -442,9 +443,14 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
     index = store.index("final")
     todo = [(item.doc_id, c, f) for (item, _), c, f in zip(live, second, third) if f not in index]
     counts["assembled"] = len(todo)
-    assembling = _submit(assemble_shard, [dict(documents=b, clusters={d: clusters[d] for d, _, _ in b})
-                                          for b in shards.batches(todo, batch_size, workers)],
-                         cache_root=cache_root)
+
+    def assembly() -> list[tuple]:
+        return _submit(assemble_shard, [dict(documents=b, clusters={d: clusters[d] for d, _, _ in b})
+                                        for b in shards.batches(todo, batch_size, workers)], cache_root=cache_root)
+
+    # without Dask, one pass at a time as before: the assembly (which loads
+    # pandas and pandera, ~0.1 GB for good) after the links and their index
+    assembling = assembly() if workers is not None else None
     made = indexing.result()
     clock.lap("corpus")
 
@@ -460,19 +466,23 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
         old = shards.links_key(relink["key"], clean) if relink else None
         return old if old in known else None
 
-    todo = [(k, c, n, before(c)) for k, (c, n) in zip(links, quoting) if k not in known]
-    counts["quotes_checked"] = sum(n for _, _, n, old in todo if old)
+    linking_todo = [(k, c, n, before(c)) for k, (c, n) in zip(links, quoting) if k not in known]
+    counts["quotes_checked"] = sum(n for _, _, n, old in linking_todo if old)
     linking = _submit(link_quotes, [dict(keys=[k for k, _, _, _ in b], cleans=[c for _, c, _, _ in b],
                                          previous_keys=[old for _, _, _, old in b])
-                                    for b in shards.batches(todo, -(-len(todo) // shards.SHARD_TASKS))],
+                                    for b in shards.batches(linking_todo, -(-len(linking_todo) // shards.SHARD_TASKS))],
                       priority=1, cache_root=cache_root, index=made["index"], relink=relink)
-    assembled = _results(assembling, advance=False)
     linked = _results(linking, advance=False)
+    if assembling is None:
+        _release_memory(logger)  # the quote index is not read again, nor kept for the next build
+        assembling = assembly()
+    assembled = _results(assembling, advance=False)
+    del assembling, linking
     counts["quotes_linked"] = sum(batch.linked for batch in linked)
     counts["fuzzy_scores_read_back"] = sum(batch.read_back for batch in linked)
     counts["links_copied"] = sum(batch.copied for batch in linked)  # same text, another document (per worker)
     quotes_table = shards.quotes_table(PackStore(cache_root), links)
-    del quoting, todo, relink
+    del quoting, todo, linking_todo, relink
     # no task follows: what the workers hold would sit through the write; the
     # quote index is not read again, nor kept for the next build
     _release_memory(logger, workers=not _retire_local_workers(logger))
@@ -543,15 +553,18 @@ def _run(task_, batches: list[dict], advance: bool = True, **shared) -> list:
 
 def _submit(task_, batches: list[dict], priority: int = 0, **shared) -> list[tuple]:
     """One task run per batch (`packed`), the shared arguments unmapped:
-    (future, batch) pairs, for `_results`.  On Dask, a worker takes the
-    ready task of highest `priority` first (the first submitted among
-    equals); Prefect's thread pool runs them as submitted."""
+    (future, the batch's size) pairs, for `_results`; the batches are not
+    kept (the assembly's hold a dict of cluster columns per document).  On
+    Dask, a worker takes the ready task of highest `priority` first (the
+    first submitted among equals); Prefect's thread pool runs them as
+    submitted."""
     if not batches:
         return []
+    sizes = [len(next(iter(b.values()))) for b in batches]
     with _dask_priority(priority):
         futures = task_.map(batch=[packed(b) for b in batches],
                             **{name: unmapped(value) for name, value in shared.items()})
-    return list(zip(futures, batches))
+    return list(zip(futures, sizes))
 
 
 @contextlib.contextmanager
@@ -571,10 +584,10 @@ def _results(submitted: list[tuple], advance: bool = True) -> list:
     """The results of `_submit`'s runs, in order.  With `advance`, the
     progress bar moves by each batch's size."""
     results = []
-    for future, batch in submitted:
+    for future, size in submitted:
         results.append(future.result())
         if advance:
-            progress.advance(len(next(iter(batch.values()))))
+            progress.advance(size)
     return results
 
 

@@ -424,7 +424,8 @@ def test_the_quote_index_pass_finds_the_documents_with_turns_without_the_summari
         shards.clean_batch(raw, items[part], first[part], site.keys[part], site.supported, PackStore(tmp_path))
     documents = [(item.doc_id, item.order, k) for item, k in zip(items, site.keys)]
     store = PackStore(tmp_path)
-    summaries = {k: v for pack in set(store.index("clean").values()) for k, v in store.load("clean", pack, "sum").items()}
+    summaries = {k: v for pack in set(store.index("clean").values())
+                 for k, v in store.load("clean", pack, "sum").items()}
     speaking = {doc_id: k for doc_id, _, k in documents if summaries[k].speaker_turns}
     assert 0 < len(speaking) < len(documents)  # transcripts and articles
 
