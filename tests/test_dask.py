@@ -238,9 +238,9 @@ def started(batch: bytes) -> float:
 
 @flow
 def submitted():
-    first = build._submit(gate, [{"n": 0}])
-    low = build._submit(started, [{"n": n} for n in range(8)])
-    high = build._submit(started, [{"n": 9}], priority=1)
+    first = build._submit(gate, [{"n": [0]}])
+    low = build._submit(started, [{"n": [n]} for n in range(8)])
+    high = build._submit(started, [{"n": [9]}], priority=1)
     return build._results(first, advance=False), build._results(low, advance=False), build._results(high, advance=False)
 
 
