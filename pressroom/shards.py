@@ -833,25 +833,44 @@ def assemble_batch(store: PackStore, documents: Sequence[tuple[str, str, str]], 
     if not report.ok:
         return AssembleResult(None, report.failures)
     runs = {name: _runs(tables[name].column("doc_id")) for name in PART_TABLES}
-    shas, turn_hashes = table_summary(tables)
-    turns_of: dict[str, dict[str, str]] = defaultdict(dict)
-    for turn_id, turn_hash in turn_hashes.items():
-        turns_of[turn_id.rsplit(":", 1)[0]][turn_id] = turn_hash
-    speakers_of: dict[str, set[str]] = defaultdict(set)
-    for doc_id, speaker in zip(*(tables["turns"].column(name).to_pylist() for name in ("doc_id", "speaker_id"))):
-        speakers_of[doc_id].add(speaker)
-    meta = {final: {"doc_id": doc_id, "sha256": shas[doc_id], "turns": turns_of.get(doc_id, {}),
-                    "speakers": sorted(speakers_of.get(doc_id, ()), key=str)}
-            for doc_id, _, final in documents}
-    # apart from the meta (its turns are most of it): what the writer reads, pack by pack
+    # what the writer reads, pack by pack: each document's rows in the tables
     rows = {final: {name: runs[name].get(doc_id, (0, 0)) for name in PART_TABLES} for doc_id, _, final in documents}
     parts = {}
     for name in PART_TABLES:
         path = store.temporary("final", name)
         write_part(tables[name], path)
         parts[f"{name}.arrow"] = path
-    parts["meta"], parts["rows"] = meta, rows
+    parts["summary"], parts["rows"] = pack_summary(documents, tables, rows), rows
     return AssembleResult(store.write("final", [f for _, _, f in documents], parts), [])
+
+
+def pack_summary(documents: Sequence[tuple[str, str, str]], tables: Mapping[str, pa.Table],
+                 rows: Mapping[str, Mapping[str, tuple[int, int]]]) -> dict[str, pa.Table]:
+    """What `release_summary` reads of a final pack, as Arrow tables keyed
+    by each row's final key (column "final"): "documents" (doc_id, source
+    sha256 and the document's rows in each of PART_TABLES), "turns" (the
+    turns' digests, `changes.TURN_DIGESTS`) and "speakers" (the distinct
+    speaker_ids of each document's turns)."""
+    finals = pa.array([f for _, _, f in documents], pa.string())
+    doc_ids = pa.array([d for d, _, _ in documents], pa.string())
+    shas = dict(zip(*(tables["documents"].column(c).to_pylist() for c in ("doc_id", "source_sha256"))))
+
+    def final_of(column: pa.ChunkedArray) -> pa.Array:
+        return finals.take(pc.index_in(column, value_set=doc_ids))
+
+    turns = tables["turns"]
+    digests = turn_digests(turns)
+    speaking = turns.select(["doc_id", "speaker_id"]).group_by(["doc_id", "speaker_id"], use_threads=False).aggregate([])
+    return {
+        "documents": pa.table({"final": finals, "doc_id": doc_ids,
+                               "sha256": pa.array([shas[d] for d, _, _ in documents], pa.string()),
+                               **{name: pa.array([rows[f][name][1] for _, _, f in documents], pa.int64())
+                                  for name in PART_TABLES}}),
+        "turns": pa.table({"final": final_of(turns.column("doc_id")), "id": digests.column("id"),
+                           "hash": digests.column("hash")}),
+        "speakers": pa.table({"final": final_of(speaking.column("doc_id")),
+                              "speaker_id": speaking.column("speaker_id")}),
+    }
 
 
 class ReleaseParts(NamedTuple):
@@ -864,32 +883,32 @@ class ReleaseParts(NamedTuple):
 
 
 def release_summary(store: PackStore, finals: Sequence[str]) -> ReleaseParts:
-    """From the final packs of `finals`, a pack at a time: what
-    `changes.compare` needs of the release, and the turn ids and speaker_ids
-    the assembled turns rows hold (`validate_corpus` checks the quotes and
-    the speakers table against them)."""
-    documents, digests, rows = {}, [no_turns()], dict.fromkeys(PART_TABLES, 0)
-    speakers = [pa.array([], pa.string())]
-    for metas, runs in zip(store.load_by_pack("final", "meta", finals), store.load_by_pack("final", "rows", finals)):
-        ids, hashes, speaking = [], [], []
-        for meta, run in zip(metas, runs):
-            documents[meta["doc_id"]] = meta["sha256"]
-            ids += meta["turns"].keys()
-            hashes += meta["turns"].values()
-            speaking += meta["speakers"]
-            for name, (_, n) in run.items():
-                rows[name] += n
-        digests.append(pa.table([pa.array(ids, pa.string()), pa.array(hashes, pa.string())], schema=TURN_DIGESTS))
-        speakers.append(pc.unique(pa.array(speaking, pa.string())))
-    return ReleaseParts(documents, pa.concat_tables(digests), rows,
-                        pc.unique(pa.chunked_array(speakers, pa.string())))
-
-
-def table_summary(tables: Mapping[str, pa.Table]) -> tuple[dict[str, str], dict[str, str]]:
-    """(doc_id -> source sha256, turn id -> turn hash) for `changes.compare`."""
-    docs, digests = tables["documents"], turn_digests(tables["turns"])
-    return (dict(zip(docs.column("doc_id").to_pylist(), docs.column("source_sha256").to_pylist())),
-            dict(zip(digests.column("id").to_pylist(), digests.column("hash").to_pylist())))
+    """From the final packs of `finals`, a pack at a time (`pack_summary`):
+    what `changes.compare` needs of the release, and the turn ids and
+    speaker_ids the assembled turns rows hold (`validate_corpus` checks the
+    quotes and the speakers table against them)."""
+    index = store.index("final")
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for final in finals:
+        wanted[index[final]].add(final)
+    documents, digests, speakers = [], [no_turns()], [pa.array([], pa.string())]
+    rows = dict.fromkeys(PART_TABLES, 0)
+    for pack, keys in sorted(wanted.items()):
+        summary = store.load("final", pack, "summary")
+        if len(keys) < summary["documents"].num_rows:  # some of its documents were assembled again since
+            value_set = pa.array(sorted(keys), pa.string())
+            summary = {name: table.filter(pc.is_in(table.column("final"), value_set=value_set))
+                       for name, table in summary.items()}
+        docs = summary["documents"]
+        documents.append(docs.select(["doc_id", "sha256"]))
+        for name in PART_TABLES:
+            rows[name] += pc.sum(docs.column(name)).as_py() or 0
+        digests.append(summary["turns"].select(["id", "hash"]).cast(TURN_DIGESTS))
+        speakers.append(pc.unique(summary["speakers"].column("speaker_id")).cast(pa.string()))
+        del summary
+    docs = pa.concat_tables(documents) if documents else pa.table({"doc_id": [], "sha256": []})
+    return ReleaseParts(dict(zip(docs.column("doc_id").to_pylist(), docs.column("sha256").to_pylist())),
+                        pa.concat_tables(digests), rows, pc.unique(pa.chunked_array(speakers, pa.string())))
 
 
 def write_part(table: pa.Table, path) -> None:

@@ -324,10 +324,10 @@ def test_the_speakers_table_holds_little_more_than_its_turns():
     assert arrow_peak + numpy_peak < 1.6 * turns.nbytes
 
 
-def test_document_slices_hold_a_few_packs_and_never_read_the_meta(tmp_path, monkeypatch):
+def test_document_slices_hold_a_few_packs_and_never_read_the_summary(tmp_path, monkeypatch):
     """The writer reads each pack's row ranges (part "rows") and its table,
     keeping the last PACKS_OPEN packs: documents of more packs than that,
-    visited in turn, are read again; the meta (turn digests) never is."""
+    visited in turn, are read again; the summary (turn digests) never is."""
     store = PackStore(tmp_path)
     packs = shards.PACKS_OPEN + 2
     finals = {}
@@ -337,7 +337,7 @@ def test_document_slices_hold_a_few_packs_and_never_read_the_meta(tmp_path, monk
         part = store.temporary("final", "documents")
         shards.write_part(table, part)
         finals.update(dict.fromkeys(keys, p))
-        store.write("final", keys, {"documents.arrow": part, "meta": {k: {"turns": {}} for k in keys},
+        store.write("final", keys, {"documents.arrow": part, "summary": {"turns": pa.table({"id": keys})},
                                     "rows": {keys[0]: {"documents": (0, 1)}, keys[1]: {"documents": (1, 2)}}})
     loads = []
     real = store.load
@@ -345,7 +345,7 @@ def test_document_slices_hold_a_few_packs_and_never_read_the_meta(tmp_path, monk
     order = [f"final-{p}-{d}" for d in range(2) for p in range(packs)]  # every pack in turn, twice
     rows = pa.concat_tables(shards.document_slices(store, order, "documents")).column("doc_id").to_pylist()
     assert rows == [f"p{p}d{d}" for d in range(2) for p in range(packs) for _ in range(d + 1)]
-    assert loads == ["rows"] * (2 * packs)  # evicted before each came round again; no meta
+    assert loads == ["rows"] * (2 * packs)  # evicted before each came round again; no summary
     loads.clear()
     in_order = [f"final-{p}-{d}" for p in range(packs) for d in range(2)]
     assert len(pa.concat_tables(shards.document_slices(store, in_order, "documents"))) == 3 * packs
@@ -444,3 +444,52 @@ def test_the_quote_index_pass_finds_the_documents_with_turns_without_the_summari
     assert all(corpus["clusters"][doc_id]["cluster_id"] for doc_id, _, _ in documents)
     assert corpus["speakers"].num_rows > 0
     assert sorted(k for k, _ in corpus["quoting"]) == sorted(k for _, _, k in documents if summaries[k].quote_count)
+
+
+def test_the_release_summary_of_the_final_packs_is_that_of_the_tables(tmp_path):
+    """`release_summary` reads each final pack's summary (`pack_summary`),
+    not its tables: the documents' sha256, the turns' digests, the rows
+    and the speaker_ids are those of the tables built in memory, also when
+    a pack holds a document assembled again since (its summary filtered)."""
+    from pressroom.changes import summarize
+    from pressroom.sources import scan
+    from pressroom.tables import build_tables
+    from test_incremental import in_memory
+
+    raw = str(ROOT / "raw")
+    items, _ = scan(raw)
+    store = PackStore(tmp_path)
+    first = [shards.prepare_key("config", item) for item in items]
+    shards.prepare_batch(raw, items, first, store)
+    site = shards.site_pass(PackStore(tmp_path), first)
+    shards.clean_batch(raw, items, first, site.keys, site.supported, PackStore(tmp_path))
+    documents = [(item.doc_id, item.order, k) for item, k in zip(items, site.keys)]
+    clusters = shards.corpus_pass(PackStore(tmp_path), documents)["clusters"]
+    finals = [shards.final_key(k, clusters[doc_id]) for doc_id, _, k in documents]
+    triples = [(doc_id, k, f) for (doc_id, _, k), f in zip(documents, finals)]
+    by_doc = {doc_id: clusters[doc_id] for doc_id, _, _ in documents}
+    half = len(triples) // 2
+    for batch in (triples[:half], triples[half:]):
+        assert shards.assemble_batch(PackStore(tmp_path), batch, by_doc, build_tables).failures == []
+
+    reference = summarize(None, in_memory(ROOT / "raw"))
+    speaker_ids = set(in_memory(ROOT / "raw")["turns"].column("speaker_id").to_pylist())
+
+    def check(finals: list[str]) -> None:
+        parts = shards.release_summary(PackStore(tmp_path), finals)
+        assert parts.documents == reference.documents
+        assert sorted(parts.turns.to_pylist(), key=str) == sorted(reference.turns.to_pylist(), key=str)
+        assert parts.rows == {name: reference.rows[name] for name in shards.PART_TABLES}
+        assert set(parts.speaker_ids.to_pylist()) == speaker_ids
+
+    check(finals)
+    doc_id, k, f = triples[1]  # assembled again under another key: its first pack holds it still
+    assert shards.assemble_batch(PackStore(tmp_path), [(doc_id, k, f + "-again")], by_doc, build_tables).pack
+    check([f + "-again" if final == f else final for final in finals])
+    turns_of = {}
+    for turn_id in reference.turns.column("id").to_pylist():
+        turns_of.setdefault(turn_id.rsplit(":", 1)[0], set()).add(turn_id)
+    one = next(n for n, (doc_id, _, _) in enumerate(triples) if turns_of.get(doc_id))  # a transcript alone
+    parts = shards.release_summary(PackStore(tmp_path), finals[one:one + 1])
+    assert list(parts.documents) == [triples[one][0]] and parts.rows["documents"] == 1
+    assert set(parts.turns.column("id").to_pylist()) == turns_of[triples[one][0]]
