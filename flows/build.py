@@ -52,7 +52,7 @@ from prefect.context import FlowRunContext
 from prefect.settings import get_current_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.prefect_clients import share_tls_contexts
+from flows.prefect_clients import share_tls_contexts, submit_task_runs_cheaply
 from pressroom import heap, progress, release, shards
 from pressroom.cache import PackStore, key
 from pressroom.card import release_documents
@@ -619,6 +619,7 @@ def task_runner(dask_address: str | None = None, local_cluster: int | None = Non
     # (it takes the GIL from the work); a local cluster's workers go without
     os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")
     _keep_no_message_log()
+    submit_task_runs_cheaply()  # the settings dumped once, no hashing of each task run's arguments
     from prefect_dask import DaskTaskRunner
 
     if dask_address:

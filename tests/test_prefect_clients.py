@@ -3,6 +3,7 @@
 import os
 import shutil
 import ssl
+import types
 
 import certifi
 from prefect.client.orchestration import PrefectClient, SyncPrefectClient
@@ -48,3 +49,64 @@ def test_contexts_without_a_ca_file_are_made_each_time():
     shared = SharedContexts()
     assert shared.create_default_context() is not shared.create_default_context()
     assert shared.CERT_NONE == ssl.CERT_NONE  # every other name is the ssl module's
+
+
+def test_the_settings_are_dumped_once_per_context():
+    """`SettingsDumps` gives Prefect's own dump of a settings context, made
+    once for that context; another context, or the dump without secrets,
+    is made apart."""
+    from prefect.context import SettingsContext
+
+    from flows.prefect_clients import SettingsDumps
+
+    made = []
+
+    def serialize(context, include_secrets=True):
+        made.append(include_secrets)
+        return SettingsContext.__mro__[1].serialize(context, include_secrets) | {"n": len(made)}
+
+    dumps = SettingsDumps(serialize)
+    context = SettingsContext.get()
+    first = dumps(context)
+    assert dumps(context) is first and made == [True]
+    assert {k: v for k, v in first.items() if k != "n"} == SettingsContext.__mro__[1].serialize(context)
+    assert dumps(context, include_secrets=False) is not first and made == [True, False]
+    other = SettingsContext(profile=context.profile, settings=context.settings.model_copy())
+    assert dumps(other)["n"] == 3
+    for _ in range(SettingsDumps.HELD):  # a long-lived process: the oldest dumps go
+        dumps(SettingsContext(profile=context.profile, settings=context.settings.model_copy()))
+    assert dumps(context)["n"] == len(made) == 3 + SettingsDumps.HELD + 1
+
+
+def test_task_runs_are_submitted_to_dask_under_random_names(monkeypatch):
+    """Once `submit_task_runs_cheaply` ran (the build's Dask runner does),
+    the settings context serializes through `SettingsDumps` and a Prefect
+    task run reaches Dask's `Client.submit` with pure=False: Dask draws
+    its future's name instead of hashing the arguments.  Other functions
+    keep Dask's default."""
+    import distributed
+    from prefect import task
+    from prefect.context import SettingsContext
+    from prefect_dask.client import PrefectDaskClient
+
+    from flows.build import task_runner
+    from flows.prefect_clients import SettingsDumps, submit_task_runs_cheaply
+
+    task_runner(local_cluster=1)  # installs it (the cluster starts only with a flow run)
+    submit_task_runs_cheaply()  # again: a no-op
+    assert isinstance(SettingsContext.__dict__["serialize"], SettingsDumps)
+    sent = []
+    monkeypatch.setattr(distributed.Client, "submit",
+                        lambda self, func, *args, **kwargs: sent.append(kwargs) or types.SimpleNamespace())
+
+    @task
+    def double(x: int) -> int:
+        return 2 * x
+
+    client = object.__new__(PrefectDaskClient)
+    client.submit(double, parameters={"x": 1}, return_type="state")
+    client.submit(len, [1, 2])
+    assert sent[0]["pure"] is False
+    assert sent[1].get("pure", True) is True
+    dumps = SettingsContext.__dict__["serialize"]
+    assert sent[0]["context"]["settings_context"] == dumps.serialize(SettingsContext.get())  # Prefect's own
