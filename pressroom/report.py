@@ -20,6 +20,7 @@ The numbers a test (or a reader's script) may compare with the tables carry
 
 from __future__ import annotations
 
+import bisect
 import html
 import json
 import math
@@ -180,14 +181,17 @@ def _read_table(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
 
 
 def _read_where(path: Path, columns: Sequence[str], batch_rows: int,
-                keep: Callable[[pa.RecordBatch], pa.Array] | None = None, encoded: bool = False) -> pa.Table:
+                keep: Callable[[pa.RecordBatch], pa.Array] | None = None, encoded: bool = False,
+                row_groups: Callable[[pq.FileMetaData], list[int]] | None = None) -> pa.Table:
     """Those of `columns` the table at `path` has, read `batch_rows` at a
     time, every row or the rows `keep` marks true in each batch; with
     `encoded`, the DICTIONARY_COLUMNS among them as dictionary arrays
-    sharing one dictionary per column."""
+    sharing one dictionary per column; with `row_groups`, only the row
+    groups it picks from the file's metadata are read."""
     wanted = _present(path, columns)
     source = stream_parquet(path, read_dictionary=[c for c in wanted if c in DICTIONARY_COLUMNS] if encoded else None)
-    batches = source.iter_batches(batch_rows, columns=wanted, use_threads=False)
+    picked = row_groups(source.metadata) if row_groups is not None else None
+    batches = source.iter_batches(batch_rows, row_groups=picked, columns=wanted, use_threads=False)
     if keep is not None:
         batches = (batch.filter(keep(batch)) for batch in batches)
     table = pa.Table.from_batches(batches, pa.schema([source.schema_arrow.field(c) for c in wanted]))
@@ -201,7 +205,29 @@ def _read_matching(path: Path, columns: Sequence[str], key: str, values: Sequenc
     several at once, texts and all, before it filters: a few rows of the
     segments took ~70 MiB on a 50 MB release."""
     value_set = pa.array(list(values), pa.string())
-    return _read_where(path, columns, TEXT_BATCH_ROWS, lambda batch: pc.is_in(batch.column(key), value_set=value_set))
+    return _read_where(path, columns, TEXT_BATCH_ROWS, lambda batch: pc.is_in(batch.column(key), value_set=value_set),
+                       row_groups=lambda metadata: row_groups_holding(metadata, key, values))
+
+
+def row_groups_holding(metadata: pq.FileMetaData, key: str, values: Sequence[str]) -> list[int]:
+    """The row groups that may hold a row whose `key` is one of `values`:
+    those whose statistics of `key` (min and max) span one of them, and
+    those without statistics.  The release's tables are sorted by doc_id,
+    so a few documents' rows are in a row group or two (the report's
+    examples, the first documents, read 1 of the 8 row groups of the
+    segments at 200 MB instead of all, texts and all)."""
+    column = metadata.schema.names.index(key)
+    ordered = sorted(values)
+    picked = []
+    for group in range(metadata.num_row_groups):
+        stats = metadata.row_group(group).column(column).statistics
+        if stats is None or not stats.has_min_max:
+            picked.append(group)
+            continue
+        first = bisect.bisect_left(ordered, stats.min)
+        if first < len(ordered) and ordered[first] <= stats.max:
+            picked.append(group)
+    return picked
 
 
 def _read_encoded(path: Path, columns: Sequence[str],

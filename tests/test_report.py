@@ -755,3 +755,29 @@ def test_the_page_a_build_writes_is_the_page_its_files_give(seed_release):
     """The build renders the page with the changes it holds in memory (not
     parsing changes.json again): the page is the one the release's files give."""
     assert (seed_release / "report.html").read_text(encoding="utf-8") == render_report(seed_release)
+
+
+def test_a_matching_read_skips_the_row_groups_whose_statistics_rule_it_out(tmp_path, monkeypatch):
+    """The tables are sorted by doc_id: `_read_matching` reads only the row
+    groups whose doc_id statistics (min, max) span a wanted value, and the
+    rows are those of a full read; without statistics every group is read."""
+    doc_ids = [f"doc-{i // 3:03d}" for i in range(300)]  # 100 documents, 3 rows each
+    table = pa.table({"doc_id": doc_ids, "segment_index": list(range(300)), "text": [f"t{i}" for i in range(300)]})
+    with_stats, without = tmp_path / "stats.parquet", tmp_path / "none.parquet"
+    pq.write_table(table, with_stats, row_group_size=30)  # 10 groups of 10 documents
+    pq.write_table(table, without, row_group_size=30, write_statistics=False)
+    wanted = ["doc-004", "doc-005", "doc-061", "doc-0615", "zzz"]  # groups 0 and 6; two that are nowhere
+    assert report.row_groups_holding(pq.ParquetFile(with_stats).metadata, "doc_id", wanted) == [0, 6]
+    assert report.row_groups_holding(pq.ParquetFile(without).metadata, "doc_id", wanted) == list(range(10))
+    read_groups = []
+    real = pq.ParquetFile.iter_batches
+
+    def iter_batches(self, *args, **kwargs):
+        read_groups.append(kwargs.get("row_groups"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", iter_batches)
+    for path, groups in ((with_stats, [0, 6]), (without, list(range(10)))):
+        rows = report._read_matching(path, ("doc_id", "segment_index"), "doc_id", wanted).to_pylist()
+        assert [r["segment_index"] for r in rows] == [i for i in range(300) if doc_ids[i] in wanted]
+        assert read_groups.pop() == groups
