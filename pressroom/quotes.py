@@ -1862,13 +1862,15 @@ def _ranked(sentences: Sequence[Sentence], turn_ids: Sequence[str], method: str,
     weights = np.array([s.word_count for s in sentences], dtype=np.float64)
     # a row sum over C-contiguous rows is numpy's pairwise sum, as a 1-D sum is: the same bits as per turn
     scores = np.ascontiguousarray((best * weights[:, None]).T).sum(axis=1) / weights.sum()
-    ranked = sorted(range(len(turn_ids)), key=lambda k: (-float(scores[k]), turn_ids[k]))
-    counts = np.zeros(len(turn_ids), dtype=np.int64)
+    # as Python floats and ints, once (not a numpy scalar per turn and field)
+    scores, starts, ends = scores.tolist(), starts.tolist(), ends.tolist()
+    ranked = sorted(range(len(turn_ids)), key=lambda k: (-scores[k], turn_ids[k]))
+    counts = [0] * len(turn_ids)
     if shared == "all":
-        counts = shared_stems(sentences, index, choice)
+        counts = shared_stems(sentences, index, choice).tolist()
     elif shared == "first" and ranked:  # each turn's count reads its own column of `choice` only
-        counts[ranked[0]] = shared_stems(sentences, index, choice[:, ranked[:1]])[0]
-    return [TurnScore(turn_ids[k], float(scores[k]), int(starts[k]), int(ends[k]), int(counts[k])) for k in ranked]
+        counts[ranked[0]] = int(shared_stems(sentences, index, choice[:, ranked[:1]])[0])
+    return [TurnScore(turn_ids[k], scores[k], starts[k], ends[k], counts[k]) for k in ranked]
 
 
 def decide(ranked: Mapping[str, list[TurnScore]], word_count: int, content_words: int) -> Match | None:
