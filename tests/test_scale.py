@@ -405,24 +405,30 @@ def test_the_cuts_a_link_task_reads_back_are_those_it_stored_or_none():
     assert shards._unpacked_cuts(np.array([2.5, 0.0]), 2) == [None, None]  # weights alone
 
 
+def _clean_the_seeds(tmp_path, packs: int = 1) -> list[tuple]:
+    """The seed corpus prepared and cleaned into `packs` clean packs under
+    `tmp_path`: (doc_id, ingest order, clean key) of each document."""
+    from pressroom.sources import scan
+
+    raw = str(ROOT / "raw")
+    items, _ = scan(raw)
+    first = [shards.prepare_key("config", item) for item in items]
+    shards.prepare_batch(raw, items, first, PackStore(tmp_path))
+    site = shards.site_pass(PackStore(tmp_path), first)
+    size = -(-len(items) // packs)
+    for start in range(0, len(items), size):
+        part = slice(start, start + size)
+        shards.clean_batch(raw, items[part], first[part], site.keys[part], site.supported, PackStore(tmp_path))
+    return [(item.doc_id, item.order, k) for item, k in zip(items, site.keys)]
+
+
 def test_the_quote_index_pass_finds_the_documents_with_turns_without_the_summaries(tmp_path, monkeypatch):
     """The quote index is made beside the clustering (its own task): from
     each clean pack's list of documents with turns (part "spoken"), never
     the summaries the clustering reads; it holds exactly the documents
     whose summaries have speaker turns, and is reused when asked again.
     The clustering never reads the sketches."""
-    from pressroom.sources import scan
-
-    raw = str(ROOT / "raw")
-    items, _ = scan(raw)
-    store = PackStore(tmp_path)
-    first = [shards.prepare_key("config", item) for item in items]
-    shards.prepare_batch(raw, items, first, store)
-    site = shards.site_pass(PackStore(tmp_path), first)
-    half = len(items) // 2  # two clean packs
-    for part in (slice(0, half), slice(half, None)):
-        shards.clean_batch(raw, items[part], first[part], site.keys[part], site.supported, PackStore(tmp_path))
-    documents = [(item.doc_id, item.order, k) for item, k in zip(items, site.keys)]
+    documents = _clean_the_seeds(tmp_path, packs=2)
     store = PackStore(tmp_path)
     summaries = {k: v for pack in set(store.index("clean").values())
                  for k, v in store.load("clean", pack, "sum").items()}
@@ -452,18 +458,10 @@ def test_the_release_summary_of_the_final_packs_is_that_of_the_tables(tmp_path):
     and the speaker_ids are those of the tables built in memory, also when
     a pack holds a document assembled again since (its summary filtered)."""
     from pressroom.changes import summarize
-    from pressroom.sources import scan
     from pressroom.tables import build_tables
     from test_incremental import in_memory
 
-    raw = str(ROOT / "raw")
-    items, _ = scan(raw)
-    store = PackStore(tmp_path)
-    first = [shards.prepare_key("config", item) for item in items]
-    shards.prepare_batch(raw, items, first, store)
-    site = shards.site_pass(PackStore(tmp_path), first)
-    shards.clean_batch(raw, items, first, site.keys, site.supported, PackStore(tmp_path))
-    documents = [(item.doc_id, item.order, k) for item, k in zip(items, site.keys)]
+    documents = _clean_the_seeds(tmp_path)
     clusters = shards.corpus_pass(PackStore(tmp_path), documents)["clusters"]
     finals = [shards.final_key(k, clusters[doc_id]) for doc_id, _, k in documents]
     triples = [(doc_id, k, f) for (doc_id, _, k), f in zip(documents, finals)]
