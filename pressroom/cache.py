@@ -94,7 +94,7 @@ def _write_atomic(path: Path, value) -> None:
 
 
 class PackStore:
-    """Packs at `<root>/<stage>/<pack>.<part>` (part: keys, data, meta, ...)."""
+    """Packs at `<root>/<stage>/<pack>.<part>` (part: keys, data, rows, ...)."""
 
     def __init__(self, root: Path | str):
         self.root = Path(root)

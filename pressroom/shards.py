@@ -927,9 +927,9 @@ def document_slices(store: PackStore, finals: Sequence[str], name: str) -> Itera
     """The rows of table `name` for the documents `finals` (final keys, in
     doc_id order), as slices of the packs' tables (consecutive rows of a
     pack are one slice).  Only the last PACKS_OPEN packs read are held,
-    their tables and row ranges: at 1 GB of input, every pack's meta (with
-    its turns' digests) held to the end was ~300 MB in each of the three
-    writers."""
+    their tables and row ranges: at 1 GB of input, every pack's turn
+    digests (then in the part read for the row ranges) held to the end were
+    ~300 MB in each of the three writers."""
     index = store.index("final")
     tables: OrderedDict[str, pa.Table] = OrderedDict()
     ranges: OrderedDict[str, dict] = OrderedDict()
