@@ -221,8 +221,8 @@ def row_groups_holding(metadata: pq.FileMetaData, key: str, values: Sequence[str
     picked = []
     for group in range(metadata.num_row_groups):
         stats = metadata.row_group(group).column(column).statistics
-        if stats is None or not stats.has_min_max:
-            picked.append(group)
+        if stats is None or not stats.has_min_max or not isinstance(stats.min, str) or not isinstance(stats.max, str):
+            picked.append(group)  # nothing to rule it out by (no statistics, or not as text)
             continue
         first = bisect.bisect_left(ordered, stats.min)
         if first < len(ordered) and ordered[first] <= stats.max:

@@ -769,6 +769,10 @@ def test_a_matching_read_skips_the_row_groups_whose_statistics_rule_it_out(tmp_p
     wanted = ["doc-004", "doc-005", "doc-061", "doc-0615", "zzz"]  # groups 0 and 6; two that are nowhere
     assert report.row_groups_holding(pq.ParquetFile(with_stats).metadata, "doc_id", wanted) == [0, 6]
     assert report.row_groups_holding(pq.ParquetFile(without).metadata, "doc_id", wanted) == list(range(10))
+    as_bytes = tmp_path / "bytes.parquet"  # statistics, but not as text: nothing is ruled out
+    pq.write_table(table.set_column(0, "doc_id", table.column("doc_id").cast(pa.binary())), as_bytes,
+                   row_group_size=30)
+    assert report.row_groups_holding(pq.ParquetFile(as_bytes).metadata, "doc_id", wanted) == list(range(10))
     read_groups = []
     real = pq.ParquetFile.iter_batches
 
