@@ -52,7 +52,7 @@ from prefect.context import FlowRunContext
 from prefect.settings import get_current_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.prefect_clients import share_tls_contexts, submit_task_runs_cheaply
+from flows.prefect_clients import hydrate_settings_once, share_tls_contexts, submit_task_runs_cheaply
 from pressroom import heap, progress, release, shards
 from pressroom.cache import PackStore, key
 from pressroom.card import release_documents
@@ -65,6 +65,7 @@ from schemas.validation import ValidationReport
 
 heap.use_arrow_pool()  # in the flow's process and, as they import this module, in Dask workers
 share_tls_contexts()  # there too: each task run's Prefect clients (flows.prefect_clients)
+hydrate_settings_once()  # a worker rebuilt the settings for every task run (flows.prefect_clients)
 
 CACHE_DIR = ".cache"
 """The per-shard cache, inside the releases folder unless told otherwise."""

@@ -21,6 +21,7 @@ unchanged: the same CA file, the same defaults.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import ssl
 import threading
@@ -124,3 +125,62 @@ def submit_task_runs_cheaply() -> None:
 
     unhashed.unhashed = True
     PrefectDaskClient.submit = unhashed
+
+
+# -- running a task run on a Dask worker ------------------------------------------------
+#
+# The worker rebuilds the settings for every task run it runs
+# (`prefect.context.hydrated_context`: `SettingsContext(**serialized)`),
+# and `Settings` is a pydantic-settings model: made from the dump, it reads
+# the environment, `.env`, `prefect.toml` and `pyproject.toml` again, 79 ms
+# a time here, ~85% of a no-op task run's CPU in the worker (py-spy of
+# `bench/task_overhead.py`'s worker).  The same dump in the same
+# environment makes the same settings: they are made once per dump, the
+# process's PREFECT_* variables and its working directory (where those
+# files are read from).
+
+
+class SettingsModels:
+    """`SettingsContext.__init__`, its "settings" made once (`Settings`
+    from the same dump, PREFECT_* variables and working directory) and
+    shared by the contexts made from it; the last `HELD` kept."""
+
+    HELD = 8
+
+    def __init__(self, init, settings_type):
+        self.init = init  # pydantic's own
+        self.settings_type = settings_type
+        self._made: dict[tuple, object] = {}
+        self._lock = threading.Lock()
+
+    def __get__(self, context, owner=None):
+        return self if context is None else functools.partial(self, context)
+
+    def __call__(self, context, /, **data) -> None:
+        if isinstance(data.get("settings"), dict):
+            data["settings"] = self.settings(data["settings"])
+        self.init(context, **data)
+
+    def settings(self, dump: dict):
+        environment = sorted((k, v) for k, v in os.environ.items() if k.startswith("PREFECT_"))
+        at = (json.dumps(dump, sort_keys=True, default=str), tuple(environment), os.getcwd())
+        with self._lock:
+            made = self._made.get(at)
+        if made is None:
+            made = self.settings_type(**dump)
+            with self._lock:
+                self._made[at] = made
+                while len(self._made) > self.HELD:
+                    del self._made[next(iter(self._made))]  # the oldest
+        return made
+
+
+def hydrate_settings_once() -> None:
+    """Make this process's task runs share the settings their contexts
+    rebuild from one dump (`SettingsModels`; once per process, again is a
+    no-op).  For Dask workers: they rebuild them for every task run."""
+    from prefect.context import SettingsContext
+    from prefect.settings.models.root import Settings
+
+    if not isinstance(SettingsContext.__dict__.get("__init__"), SettingsModels):
+        SettingsContext.__init__ = SettingsModels(SettingsContext.__init__, Settings)

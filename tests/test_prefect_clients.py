@@ -110,3 +110,29 @@ def test_task_runs_are_submitted_to_dask_under_random_names(monkeypatch):
     assert sent[1].get("pure", True) is True
     dumps = SettingsContext.__dict__["serialize"]
     assert sent[0]["context"]["settings_context"] == dumps.serialize(SettingsContext.get())  # Prefect's own
+
+
+def test_contexts_from_one_settings_dump_share_the_settings_it_makes(monkeypatch):
+    """A Dask worker rebuilds the settings context of every task run from
+    its dump (`SettingsContext(**dump)`): since `flows.build` is imported,
+    contexts from the same dump, environment and working directory share
+    one settings model, the one Prefect makes from it; another PREFECT_*
+    variable makes another, which reads it."""
+    from prefect.context import SettingsContext
+    from prefect.settings.models.root import Settings
+
+    from flows.prefect_clients import SettingsModels, hydrate_settings_once
+
+    hydrate_settings_once()  # again: a no-op
+    assert isinstance(SettingsContext.__dict__["__init__"], SettingsModels)
+    dump = SettingsContext.get().serialize()
+    assert "max_retries" not in dump["settings"].get("client", {})
+    first, again = SettingsContext(**dump), SettingsContext(**dump)
+    assert first is not again and first.settings is again.settings
+    assert first.settings.model_dump() == Settings(**dump["settings"]).model_dump()
+    assert first.profile == SettingsContext.get().profile
+    monkeypatch.setenv("PREFECT_CLIENT_MAX_RETRIES", "7")
+    other = SettingsContext(**dump)
+    assert other.settings is not first.settings and other.settings.client.max_retries == 7
+    made = SettingsContext(profile=first.profile, settings=first.settings)  # a model, not a dump: as it is
+    assert made.settings is first.settings
