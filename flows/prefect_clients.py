@@ -73,7 +73,36 @@ def share_tls_contexts() -> None:
 # carries its own unique id, so the name is drawn at random instead.
 
 
-class SettingsDumps:
+class Recent:
+    """Values made by key, the last `held` kept (the oldest go first);
+    safe across threads (two threads may make the same value once each)."""
+
+    def __init__(self, held: int = 8):
+        self.held = held
+        self._made: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, make):
+        with self._lock:
+            if key in self._made:
+                return self._made[key]
+        value = make()
+        with self._lock:
+            self._made[key] = value
+            while len(self._made) > self.held:
+                del self._made[next(iter(self._made))]
+        return value
+
+
+class Method:
+    """A callable object set on a class in place of one of its methods:
+    read from an instance, it is bound to it, as the method was."""
+
+    def __get__(self, instance, owner=None):
+        return self if instance is None else functools.partial(self, instance)
+
+
+class SettingsDumps(Method):
     """`SettingsContext.serialize`, made once per (context, settings,
     profile, include_secrets); the contexts are kept with their dump, so an
     id is never reused while cached.  A few contexts at most live in a flow
@@ -83,24 +112,13 @@ class SettingsDumps:
 
     def __init__(self, serialize):
         self.serialize = serialize  # Prefect's own
-        self._made: dict[tuple, tuple] = {}
-        self._lock = threading.Lock()
+        self._made = Recent(self.HELD)
 
     def __call__(self, context, include_secrets: bool = True) -> dict:
         at = (id(context), id(context.settings), id(context.profile), include_secrets)
-        with self._lock:
-            held = self._made.get(at)
-        if held is None:
-            held = (context, context.settings, context.profile, self.serialize(context, include_secrets))
-            with self._lock:
-                self._made[at] = held
-                while len(self._made) > self.HELD:
-                    del self._made[next(iter(self._made))]  # the oldest
+        held = self._made.get(at, lambda: (context, context.settings, context.profile,
+                                           self.serialize(context, include_secrets)))
         return held[3]
-
-    def __get__(self, context, owner=None):
-        """Bound to a context, as the method it stands for."""
-        return self if context is None else functools.partial(self, context)
 
 
 def submit_task_runs_cheaply() -> None:
@@ -140,7 +158,7 @@ def submit_task_runs_cheaply() -> None:
 # files are read from).
 
 
-class SettingsModels:
+class SettingsModels(Method):
     """`SettingsContext.__init__`, its "settings" made once (`Settings`
     from the same dump, PREFECT_* variables and working directory) and
     shared by the contexts made from it; the last `HELD` kept."""
@@ -150,11 +168,7 @@ class SettingsModels:
     def __init__(self, init, settings_type):
         self.init = init  # pydantic's own
         self.settings_type = settings_type
-        self._made: dict[tuple, object] = {}
-        self._lock = threading.Lock()
-
-    def __get__(self, context, owner=None):
-        return self if context is None else functools.partial(self, context)
+        self._made = Recent(self.HELD)
 
     def __call__(self, context, /, **data) -> None:
         if isinstance(data.get("settings"), dict):
@@ -164,15 +178,7 @@ class SettingsModels:
     def settings(self, dump: dict):
         environment = sorted((k, v) for k, v in os.environ.items() if k.startswith("PREFECT_"))
         at = (json.dumps(dump, sort_keys=True, default=str), tuple(environment), os.getcwd())
-        with self._lock:
-            made = self._made.get(at)
-        if made is None:
-            made = self.settings_type(**dump)
-            with self._lock:
-                self._made[at] = made
-                while len(self._made) > self.HELD:
-                    del self._made[next(iter(self._made))]  # the oldest
-        return made
+        return self._made.get(at, lambda: self.settings_type(**dump))
 
 
 def hydrate_settings_once() -> None:
