@@ -525,19 +525,16 @@ def _build_shards(raw_dir, releases_root, cache_root, items, rejects, fingerprin
 
     def write(staging: Path) -> dict[str, int]:
         heap.trim()  # what comparing with the last release freed
-        if workers is None:
-            # one table at a time: each writer holds a row group's rows, its
-            # copy and a few packs (~100 MB at most); side by side in threads
-            # they were the build's top at 1 GB without Dask, for ~1 s gained
-            written = {name: write_table(name, staging) for name in schemas}
-        else:
-            # on Dask the workers are done (a local cluster's are gone) and
-            # the cores idle: two writers at once, the largest tables first
-            # (Parquet encodes without the GIL)
-            with ThreadPoolExecutor(2, thread_name_prefix="write-table") as pool:
-                running = {name: pool.submit(write_table, name, staging)
-                           for name in sorted(schemas, key=WRITE_ORDER.index)}
-            written = {name: running[name].result() for name in schemas}
+        # Without Dask one table at a time, the whole ones first (dropped once
+        # written): each writer holds a row group's rows, its copy and a few
+        # packs (~100 MB at most), and side by side they were the top of the
+        # 1 GB build, for ~1 s gained.  On Dask the workers are done (a local
+        # cluster's are gone) and the cores idle: two writers at once, the
+        # largest tables first (Parquet encodes without the GIL).
+        threads, order = (1, list(schemas)) if workers is None else (2, sorted(schemas, key=WRITE_ORDER.index))
+        with ThreadPoolExecutor(threads, thread_name_prefix="write-table") as pool:
+            running = {name: pool.submit(write_table, name, staging) for name in order}
+        written = {name: running[name].result() for name in schemas}
         heap.trim()  # the writers' buffers, before the report reads the tables back
         return written
 
